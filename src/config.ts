@@ -1,0 +1,69 @@
+import { parseArgs } from 'node:util';
+import { DEFAULT_CONTROLLER_OPTIONS, type ControllerOptions } from './controller/controller.js';
+
+export interface OperatorConfig {
+  kubeconfig?: string;
+  /** host:port for /metrics, /healthz and /readyz; '' disables the server. */
+  httpAddress: string;
+  requestTimeoutMs: number;
+  controller: ControllerOptions;
+}
+
+const USAGE = `usage: configpush-operator [flags]
+  --kubeconfig PATH          kubeconfig to use (default: $KUBECONFIG, ~/.kube/config, then in-cluster)
+  --workers N                concurrent reconciles (default ${DEFAULT_CONTROLLER_OPTIONS.workers})
+  --resync-period SECONDS    re-queue every push this often (default ${DEFAULT_CONTROLLER_OPTIONS.resyncPeriodMs / 1000})
+  --relist-period SECONDS    re-list watched objects this often (default ${DEFAULT_CONTROLLER_OPTIONS.relistPeriodMs / 1000})
+  --target-concurrency N     targets of one push written concurrently (default ${DEFAULT_CONTROLLER_OPTIONS.targetConcurrency})
+  --request-timeout SECONDS  per-request timeout against the apiserver (default 30)
+  --http-address HOST:PORT   serve /metrics, /healthz, /readyz (default :8080; '' disables)`;
+
+export class ConfigError extends Error {}
+
+/** Flags win over environment variables (CONFIGPUSH_WORKERS, ...), which win over defaults. */
+export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): OperatorConfig {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      options: {
+        kubeconfig: { type: 'string' },
+        workers: { type: 'string' },
+        'resync-period': { type: 'string' },
+        'relist-period': { type: 'string' },
+        'target-concurrency': { type: 'string' },
+        'request-timeout': { type: 'string' },
+        'http-address': { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+      },
+      strict: true,
+    }).values;
+  } catch (err) {
+    throw new ConfigError(`${(err as Error).message}\n${USAGE}`);
+  }
+  if (parsed.help) throw new ConfigError(USAGE);
+
+  const number = (flag: string, value: string | undefined, fallback: number, min: number): number => {
+    if (value === undefined) return fallback;
+    const n = Number(value);
+    if (!Number.isFinite(n) || n < min) throw new ConfigError(`--${flag} must be a number >= ${min}, got ${JSON.stringify(value)}`);
+    return n;
+  };
+  const d = DEFAULT_CONTROLLER_OPTIONS;
+  const config: OperatorConfig = {
+    httpAddress: parsed['http-address'] ?? env.CONFIGPUSH_HTTP_ADDRESS ?? ':8080',
+    requestTimeoutMs: number('request-timeout', parsed['request-timeout'] ?? env.CONFIGPUSH_REQUEST_TIMEOUT, 30, 1) * 1000,
+    controller: {
+      ...d,
+      workers: Math.floor(number('workers', parsed.workers ?? env.CONFIGPUSH_WORKERS, d.workers, 1)),
+      resyncPeriodMs: number('resync-period', parsed['resync-period'] ?? env.CONFIGPUSH_RESYNC_PERIOD, d.resyncPeriodMs / 1000, 1) * 1000,
+      relistPeriodMs: number('relist-period', parsed['relist-period'] ?? env.CONFIGPUSH_RELIST_PERIOD, d.relistPeriodMs / 1000, 1) * 1000,
+      targetConcurrency: Math.floor(
+        number('target-concurrency', parsed['target-concurrency'] ?? env.CONFIGPUSH_TARGET_CONCURRENCY, d.targetConcurrency, 1),
+      ),
+    },
+  };
+  const kubeconfig = parsed.kubeconfig ?? env.KUBECONFIG;
+  if (kubeconfig) config.kubeconfig = kubeconfig;
+  return config;
+}

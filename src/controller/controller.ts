@@ -1,0 +1,211 @@
+import type { KubernetesListObject, KubernetesObject, V1ConfigMap, V1Secret } from '@kubernetes/client-node';
+import type { Logger } from 'pino';
+import { ANNOTATION, GROUP, MANAGED_SELECTOR, PLURAL, VERSION } from '../api/constants.js';
+import type { ConfigPush } from '../api/types.js';
+import { classifyError, describeError } from '../core/errors.js';
+import type { ApiClients } from '../kube/clients.js';
+import { kubeConfigPushClient } from '../kube/configpush-client.js';
+import { EventRecorder } from '../kube/event-recorder.js';
+import { ResilientInformer } from '../kube/resilient-informer.js';
+import { kubeTargetStore } from '../kube/target-store.js';
+import type { Metrics } from '../metrics.js';
+import { WorkQueue } from '../queue/work-queue.js';
+import { Reconciler } from './reconciler.js';
+
+export interface ControllerOptions {
+  workers: number;
+  /** Every push is re-queued this often (plus up to 20% jitter), to catch what no event announced. */
+  resyncPeriodMs: number;
+  /** Informers re-list this often. */
+  relistPeriodMs: number;
+  targetConcurrency: number;
+  backoffBaseMs: number;
+  backoffMaxMs: number;
+}
+
+export const DEFAULT_CONTROLLER_OPTIONS: ControllerOptions = {
+  workers: 4,
+  resyncPeriodMs: 10 * 60_000,
+  relistPeriodMs: 30 * 60_000,
+  targetConcurrency: 4,
+  backoffBaseMs: 100,
+  backoffMaxMs: 5 * 60_000,
+};
+
+/**
+ * Wires watches to the work queue and the queue to the reconciler:
+ * ConfigPush events and events on managed targets enqueue the push's
+ * namespace/name; N workers drain the queue. The queue guarantees one key is
+ * never reconciled by two workers at once.
+ */
+export class Controller {
+  readonly queue: WorkQueue;
+  readonly reconciler: Reconciler;
+  // Custom objects arrive as raw JSON (timestamps are strings), so the cache
+  // holds plain KubernetesObjects and asPush() names the shape at the boundary.
+  private readonly pushInformer: ResilientInformer<KubernetesObject>;
+  private readonly targetInformers: ResilientInformer<V1ConfigMap | V1Secret>[];
+  private readonly generations = new Map<string, number>();
+  private workers: Promise<void>[] = [];
+  private resyncTimer: NodeJS.Timeout | undefined;
+  private running = false;
+
+  constructor(
+    clients: ApiClients,
+    private readonly metrics: Metrics,
+    private readonly log: Logger,
+    private readonly options: ControllerOptions = DEFAULT_CONTROLLER_OPTIONS,
+  ) {
+    this.queue = new WorkQueue({ backoff: { baseMs: options.backoffBaseMs, maxMs: options.backoffMaxMs, jitter: 0.5 } });
+    const pushes = kubeConfigPushClient(clients.custom);
+    this.pushInformer = new ResilientInformer<KubernetesObject>({
+      kubeConfig: clients.kubeConfig,
+      path: `/apis/${GROUP}/${VERSION}/${PLURAL}`,
+      list: () => pushes.list() as unknown as Promise<KubernetesListObject<KubernetesObject>>,
+      handlers: { upsert: (push) => this.onPush(asPush(push)), delete: (push) => this.enqueue(keyOf(push)) },
+      log,
+      relistIntervalMs: options.relistPeriodMs,
+    });
+    const onTarget = { upsert: (t: V1ConfigMap | V1Secret) => this.onTarget(t), delete: (t: V1ConfigMap | V1Secret) => this.onTarget(t) };
+    this.targetInformers = [
+      new ResilientInformer<V1ConfigMap | V1Secret>({
+        kubeConfig: clients.kubeConfig,
+        path: '/api/v1/configmaps',
+        list: () => clients.core.listConfigMapForAllNamespaces({ labelSelector: MANAGED_SELECTOR }),
+        labelSelector: MANAGED_SELECTOR,
+        handlers: onTarget,
+        log,
+        relistIntervalMs: options.relistPeriodMs,
+      }),
+      new ResilientInformer<V1ConfigMap | V1Secret>({
+        kubeConfig: clients.kubeConfig,
+        path: '/api/v1/secrets',
+        list: () => clients.core.listSecretForAllNamespaces({ labelSelector: MANAGED_SELECTOR }),
+        labelSelector: MANAGED_SELECTOR,
+        handlers: onTarget,
+        log,
+        relistIntervalMs: options.relistPeriodMs,
+      }),
+    ];
+    this.reconciler = new Reconciler({
+      getPush: (namespace, name) => asPushOrUndefined(this.pushInformer.get(name, namespace)),
+      pushes,
+      targets: kubeTargetStore(clients.core),
+      events: new EventRecorder(clients.core, log, { component: 'configpush-operator', windowMs: 10 * 60_000, minUpdateIntervalMs: 60_000 }),
+      metrics,
+      log,
+      targetConcurrency: options.targetConcurrency,
+    });
+  }
+
+  /** Starts the watches, waits for their caches, then starts the workers. */
+  async start(): Promise<void> {
+    this.running = true;
+    await Promise.all([this.pushInformer.start(), ...this.targetInformers.map((i) => i.start())]);
+    this.workers = Array.from({ length: this.options.workers }, () => this.work());
+    this.scheduleResync();
+    this.log.info({ workers: this.options.workers }, 'controller started');
+  }
+
+  /** Stops taking work, lets in-flight reconciles finish, stops the watches. */
+  async stop(): Promise<void> {
+    this.running = false;
+    clearTimeout(this.resyncTimer);
+    await this.queue.shutdown();
+    await Promise.all(this.workers);
+    await Promise.all([this.pushInformer.stop(), ...this.targetInformers.map((i) => i.stop())]);
+    this.log.info('controller stopped');
+  }
+
+  hasSynced(): boolean {
+    return this.pushInformer.hasSynced() && this.targetInformers.every((i) => i.hasSynced());
+  }
+
+  /** Queues every known push (what a resync does); exposed for tests and tooling. */
+  enqueueAll(): void {
+    for (const push of this.pushInformer.list()) this.enqueue(keyOf(push));
+  }
+
+  enqueue(key: string): void {
+    this.queue.add(key);
+    this.metrics.queueDepth.set(this.queue.length);
+  }
+
+  private onPush(push: ConfigPush): void {
+    const key = keyOf(push);
+    const generation = push.metadata.generation;
+    const seen = this.generations.get(key);
+    if (seen !== undefined && seen !== generation) {
+      // A new generation is new work: old failures must not delay it.
+      this.queue.forget(key);
+    }
+    this.generations.set(key, generation);
+    this.enqueue(key);
+  }
+
+  private onTarget(target: V1ConfigMap | V1Secret): void {
+    const owner = target.metadata?.annotations?.[ANNOTATION.owner];
+    if (owner && /^[^/]+\/[^/]+$/.test(owner)) this.enqueue(owner);
+  }
+
+  private async work(): Promise<void> {
+    for (;;) {
+      const key = await this.queue.get();
+      if (key === undefined) return;
+      this.metrics.queueDepth.set(this.queue.length);
+      const waited = this.queue.takeWaitTime(key);
+      if (waited !== undefined) this.metrics.queueLatency.observe(waited / 1000);
+      await this.process(key);
+      this.queue.done(key);
+    }
+  }
+
+  private async process(key: string): Promise<void> {
+    const [namespace = '', name = ''] = key.split('/');
+    const attempt = this.queue.attempts(key) + 1;
+    const started = performance.now();
+    let result = 'success';
+    try {
+      await this.reconciler.reconcile(namespace, name, attempt);
+      this.queue.forget(key);
+      if (!this.pushInformer.get(name, namespace)) this.generations.delete(key);
+    } catch (err) {
+      const errorClass = classifyError(err);
+      if (errorClass === 'permanent') {
+        result = 'error';
+        this.queue.forget(key);
+        this.log.error({ configpush: name, namespace, attempt, error: describeError(err) }, 'reconcile failed permanently');
+      } else {
+        result = 'requeue';
+        const delay = this.running ? this.queue.addRateLimited(key) : 0;
+        this.metrics.retries.inc();
+        this.log.warn({ configpush: name, namespace, attempt, errorClass, error: describeError(err), retryInMs: delay }, 'reconcile will be retried');
+      }
+    } finally {
+      const seconds = (performance.now() - started) / 1000;
+      this.metrics.reconciles.inc({ result });
+      this.metrics.reconcileDuration.observe({ result }, seconds);
+    }
+  }
+
+  private scheduleResync(): void {
+    const delay = this.options.resyncPeriodMs * (1 + Math.random() * 0.2);
+    this.resyncTimer = setTimeout(() => {
+      this.enqueueAll();
+      if (this.running) this.scheduleResync();
+    }, delay);
+    this.resyncTimer.unref?.();
+  }
+}
+
+function keyOf(obj: { metadata?: { namespace?: string; name?: string } }): string {
+  return `${obj.metadata?.namespace ?? ''}/${obj.metadata?.name ?? ''}`;
+}
+
+function asPush(obj: KubernetesObject): ConfigPush {
+  return obj as unknown as ConfigPush;
+}
+
+function asPushOrUndefined(obj: KubernetesObject | undefined): ConfigPush | undefined {
+  return obj === undefined ? undefined : asPush(obj);
+}

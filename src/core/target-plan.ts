@@ -1,0 +1,47 @@
+import { ANNOTATION } from '../api/constants.js';
+import type { DriftPolicy, TargetKind } from '../api/types.js';
+import type { DesiredContent } from './content-digest.js';
+import { contentMatches, ownedBy, type TargetObject } from './desired-target.js';
+
+/**
+ * What to do with one target, decided from a fresh read. Pure, so the rules
+ * that keep the operator from writing twice are unit-testable on their own.
+ */
+export type TargetPlan =
+  /** The target already carries this content for this owner: write nothing. */
+  | { action: 'none' }
+  | { action: 'create' }
+  /** `reason` says why the update is needed; 'drift' is not a new operation. */
+  | { action: 'update'; reason: 'new-content' | 'drift' | 'adopt' }
+  /** Someone else owns it (another ConfigPush, or nobody while adopt is false). */
+  | { action: 'conflict'; owner: string }
+  /** Drifted, and driftPolicy Report forbids correcting it. */
+  | { action: 'report-drift' };
+
+export interface PlanInput {
+  kind: TargetKind;
+  live: TargetObject | undefined;
+  ownerUid: string;
+  content: DesiredContent;
+  digest: string;
+  adopt: boolean;
+  driftPolicy: DriftPolicy;
+}
+
+export function planTarget(input: PlanInput): TargetPlan {
+  const { live } = input;
+  if (!live) return { action: 'create' };
+  const liveOwner = ownedBy(live);
+  if (liveOwner !== input.ownerUid) {
+    if (liveOwner !== undefined) {
+      return { action: 'conflict', owner: live.metadata?.annotations?.[ANNOTATION.owner] ?? `uid ${liveOwner}` };
+    }
+    return input.adopt ? { action: 'update', reason: 'adopt' } : { action: 'conflict', owner: 'unmanaged' };
+  }
+  if (contentMatches(input.kind, live, input.content, input.digest)) return { action: 'none' };
+  // Same digest on the target but different content means someone edited it
+  // after we wrote it: that is drift, not a new operation.
+  const carriesDigest = live.metadata?.annotations?.[ANNOTATION.contentDigest] === input.digest;
+  if (!carriesDigest) return { action: 'update', reason: 'new-content' };
+  return input.driftPolicy === 'Correct' ? { action: 'update', reason: 'drift' } : { action: 'report-drift' };
+}

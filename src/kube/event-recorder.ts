@@ -1,0 +1,117 @@
+import { createHash } from 'node:crypto';
+import type { CoreV1Api, CoreV1Event } from '@kubernetes/client-node';
+import type { Logger } from 'pino';
+import { isAlreadyExists } from '../core/errors.js';
+
+export type EventType = 'Normal' | 'Warning';
+
+export interface InvolvedObject {
+  apiVersion: string;
+  kind: string;
+  name: string;
+  namespace: string;
+  uid: string;
+}
+
+/** The reasons the operator emits (CamelCase, per the API conventions). */
+export type EventReason = 'Applied' | 'Conflict' | 'Failed' | 'DriftCorrected' | 'Deleted' | 'Released';
+
+interface Series {
+  name: string;
+  namespace: string;
+  count: number;
+  /** Occurrences not yet written to the apiserver. */
+  pending: number;
+  lastWrittenAt: number;
+  firstSeenAt: number;
+}
+
+export interface EventRecorderOptions {
+  component: string;
+  /** Repeats of one (object, reason, message) within this window join one Event. */
+  windowMs: number;
+  /** A series is written back at most this often; counts in between accumulate. */
+  minUpdateIntervalMs: number;
+}
+
+/**
+ * Records core/v1 Events, aggregating repeats like client-go's correlator and
+ * kube-rs's recorder: the same (object, reason, message) within the window
+ * bumps one Event's count instead of creating another, and updates to it are
+ * rate-limited, so a failure loop cannot flood the apiserver. Events are
+ * telemetry: a failure to record one is logged, never raised.
+ */
+export class EventRecorder {
+  private readonly series = new Map<string, Series>();
+
+  constructor(
+    private readonly core: CoreV1Api,
+    private readonly log: Logger,
+    private readonly options: EventRecorderOptions,
+  ) {}
+
+  async record(object: InvolvedObject, type: EventType, reason: EventReason, message: string): Promise<void> {
+    const id = `${object.uid}/${reason}/${message}`;
+    const now = Date.now();
+    let series = this.series.get(id);
+    if (series && now - series.firstSeenAt > this.options.windowMs) {
+      this.series.delete(id);
+      series = undefined;
+    }
+    try {
+      if (!series) {
+        const name = `${object.name}.${createHash('sha256').update(`${id}/${now}`).digest('hex').slice(0, 16)}`;
+        series = { name, namespace: object.namespace, count: 1, pending: 0, lastWrittenAt: now, firstSeenAt: now };
+        this.series.set(id, series);
+        this.prune(now);
+        await this.create(object, type, reason, message, series, now);
+        return;
+      }
+      series.pending += 1;
+      if (now - series.lastWrittenAt < this.options.minUpdateIntervalMs) return;
+      await this.bump(series, now);
+    } catch (err) {
+      this.log.debug({ err: String(err), reason }, 'could not record event');
+    }
+  }
+
+  private async create(object: InvolvedObject, type: EventType, reason: EventReason, message: string, series: Series, now: number) {
+    const stamp = new Date(now);
+    const event: CoreV1Event = {
+      metadata: { name: series.name, namespace: object.namespace },
+      involvedObject: object,
+      reason,
+      message: message.slice(0, 1024),
+      type,
+      count: 1,
+      firstTimestamp: stamp,
+      lastTimestamp: stamp,
+      source: { component: this.options.component },
+      reportingComponent: this.options.component,
+      reportingInstance: process.env.POD_NAME ?? 'local',
+    };
+    try {
+      await this.core.createNamespacedEvent({ namespace: object.namespace, body: event });
+    } catch (err) {
+      if (!isAlreadyExists(err)) throw err;
+    }
+  }
+
+  /** Conditional update of the series' count (read, then replace at that resourceVersion); a 409 drops this bump. */
+  private async bump(series: Series, now: number) {
+    const { name, namespace } = series;
+    const event = await this.core.readNamespacedEvent({ name, namespace });
+    series.count += series.pending;
+    series.pending = 0;
+    series.lastWrittenAt = now;
+    event.count = series.count;
+    event.lastTimestamp = new Date(now);
+    await this.core.replaceNamespacedEvent({ name, namespace, body: event });
+  }
+
+  private prune(now: number) {
+    for (const [id, series] of this.series) {
+      if (now - series.firstSeenAt > this.options.windowMs) this.series.delete(id);
+    }
+  }
+}

@@ -1,0 +1,140 @@
+import { makeInformer, type Informer, type KubeConfig, type KubernetesListObject, type KubernetesObject, type ObjectCache } from '@kubernetes/client-node';
+import type { Logger } from 'pino';
+import { ExponentialBackoff } from '../core/backoff.js';
+import { statusCode } from '../core/errors.js';
+
+export interface InformerHandlers<T> {
+  /** Called for add and update. Must not throw: it only enqueues. */
+  upsert(obj: T): void;
+  delete(obj: T): void;
+}
+
+export interface ResilientInformerOptions<T extends KubernetesObject> {
+  kubeConfig: KubeConfig;
+  /** Watch path, e.g. /api/v1/configmaps. */
+  path: string;
+  list: () => Promise<KubernetesListObject<T>>;
+  labelSelector?: string;
+  handlers: InformerHandlers<T>;
+  log: Logger;
+  /** A fresh LIST this often (jittered), so a watch that went silent cannot starve the operator. */
+  relistIntervalMs: number;
+}
+
+type Cache<T extends KubernetesObject> = Informer<T> & ObjectCache<T>;
+
+/**
+ * client-node's informer stops for good on most errors (network, 5xx, 401,
+ * 403, 429, a failed LIST) and can go silent without one. This wrapper
+ * restarts it with exponential backoff and jitter, and replaces it with a
+ * freshly listed one periodically, reporting objects that vanished meanwhile
+ * as deletes.
+ */
+export class ResilientInformer<T extends KubernetesObject> {
+  private current: Cache<T> | undefined;
+  private stopping = false;
+  private synced = false;
+  private restartTimer: NodeJS.Timeout | undefined;
+  private relistTimer: NodeJS.Timeout | undefined;
+  private readonly backoff = new ExponentialBackoff<'restart'>({ baseMs: 500, maxMs: 60_000, jitter: 0.5 });
+
+  constructor(private readonly options: ResilientInformerOptions<T>) {}
+
+  /** Resolves once the first LIST has filled the cache. */
+  async start(): Promise<void> {
+    this.stopping = false;
+    this.current = this.create();
+    await this.current.start();
+    this.synced = true;
+    this.scheduleRelist();
+  }
+
+  async stop(): Promise<void> {
+    this.stopping = true;
+    clearTimeout(this.restartTimer);
+    clearTimeout(this.relistTimer);
+    await this.current?.stop();
+  }
+
+  hasSynced(): boolean {
+    return this.synced;
+  }
+
+  get(name: string, namespace?: string): T | undefined {
+    return this.current?.get(name, namespace);
+  }
+
+  list(): readonly T[] {
+    return this.current?.list() ?? [];
+  }
+
+  private create(): Cache<T> {
+    const { kubeConfig, path, list, labelSelector, handlers, log } = this.options;
+    const informer = makeInformer<T>(kubeConfig, path, list, labelSelector);
+    const guard = (what: string, fn: (obj: T) => void) => (obj: T) => {
+      // A throwing handler would become an unhandled rejection and crash Node.
+      try {
+        fn(obj);
+      } catch (err) {
+        log.error({ err, path, event: what }, 'informer handler failed');
+      }
+    };
+    informer.on('add', guard('add', (obj) => handlers.upsert(obj)));
+    informer.on('update', guard('update', (obj) => handlers.upsert(obj)));
+    informer.on('delete', guard('delete', (obj) => handlers.delete(obj)));
+    informer.on('connect', () => this.backoff.forget('restart'));
+    informer.on('error', (err: unknown) => this.onError(informer, err));
+    return informer;
+  }
+
+  private onError(informer: Cache<T>, err: unknown): void {
+    // stop() also reports an AbortError; and an informer we replaced is done.
+    if (this.stopping || informer !== this.current) return;
+    const code = statusCode(err);
+    // A 403 will not heal by itself quickly: the backoff grows to its cap.
+    const delay = this.backoff.next('restart');
+    this.options.log.warn(
+      { path: this.options.path, code, error: err instanceof Error ? err.message : String(err), retryInMs: delay },
+      'watch stopped; restarting',
+    );
+    clearTimeout(this.restartTimer);
+    this.restartTimer = setTimeout(() => {
+      if (this.stopping || informer !== this.current) return;
+      informer.start().catch((startErr: unknown) => this.onError(informer, startErr));
+    }, delay);
+    this.restartTimer.unref?.();
+  }
+
+  private scheduleRelist(): void {
+    const interval = this.options.relistIntervalMs;
+    const delay = interval + Math.random() * interval * 0.2;
+    this.relistTimer = setTimeout(() => void this.relist(), delay);
+    this.relistTimer.unref?.();
+  }
+
+  /** Swaps in a freshly listed informer; objects missing from the new list are reported deleted. */
+  private async relist(): Promise<void> {
+    if (this.stopping) return;
+    const previous = this.current;
+    const fresh = this.create();
+    try {
+      this.current = fresh;
+      await fresh.start();
+      const present = new Set(fresh.list().map(keyOf));
+      for (const obj of previous?.list() ?? []) {
+        if (!present.has(keyOf(obj))) this.options.handlers.delete(obj);
+      }
+      await previous?.stop();
+    } catch (err) {
+      this.options.log.warn({ path: this.options.path, error: String(err) }, 'relist failed; keeping the previous watch');
+      this.current = previous;
+      await fresh.stop().catch(() => undefined);
+    } finally {
+      if (!this.stopping) this.scheduleRelist();
+    }
+  }
+}
+
+function keyOf(obj: KubernetesObject): string {
+  return `${obj.metadata?.namespace ?? ''}/${obj.metadata?.name ?? ''}`;
+}
