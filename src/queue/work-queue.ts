@@ -19,6 +19,7 @@ export class WorkQueue {
   private readonly delayed = new Map<string, { dueAt: number; timer: NodeJS.Timeout }>();
   private readonly waiters: ((key: string | undefined) => void)[] = [];
   private readonly addedAt = new Map<string, number>();
+  private readonly waitedMs = new Map<string, number>();
   private readonly backoff: ExponentialBackoff<string>;
   private shuttingDown = false;
   private drainWaiters: (() => void)[] = [];
@@ -71,11 +72,11 @@ export class WorkQueue {
     return this.backoff.attempts(key);
   }
 
-  /** Waits for the next key; resolves undefined once the queue shuts down. */
+  /** Waits for the next key; resolves undefined once the queue shuts down (queued keys are not started). */
   get(): Promise<string | undefined> {
+    if (this.shuttingDown) return Promise.resolve(undefined);
     const key = this.queue.shift();
     if (key !== undefined) return Promise.resolve(this.startProcessing(key));
-    if (this.shuttingDown) return Promise.resolve(undefined);
     return new Promise((resolve) => this.waiters.push(resolve));
   }
 
@@ -88,8 +89,7 @@ export class WorkQueue {
     }
   }
 
-  /** Milliseconds `key` waited between its first add and a worker taking it. */
-  private waitedMs = new Map<string, number>();
+  /** Milliseconds `key` waited between its first add and a worker taking it (for the queue-latency metric). */
   takeWaitTime(key: string): number | undefined {
     const waited = this.waitedMs.get(key);
     this.waitedMs.delete(key);

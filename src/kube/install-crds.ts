@@ -1,0 +1,58 @@
+import { readdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { ApiextensionsV1Api, type KubeConfig, type V1CustomResourceDefinition } from '@kubernetes/client-node';
+import { parseAllDocuments } from 'yaml';
+import { isNotFound } from '../core/errors.js';
+
+/**
+ * Installs or updates the CRDs in `dir` (the same files `kubectl apply -f
+ * crds/` uses) with conditional writes, and waits until each is Established.
+ * Used by `npm start` on the embedded control plane and by the e2e setup.
+ */
+export async function installCrds(kubeConfig: KubeConfig, dir: string, timeoutMs = 30_000): Promise<string[]> {
+  const api = kubeConfig.makeApiClient(ApiextensionsV1Api);
+  const files = (await readdir(dir)).filter((f) => /\.ya?ml$/.test(f)).sort();
+  const names: string[] = [];
+  for (const file of files) {
+    for (const doc of parseAllDocuments(await readFile(join(dir, file), 'utf8'))) {
+      const crd = doc.toJS() as V1CustomResourceDefinition | null;
+      if (crd?.kind !== 'CustomResourceDefinition') continue;
+      const name = crd.metadata?.name;
+      if (!name) throw new Error(`${file}: CustomResourceDefinition without metadata.name`);
+      await applyCrd(api, crd, name);
+      names.push(name);
+    }
+  }
+  for (const name of names) await waitEstablished(api, name, timeoutMs);
+  return names;
+}
+
+async function applyCrd(api: ApiextensionsV1Api, crd: V1CustomResourceDefinition, name: string): Promise<void> {
+  for (let round = 0; round < 5; round++) {
+    let live: V1CustomResourceDefinition | undefined;
+    try {
+      live = await api.readCustomResourceDefinition({ name });
+    } catch (err) {
+      if (!isNotFound(err)) throw err;
+    }
+    try {
+      if (!live) await api.createCustomResourceDefinition({ body: crd });
+      else await api.replaceCustomResourceDefinition({ name, body: { ...crd, metadata: { ...crd.metadata, resourceVersion: live.metadata?.resourceVersion ?? '' } } });
+      return;
+    } catch (err) {
+      const code = (err as { code?: number }).code;
+      if (code !== 409) throw err;
+    }
+  }
+  throw new Error(`CRD ${name} kept changing while being installed`);
+}
+
+async function waitEstablished(api: ApiextensionsV1Api, name: string, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const crd = await api.readCustomResourceDefinition({ name });
+    if (crd.status?.conditions?.some((c) => c.type === 'Established' && c.status === 'True')) return;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  throw new Error(`CRD ${name} not Established within ${timeoutMs} ms`);
+}

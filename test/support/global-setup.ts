@@ -1,0 +1,28 @@
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { KubeConfig } from '@kubernetes/client-node';
+import { installCrds } from '../../src/kube/install-crds.js';
+import { clusterDir, kubeconfigPath, repoRoot } from './paths.js';
+
+/**
+ * Starts (or reuses) the real control plane once per vitest run, like
+ * controller-runtime's envtest, and installs crds/. A cluster this run
+ * started is stopped at the end unless CONFIGPUSH_KEEP_CLUSTER=1.
+ */
+export default async function setup(): Promise<() => void> {
+  const cluster = join(repoRoot, 'hack/cluster.sh');
+  const wasRunning = spawnSync('bash', [cluster, 'status'], { stdio: 'ignore', env: { ...process.env, CLUSTER_DIR: clusterDir } }).status === 0;
+  const up = spawnSync('bash', [cluster, 'up'], { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, CLUSTER_DIR: clusterDir } });
+  if (up.status !== 0 || !existsSync(kubeconfigPath)) {
+    throw new Error(`hack/cluster.sh up failed (exit ${up.status}); see the output above`);
+  }
+  const kubeConfig = new KubeConfig();
+  kubeConfig.loadFromFile(kubeconfigPath);
+  await installCrds(kubeConfig, join(repoRoot, 'crds'));
+
+  return () => {
+    if (wasRunning || process.env.CONFIGPUSH_KEEP_CLUSTER === '1') return;
+    spawnSync('bash', [cluster, 'down'], { stdio: 'inherit', env: { ...process.env, CLUSTER_DIR: clusterDir } });
+  };
+}

@@ -1,0 +1,7 @@
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+export const clusterDir = process.env.CLUSTER_DIR ?? join(repoRoot, '.cache/cluster');
+export const kubeconfigPath = join(clusterDir, 'kubeconfig');
+export const auditLogPath = join(clusterDir, 'audit.log');

@@ -1,0 +1,58 @@
+import { describe, expect, it } from 'vitest';
+import { contentDigest } from '../../src/core/content-digest.js';
+import { generationOfKey, operationKey } from '../../src/core/operation-key.js';
+
+describe('operationKey', () => {
+  const uid = '0b6f1b5e-4a55-4b8a-9d44-0f2c3c5b1a11';
+
+  it('depends only on uid and generation: the same inputs give the same key, every time', () => {
+    const first = operationKey(uid, 3);
+    expect(first).toMatch(/^3-[0-9a-f]{10}$/);
+    expect(operationKey(uid, 3)).toBe(first);
+  });
+
+  it('differs across generations and across objects', () => {
+    expect(operationKey(uid, 4)).not.toBe(operationKey(uid, 3));
+    expect(operationKey('another-uid', 3)).not.toBe(operationKey(uid, 3));
+  });
+
+  it('is a pure function (no clock, no randomness)', () => {
+    const keys = new Set(Array.from({ length: 50 }, () => operationKey(uid, 7)));
+    expect(keys.size).toBe(1);
+  });
+
+  it('refuses inputs that cannot name an operation', () => {
+    expect(() => operationKey('', 1)).toThrow(/uid/);
+    expect(() => operationKey(uid, 0)).toThrow(/generation/);
+    expect(() => operationKey(uid, 1.5)).toThrow(/generation/);
+  });
+
+  it('round-trips the generation', () => {
+    expect(generationOfKey(operationKey(uid, 42))).toBe(42);
+    expect(generationOfKey('not-a-key')).toBeUndefined();
+  });
+});
+
+describe('contentDigest', () => {
+  const content = { data: { a: '1', b: '2' }, binaryData: {}, labels: { x: 'y' }, annotations: {} };
+
+  it('ignores key order', () => {
+    expect(contentDigest({ ...content, data: { b: '2', a: '1' } })).toBe(contentDigest(content));
+  });
+
+  it('changes when any part of the content changes', () => {
+    const base = contentDigest(content);
+    expect(base).toMatch(/^sha256:[0-9a-f]{64}$/);
+    expect(contentDigest({ ...content, data: { a: '1', b: '3' } })).not.toBe(base);
+    expect(contentDigest({ ...content, data: { a: '1' } })).not.toBe(base);
+    expect(contentDigest({ ...content, binaryData: { a: 'AA==' } })).not.toBe(base);
+    expect(contentDigest({ ...content, labels: {} })).not.toBe(base);
+    expect(contentDigest({ ...content, annotations: { n: 'v' } })).not.toBe(base);
+  });
+
+  it('does not confuse a key moved between maps', () => {
+    const inData = contentDigest({ data: { k: 'AA==' }, binaryData: {}, labels: {}, annotations: {} });
+    const inBinary = contentDigest({ data: {}, binaryData: { k: 'AA==' }, labels: {}, annotations: {} });
+    expect(inData).not.toBe(inBinary);
+  });
+});

@@ -1,0 +1,38 @@
+import { describe, expect, it } from 'vitest';
+import type { ConfigPush, ConfigPushSpec } from '../../src/api/types.js';
+import { InvalidSpecError } from '../../src/core/errors.js';
+import { resolveSpec } from '../../src/core/resolve-spec.js';
+
+const push = (spec: Partial<ConfigPushSpec>): ConfigPush => ({
+  apiVersion: 'configpush.io/v1alpha1',
+  kind: 'ConfigPush',
+  metadata: { name: 'p', namespace: 'home', uid: 'u', generation: 1, resourceVersion: '1' },
+  spec: { targets: [{ kind: 'ConfigMap', name: 'a' }], ...spec } as ConfigPushSpec,
+});
+
+describe('resolveSpec', () => {
+  it('defaults the target namespace and the policies', () => {
+    const spec = resolveSpec(push({}));
+    expect(spec.targets).toEqual([{ kind: 'ConfigMap', name: 'a', namespace: 'home' }]);
+    expect(spec).toMatchObject({ suspend: false, adopt: false, deletionPolicy: 'Retain', driftPolicy: 'Correct' });
+  });
+
+  it.each([
+    ['no targets', { targets: [] }, /at least one target/],
+    ['duplicates after defaulting', { targets: [{ kind: 'ConfigMap', name: 'a' }, { kind: 'ConfigMap', name: 'a', namespace: 'home' }] }, /duplicates/],
+    ['an unknown kind', { targets: [{ kind: 'Pod', name: 'a' }] }, /kind must be one of/],
+    ['a bad name', { targets: [{ kind: 'ConfigMap', name: 'A_B' }] }, /DNS-1123/],
+    ['bad base64', { binaryData: { k: 'not base64!' } }, /not valid base64/],
+    ['a bad key', { data: { 'a b': 'x' } }, /data key/],
+    ['a key in both maps', { data: { k: 'x' }, binaryData: { k: 'AA==' } }, /both/],
+    ['a non-string value', { data: { k: 1 as unknown as string } }, /must be a string/],
+  ])('rejects %s with a message that names the field', (_what, spec, message) => {
+    expect(() => resolveSpec(push(spec as Partial<ConfigPushSpec>))).toThrow(InvalidSpecError);
+    expect(() => resolveSpec(push(spec as Partial<ConfigPushSpec>))).toThrow(message);
+  });
+
+  it('allows the same name as a ConfigMap and as a Secret', () => {
+    const spec = resolveSpec(push({ targets: [{ kind: 'ConfigMap', name: 'a' }, { kind: 'Secret', name: 'a' }] }));
+    expect(spec.targets).toHaveLength(2);
+  });
+});
