@@ -3,8 +3,10 @@ import { DEFAULT_CONTROLLER_OPTIONS, type ControllerOptions } from './controller
 
 export interface OperatorConfig {
   kubeconfig?: string;
-  /** host:port for /metrics, /healthz and /readyz; '' disables the server. */
-  httpAddress: string;
+  /** host:port for /metrics; '' disables it. */
+  metricsAddress: string;
+  /** host:port for /healthz and /readyz; '' disables it. */
+  healthAddress: string;
   requestTimeoutMs: number;
   controller: ControllerOptions;
 }
@@ -16,7 +18,8 @@ const USAGE = `usage: configpush-operator [flags]
   --relist-period SECONDS    re-list watched objects this often (default ${DEFAULT_CONTROLLER_OPTIONS.relistPeriodMs / 1000})
   --target-concurrency N     targets of one push written concurrently (default ${DEFAULT_CONTROLLER_OPTIONS.targetConcurrency})
   --request-timeout SECONDS  per-request timeout against the apiserver (default 30)
-  --http-address HOST:PORT   serve /metrics, /healthz, /readyz (default :8080; '' disables)`;
+  --metrics-address HOST:PORT  serve /metrics (default :8080; '' disables)
+  --health-address HOST:PORT   serve /healthz and /readyz (default :8081; '' disables)`;
 
 export class ConfigError extends Error {}
 
@@ -33,7 +36,8 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): OperatorCon
         'relist-period': { type: 'string' },
         'target-concurrency': { type: 'string' },
         'request-timeout': { type: 'string' },
-        'http-address': { type: 'string' },
+        'metrics-address': { type: 'string' },
+        'health-address': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
       strict: true,
@@ -51,7 +55,8 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): OperatorCon
   };
   const d = DEFAULT_CONTROLLER_OPTIONS;
   const config: OperatorConfig = {
-    httpAddress: parsed['http-address'] ?? env.CONFIGPUSH_HTTP_ADDRESS ?? ':8080',
+    metricsAddress: parsed['metrics-address'] ?? env.CONFIGPUSH_METRICS_ADDRESS ?? ':8080',
+    healthAddress: parsed['health-address'] ?? env.CONFIGPUSH_HEALTH_ADDRESS ?? ':8081',
     requestTimeoutMs: number('request-timeout', parsed['request-timeout'] ?? env.CONFIGPUSH_REQUEST_TIMEOUT, 30, 1) * 1000,
     controller: {
       ...d,

@@ -1,37 +1,39 @@
 import { createServer, type Server } from 'node:http';
 import type { Logger } from 'pino';
-import type { Metrics } from './metrics.js';
+
+export type Route = () => Promise<{ status: number; contentType: string; body: string }>;
 
 /**
- * /metrics for Prometheus, /healthz (the process is alive), /readyz (the
- * caches have synced, so reconciles see the whole world).
+ * A tiny HTTP server for the operator's endpoints: /metrics on one address,
+ * /healthz and /readyz on another (as controller-runtime does), so probes
+ * never compete with a slow scrape.
  */
-export function startHttpServer(address: string, metrics: Metrics, isReady: () => boolean, log: Logger): Promise<Server> {
+export function startHttpServer(address: string, routes: Record<string, Route>, log: Logger): Promise<Server> {
   const separator = address.lastIndexOf(':');
   const host = address.slice(0, separator) || '0.0.0.0';
   const port = Number(address.slice(separator + 1));
-  if (separator < 0 || !Number.isInteger(port)) throw new Error(`invalid --http-address ${JSON.stringify(address)}: want HOST:PORT`);
+  if (separator < 0 || !Number.isInteger(port) || port < 0 || port > 65535) {
+    throw new Error(`invalid address ${JSON.stringify(address)}: want HOST:PORT or :PORT`);
+  }
   const server = createServer((req, res) => {
-    const path = (req.url ?? '/').split('?')[0];
-    if (path === '/healthz') {
-      res.writeHead(200, { 'content-type': 'text/plain' }).end('ok');
-    } else if (path === '/readyz') {
-      const ready = isReady();
-      res.writeHead(ready ? 200 : 503, { 'content-type': 'text/plain' }).end(ready ? 'ok' : 'caches not synced');
-    } else if (path === '/metrics') {
-      metrics.registry
-        .metrics()
-        .then((body) => res.writeHead(200, { 'content-type': metrics.registry.contentType }).end(body))
-        .catch((err: unknown) => res.writeHead(500).end(String(err)));
-    } else {
+    const route = routes[(req.url ?? '/').split('?')[0] ?? '/'];
+    if (!route) {
       res.writeHead(404).end();
+      return;
     }
+    route()
+      .then(({ status, contentType, body }) => res.writeHead(status, { 'content-type': contentType }).end(body))
+      .catch((err: unknown) => res.writeHead(500).end(String(err)));
   });
   return new Promise((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, host, () => {
-      log.info({ address: server.address() }, 'serving /metrics, /healthz, /readyz');
+      log.info({ address: server.address(), paths: Object.keys(routes) }, 'serving');
       resolve(server);
     });
   });
+}
+
+export function closeServer(server: Server): Promise<void> {
+  return new Promise((resolve) => server.close(() => resolve()));
 }

@@ -23,6 +23,9 @@ export interface ControllerOptions {
   backoffMaxMs: number;
 }
 
+/** Observes each finished reconcile (tests count reconciles of one key; tooling may trace). */
+export type ReconcileObserver = (key: string, result: 'success' | 'requeue' | 'error') => void;
+
 export const DEFAULT_CONTROLLER_OPTIONS: ControllerOptions = {
   workers: 4,
   resyncPeriodMs: 10 * 60_000,
@@ -55,6 +58,7 @@ export class Controller {
     private readonly metrics: Metrics,
     private readonly log: Logger,
     private readonly options: ControllerOptions = DEFAULT_CONTROLLER_OPTIONS,
+    private readonly observer?: ReconcileObserver,
   ) {
     this.queue = new WorkQueue({ backoff: { baseMs: options.backoffBaseMs, maxMs: options.backoffMaxMs, jitter: 0.5 } });
     const pushes = kubeConfigPushClient(clients.custom);
@@ -164,7 +168,7 @@ export class Controller {
     const [namespace = '', name = ''] = key.split('/');
     const attempt = this.queue.attempts(key) + 1;
     const started = performance.now();
-    let result = 'success';
+    let result: 'success' | 'requeue' | 'error' = 'success';
     try {
       await this.reconciler.reconcile(namespace, name, attempt);
       this.queue.forget(key);
@@ -185,6 +189,7 @@ export class Controller {
       const seconds = (performance.now() - started) / 1000;
       this.metrics.reconciles.inc({ result });
       this.metrics.reconcileDuration.observe({ result }, seconds);
+      this.observer?.(key, result);
     }
   }
 

@@ -72,8 +72,9 @@ export class Reconciler {
       spec = resolveSpec(push);
     } catch (err) {
       if (!(err instanceof InvalidSpecError)) throw err;
-      log.warn({ reason: 'InvalidSpec', error: err.message }, 'spec is invalid; waiting for it to change');
       const changed = await this.writeStatusIfChanged(push, invalidSpecStatus(push, err.message, this.timestamp()), log);
+      // Warn once per change, not on every resync of the same bad generation.
+      log[changed ? 'warn' : 'debug']({ reason: 'InvalidSpec', error: err.message }, 'spec is invalid; waiting for it to change');
       if (changed) await this.deps.events.record(involved(push), 'Warning', 'Failed', err.message);
       return;
     }

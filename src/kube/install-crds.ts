@@ -1,7 +1,6 @@
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { ApiextensionsV1Api, type KubeConfig, type V1CustomResourceDefinition } from '@kubernetes/client-node';
-import { parseAllDocuments } from 'yaml';
+import { ApiextensionsV1Api, loadAllYaml, type KubeConfig, type V1CustomResourceDefinition } from '@kubernetes/client-node';
 import { isNotFound } from '../core/errors.js';
 
 /**
@@ -14,8 +13,11 @@ export async function installCrds(kubeConfig: KubeConfig, dir: string, timeoutMs
   const files = (await readdir(dir)).filter((f) => /\.ya?ml$/.test(f)).sort();
   const names: string[] = [];
   for (const file of files) {
-    for (const doc of parseAllDocuments(await readFile(join(dir, file), 'utf8'))) {
-      const crd = doc.toJS() as V1CustomResourceDefinition | null;
+    // loadAllYaml maps the YAML onto client-node's typed models. Plain parsed
+    // YAML would not do: the typed serializer silently drops keys it does not
+    // know under their wire names, such as x-kubernetes-validations.
+    for (const doc of loadAllYaml(await readFile(join(dir, file), 'utf8')) as (V1CustomResourceDefinition | null)[]) {
+      const crd = doc;
       if (crd?.kind !== 'CustomResourceDefinition') continue;
       const name = crd.metadata?.name;
       if (!name) throw new Error(`${file}: CustomResourceDefinition without metadata.name`);

@@ -9,23 +9,32 @@ export interface TestOperatorOptions {
   controller?: Partial<ControllerOptions>;
 }
 
+export interface TestOperator extends Operator {
+  /** Reconciles run so far, per namespace/name key. */
+  reconciles: Map<string, number>;
+}
+
 /**
  * Runs the real operator in-process against the test control plane. Logs go
  * to stderr at warn level (LOG_LEVEL overrides) so failures are visible
  * without drowning the test output.
  */
-export async function startTestOperator(options: TestOperatorOptions = {}): Promise<Operator> {
+export async function startTestOperator(options: TestOperatorOptions = {}): Promise<TestOperator> {
   const log = pino({ level: process.env.LOG_LEVEL ?? 'warn' }, pino.destination(2));
-  return startOperator(
+  const reconciles = new Map<string, number>();
+  const onReconcile = (key: string) => reconciles.set(key, (reconciles.get(key) ?? 0) + 1);
+  const operator = await startOperator(
     {
       kubeconfig: kubeconfigPath,
-      httpAddress: '',
+      metricsAddress: '',
+      healthAddress: '',
       requestTimeoutMs: 10_000,
       controller: { ...DEFAULT_CONTROLLER_OPTIONS, backoffBaseMs: 50, backoffMaxMs: 5_000, ...options.controller },
     },
     log,
-    options.middleware ? { middleware: options.middleware } : {},
+    { onReconcile, ...(options.middleware ? { middleware: options.middleware } : {}) },
   );
+  return Object.assign(operator, { reconciles });
 }
 
 /** Total reconciles the operator has run, from its own metrics. */
