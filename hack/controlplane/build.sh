@@ -5,7 +5,9 @@
 # Order of preference:
 #   1. KUBEBUILDER_ASSETS, when it points at a folder with both binaries
 #      (the controller-runtime envtest convention);
-#   2. .cache/bin/<kube>-<etcd>/ from an earlier build;
+#   2. $CONFIGPUSH_BIN_CACHE/<kube>-<etcd>/ from an earlier build
+#      (default .cache/bin, git-ignored; CI points it outside the clone so
+#      a fresh clone on the same machine reuses it);
 #   3. a fresh build from the Go module proxy with the wrapper modules here.
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -20,7 +22,7 @@ if [ -n "${KUBEBUILDER_ASSETS:-}" ] \
   exit 0
 fi
 
-out="$root/.cache/bin/kube-${KUBE_VERSION}-etcd-${ETCD_VERSION}"
+out="${CONFIGPUSH_BIN_CACHE:-$root/.cache/bin}/kube-${KUBE_VERSION}-etcd-${ETCD_VERSION}"
 if [ -x "$out/kube-apiserver" ] && [ -x "$out/etcd" ]; then
   echo "$out"
   exit 0

@@ -41,10 +41,11 @@ export interface StatusBody {
 
 export function statusCode(err: unknown): number | undefined {
   if (err instanceof ApiException) return err.code;
+  // Watch errors carry the HTTP status as statusCode. (A numeric `code` on
+  // other errors is not HTTP: DOMException's TimeoutError has code 23.)
   if (typeof err === 'object' && err !== null) {
-    const withCode = err as { statusCode?: unknown; code?: unknown };
+    const withCode = err as { statusCode?: unknown };
     if (typeof withCode.statusCode === 'number') return withCode.statusCode;
-    if (typeof withCode.code === 'number') return withCode.code;
   }
   return undefined;
 }

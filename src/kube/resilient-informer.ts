@@ -40,13 +40,37 @@ export class ResilientInformer<T extends KubernetesObject> {
 
   constructor(private readonly options: ResilientInformerOptions<T>) {}
 
-  /** Resolves once the first LIST has filled the cache. */
+  /**
+   * Resolves once a LIST has filled the cache. A failed LIST (the CRD not
+   * installed yet, the apiserver down, RBAC missing) is retried with backoff
+   * here: the operator waits, not-ready, instead of running on an empty cache.
+   */
   async start(): Promise<void> {
     this.stopping = false;
     this.current = this.create();
-    await this.current.start();
-    this.synced = true;
+    while (!this.stopping) {
+      if (await this.startOnce(this.current)) break;
+      const delay = this.backoff.next('restart');
+      this.options.log.warn({ path: this.options.path, retryInMs: delay }, 'initial list failed; retrying');
+      await new Promise((resolve) => setTimeout(resolve, delay));
+    }
+    this.synced = !this.stopping;
     this.scheduleRelist();
+  }
+
+  /** Starts `informer`; true when its LIST succeeded (client-node reports a failed LIST only as an error event). */
+  private async startOnce(informer: Cache<T>): Promise<boolean> {
+    let failed = false;
+    const onError = () => (failed = true);
+    informer.on('error', onError);
+    try {
+      await informer.start();
+    } catch {
+      failed = true;
+    } finally {
+      informer.off('error', onError);
+    }
+    return !failed;
   }
 
   async stop(): Promise<void> {
@@ -88,12 +112,15 @@ export class ResilientInformer<T extends KubernetesObject> {
   }
 
   private onError(informer: Cache<T>, err: unknown): void {
-    // stop() also reports an AbortError; and an informer we replaced is done.
-    if (this.stopping || informer !== this.current) return;
+    // stop() also reports an AbortError; an informer we replaced is done; and
+    // until the first sync, start() does its own retrying.
+    if (this.stopping || informer !== this.current || !this.synced) return;
     const code = statusCode(err);
-    // A 403 will not heal by itself quickly: the backoff grows to its cap.
-    const delay = this.backoff.next('restart');
-    this.options.log.warn(
+    // 401/403 heal only when someone fixes credentials or RBAC: retry, but
+    // slowly (at least 30 s), so a forbidden watch is not a hot loop.
+    const forbidden = code === 401 || code === 403;
+    const delay = forbidden ? Math.max(30_000, this.backoff.next('restart')) : this.backoff.next('restart');
+    this.options.log[forbidden ? 'error' : 'warn'](
       { path: this.options.path, code, error: err instanceof Error ? err.message : String(err), retryInMs: delay },
       'watch stopped; restarting',
     );
@@ -119,7 +146,7 @@ export class ResilientInformer<T extends KubernetesObject> {
     const fresh = this.create();
     try {
       this.current = fresh;
-      await fresh.start();
+      if (!(await this.startOnce(fresh))) throw new Error('list failed');
       const present = new Set(fresh.list().map(keyOf));
       for (const obj of previous?.list() ?? []) {
         if (!present.has(keyOf(obj))) this.options.handlers.delete(obj);
