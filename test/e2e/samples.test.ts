@@ -32,8 +32,9 @@ describe('samples/', () => {
       const renamed = new Map<string, string>();
       for (const target of push.spec.targets) {
         if (!target.namespace) continue;
-        if (!renamed.has(target.namespace)) renamed.set(target.namespace, await newNamespace('sample-target'));
-        target.namespace = renamed.get(target.namespace);
+        const fresh = renamed.get(target.namespace) ?? (await newNamespace('sample-target'));
+        renamed.set(target.namespace, fresh);
+        target.namespace = fresh;
       }
       push.metadata.namespace = home;
       await custom.createNamespacedCustomObject({ group: GROUP, version: VERSION, plural: PLURAL, namespace: home, body: push });
