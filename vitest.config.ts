@@ -6,6 +6,9 @@ import { defineConfig } from 'vitest/config';
 // would both reconcile every push and blur the write counts the tests assert.
 export default defineConfig({
   test: {
+    // CI also keeps a machine-readable result, from which .ci/run prints its closing line.
+    reporters: process.env.CI ? ['default', 'json'] : ['default'],
+    outputFile: { json: '.cache/test-results.json' },
     projects: [
       {
         test: {
