@@ -1,3 +1,5 @@
+import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
 import { parseArgs } from 'node:util';
 import { DEFAULT_CONTROLLER_OPTIONS, type ControllerOptions } from './controller/controller.js';
 
@@ -9,6 +11,8 @@ export interface OperatorConfig {
   healthAddress: string;
   requestTimeoutMs: number;
   controller: ControllerOptions;
+  /** Present when leader election is on. */
+  leaderElection?: { namespace: string; name: string; identity: string };
 }
 
 const USAGE = `usage: configpush-operator [flags]
@@ -19,7 +23,11 @@ const USAGE = `usage: configpush-operator [flags]
   --target-concurrency N     targets of one push written concurrently (default ${DEFAULT_CONTROLLER_OPTIONS.targetConcurrency})
   --request-timeout SECONDS  per-request timeout against the apiserver (default 30)
   --metrics-address HOST:PORT  serve /metrics (default :8080; '' disables)
-  --health-address HOST:PORT   serve /healthz and /readyz (default :8081; '' disables)`;
+  --health-address HOST:PORT   serve /healthz and /readyz (default :8081; '' disables)
+  --leader-elect             run only while holding a Lease (for several replicas)
+  --leader-election-namespace NS  namespace of the Lease (default $POD_NAMESPACE, else configpush-system)
+  --leader-election-id NAME  name of the Lease (default configpush-operator-leader)
+  --require-service-account  refuse ConfigPushes without spec.serviceAccountName`;
 
 export class ConfigError extends Error {}
 
@@ -38,6 +46,10 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): OperatorCon
         'request-timeout': { type: 'string' },
         'metrics-address': { type: 'string' },
         'health-address': { type: 'string' },
+        'leader-elect': { type: 'boolean' },
+        'leader-election-namespace': { type: 'string' },
+        'leader-election-id': { type: 'string' },
+        'require-service-account': { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
       },
       strict: true,
@@ -66,8 +78,17 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): OperatorCon
       targetConcurrency: Math.floor(
         number('target-concurrency', parsed['target-concurrency'] ?? env.CONFIGPUSH_TARGET_CONCURRENCY, d.targetConcurrency, 1),
       ),
+      requireServiceAccount: parsed['require-service-account'] === true || env.CONFIGPUSH_REQUIRE_SERVICE_ACCOUNT === 'true',
     },
   };
+  if (parsed['leader-elect'] === true || env.CONFIGPUSH_LEADER_ELECT === 'true') {
+    config.leaderElection = {
+      namespace: parsed['leader-election-namespace'] ?? env.POD_NAMESPACE ?? 'configpush-system',
+      name: parsed['leader-election-id'] ?? 'configpush-operator-leader',
+      // Any unique name works: it only says who holds the lease, it never names an operation.
+      identity: env.POD_NAME ?? `${hostname()}_${randomUUID().slice(0, 8)}`,
+    };
+  }
   const kubeconfig = parsed.kubeconfig ?? env.KUBECONFIG;
   if (kubeconfig) config.kubeconfig = kubeconfig;
   return config;

@@ -2,15 +2,21 @@ import type { Server } from 'node:http';
 import type { Logger } from 'pino';
 import type { OperatorConfig } from './config.js';
 import { Controller, type ReconcileObserver } from './controller/controller.js';
-import { loadKubeConfig, makeClients, type ClientOptions } from './kube/clients.js';
+import { ClientFactory, loadKubeConfig, type ClientOptions } from './kube/clients.js';
 import { closeServer, startHttpServer } from './http-server.js';
+import { DEFAULT_LEASE_TIMING, LeaderElector } from './leader/leader-elector.js';
 import { createMetrics, type Metrics } from './metrics.js';
 
-/** A running operator: the controller plus its HTTP endpoints. Tests start several in one process. */
+/** A running operator: the controller, its HTTP endpoints and, optionally, its leader election. */
 export interface Operator {
   controller: Controller;
   metrics: Metrics;
+  /** Whether this instance is doing the work (always true without leader election). */
+  isLeader(): boolean;
+  /** Graceful stop: no new work, in-flight reconciles finish, the Lease is released. */
   stop(): Promise<void>;
+  /** Stops without releasing the Lease: what a crash looks like to the other replicas. */
+  abandon(): Promise<void>;
 }
 
 export interface StartOptions {
@@ -18,16 +24,41 @@ export interface StartOptions {
   middleware?: ClientOptions['middleware'];
   defaultMetrics?: boolean;
   onReconcile?: ReconcileObserver;
+  /** Called when leadership is lost; main() exits the process, as client-go does. */
+  onLostLeadership?: () => void;
+  /** Overrides the Lease timing (tests); defaults to client-go's 15 s / 10 s / 2 s. */
+  leaseTiming?: typeof DEFAULT_LEASE_TIMING;
 }
 
 export async function startOperator(config: OperatorConfig, log: Logger, options: StartOptions = {}): Promise<Operator> {
   const kubeConfig = loadKubeConfig(config.kubeconfig);
-  const clients = makeClients(kubeConfig, {
+  const factory = new ClientFactory(kubeConfig, {
     requestTimeoutMs: config.requestTimeoutMs,
+    ...(config.leaderElection ? { userAgent: `configpush-operator (${config.leaderElection.identity})` } : {}),
     ...(options.middleware ? { middleware: options.middleware } : {}),
   });
   const metrics = createMetrics({ defaultMetrics: options.defaultMetrics ?? false });
-  const controller = new Controller(clients, metrics, log, config.controller, options.onReconcile);
+  const controller = new Controller(factory, metrics, log, config.controller, options.onReconcile);
+
+  let elector: LeaderElector | undefined;
+  let controllerStarted: Promise<void> | undefined;
+  const startController = () => (controllerStarted ??= controller.start());
+  if (config.leaderElection) {
+    elector = new LeaderElector(
+      factory.operator.coordination,
+      { ...config.leaderElection, ...(options.leaseTiming ?? DEFAULT_LEASE_TIMING) },
+      {
+        onStartedLeading: () => void startController(),
+        onStoppedLeading: () => {
+          void controller.stop();
+          (options.onLostLeadership ?? (() => process.exit(1)))();
+        },
+      },
+      log,
+    );
+  }
+  const isLeader = () => (elector ? elector.isLeader() : true);
+
   const servers: Server[] = [];
   const text = (status: number, body: string) => ({ status, contentType: 'text/plain', body });
   if (config.healthAddress) {
@@ -36,8 +67,9 @@ export async function startOperator(config: OperatorConfig, log: Logger, options
         config.healthAddress,
         {
           '/healthz': async () => text(200, 'ok'),
-          // Ready once the caches have synced: before that a reconcile would see a partial world.
-          '/readyz': async () => (controller.hasSynced() ? text(200, 'ok') : text(503, 'caches not synced')),
+          // A standby replica is ready (it is healthy and waiting); the leader
+          // is ready once its caches have synced.
+          '/readyz': async () => (!isLeader() || controller.hasSynced() ? text(200, 'ok') : text(503, 'caches not synced')),
         },
         log,
       ),
@@ -52,13 +84,23 @@ export async function startOperator(config: OperatorConfig, log: Logger, options
       ),
     );
   }
-  await controller.start();
+
+  if (elector) elector.start();
+  else await startController();
+
+  const shutdown = async (release: boolean) => {
+    await elector?.stop(release);
+    if (controllerStarted) {
+      await controllerStarted.catch(() => undefined);
+      await controller.stop();
+    }
+    await Promise.all(servers.map(closeServer));
+  };
   return {
     controller,
     metrics,
-    async stop() {
-      await controller.stop();
-      await Promise.all(servers.map(closeServer));
-    },
+    isLeader,
+    stop: () => shutdown(true),
+    abandon: () => shutdown(false),
   };
 }

@@ -28,3 +28,10 @@ export const ANNOTATION = {
 export const MANAGED_BY_LABEL = 'app.kubernetes.io/managed-by';
 export const MANAGED_BY_VALUE = 'configpush-operator';
 export const MANAGED_SELECTOR = `${MANAGED_BY_LABEL}=${MANAGED_BY_VALUE}`;
+
+/**
+ * On a Namespace: which namespaces' ConfigPushes may write into it without a
+ * serviceAccountName ("team-a,team-b", or "*" for any). Without it, only a
+ * ConfigPush in the namespace itself may.
+ */
+export const ALLOWED_SOURCES_ANNOTATION = 'configpush.io/allowed-source-namespaces';

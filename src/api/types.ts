@@ -29,6 +29,11 @@ export interface ConfigPushSpec {
   deletionPolicy?: DeletionPolicy;
   adopt?: boolean;
   driftPolicy?: DriftPolicy;
+  /**
+   * A ServiceAccount in the ConfigPush's namespace whose identity every
+   * target read and write impersonates, so the tenant's RBAC decides.
+   */
+  serviceAccountName?: string;
 }
 
 /** metav1.Condition. */

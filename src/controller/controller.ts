@@ -1,9 +1,9 @@
-import type { KubernetesListObject, KubernetesObject, V1ConfigMap, V1Secret } from '@kubernetes/client-node';
+import type { KubernetesListObject, KubernetesObject, V1ConfigMap, V1Namespace, V1Secret } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import { ANNOTATION, GROUP, MANAGED_SELECTOR, PLURAL, VERSION } from '../api/constants.js';
 import type { ConfigPush } from '../api/types.js';
 import { classifyError, describeError } from '../core/errors.js';
-import type { ApiClients } from '../kube/clients.js';
+import type { ClientFactory } from '../kube/clients.js';
 import { kubeConfigPushClient } from '../kube/configpush-client.js';
 import { EventRecorder } from '../kube/event-recorder.js';
 import { ResilientInformer } from '../kube/resilient-informer.js';
@@ -21,6 +21,8 @@ export interface ControllerOptions {
   targetConcurrency: number;
   backoffBaseMs: number;
   backoffMaxMs: number;
+  /** Refuse ConfigPushes without spec.serviceAccountName. */
+  requireServiceAccount: boolean;
 }
 
 /** Observes each finished reconcile (tests count reconciles of one key; tooling may trace). */
@@ -33,6 +35,7 @@ export const DEFAULT_CONTROLLER_OPTIONS: ControllerOptions = {
   targetConcurrency: 4,
   backoffBaseMs: 100,
   backoffMaxMs: 5 * 60_000,
+  requireServiceAccount: false,
 };
 
 /**
@@ -48,18 +51,21 @@ export class Controller {
   // holds plain KubernetesObjects and asPush() names the shape at the boundary.
   private readonly pushInformer: ResilientInformer<KubernetesObject>;
   private readonly targetInformers: ResilientInformer<V1ConfigMap | V1Secret>[];
+  /** Namespaces: for the cross-namespace opt-in, and to retry pushes when a namespace appears or changes. */
+  private readonly namespaceInformer: ResilientInformer<V1Namespace>;
   private readonly generations = new Map<string, number>();
   private workers: Promise<void>[] = [];
   private resyncTimer: NodeJS.Timeout | undefined;
   private running = false;
 
   constructor(
-    clients: ApiClients,
+    factory: ClientFactory,
     private readonly metrics: Metrics,
     private readonly log: Logger,
     private readonly options: ControllerOptions = DEFAULT_CONTROLLER_OPTIONS,
     private readonly observer?: ReconcileObserver,
   ) {
+    const clients = factory.operator;
     this.queue = new WorkQueue({ backoff: { baseMs: options.backoffBaseMs, maxMs: options.backoffMaxMs, jitter: 0.5 } });
     const pushes = kubeConfigPushClient(clients.custom);
     this.pushInformer = new ResilientInformer<KubernetesObject>({
@@ -91,10 +97,25 @@ export class Controller {
         relistIntervalMs: options.relistPeriodMs,
       }),
     ];
+    this.namespaceInformer = new ResilientInformer<V1Namespace>({
+      kubeConfig: clients.kubeConfig,
+      path: '/api/v1/namespaces',
+      list: () => clients.core.listNamespace(),
+      handlers: { upsert: (ns) => this.onNamespace(ns), delete: (ns) => this.onNamespace(ns) },
+      log,
+      relistIntervalMs: options.relistPeriodMs,
+    });
+    const operatorStore = kubeTargetStore(clients.core);
     this.reconciler = new Reconciler({
       getPush: (namespace, name) => asPushOrUndefined(this.pushInformer.get(name, namespace)),
       pushes,
-      targets: kubeTargetStore(clients.core),
+      targetStoreFor: (namespace, serviceAccountName) =>
+        serviceAccountName ? kubeTargetStore(factory.forServiceAccount(namespace, serviceAccountName).core) : operatorStore,
+      namespaceAnnotations: (name) => {
+        const namespace = this.namespaceInformer.get(name);
+        return namespace ? (namespace.metadata?.annotations ?? {}) : undefined;
+      },
+      tenancy: { requireServiceAccount: options.requireServiceAccount },
       events: new EventRecorder(clients.core, log, { component: 'configpush-operator', windowMs: 10 * 60_000, minUpdateIntervalMs: 60_000 }),
       metrics,
       log,
@@ -105,7 +126,7 @@ export class Controller {
   /** Starts the watches, waits for their caches, then starts the workers. */
   async start(): Promise<void> {
     this.running = true;
-    await Promise.all([this.pushInformer.start(), ...this.targetInformers.map((i) => i.start())]);
+    await Promise.all([this.pushInformer.start(), this.namespaceInformer.start(), ...this.targetInformers.map((i) => i.start())]);
     this.workers = Array.from({ length: this.options.workers }, () => this.work());
     this.scheduleResync();
     this.log.info({ workers: this.options.workers }, 'controller started');
@@ -117,12 +138,12 @@ export class Controller {
     clearTimeout(this.resyncTimer);
     await this.queue.shutdown();
     await Promise.all(this.workers);
-    await Promise.all([this.pushInformer.stop(), ...this.targetInformers.map((i) => i.stop())]);
+    await Promise.all([this.pushInformer.stop(), this.namespaceInformer.stop(), ...this.targetInformers.map((i) => i.stop())]);
     this.log.info('controller stopped');
   }
 
   hasSynced(): boolean {
-    return this.pushInformer.hasSynced() && this.targetInformers.every((i) => i.hasSynced());
+    return this.pushInformer.hasSynced() && this.namespaceInformer.hasSynced() && this.targetInformers.every((i) => i.hasSynced());
   }
 
   /** Queues every known push (what a resync does); exposed for tests and tooling. */
@@ -145,6 +166,17 @@ export class Controller {
     }
     this.generations.set(key, generation);
     this.enqueue(key);
+  }
+
+  /** A namespace appeared, changed (its opt-in annotation) or went: re-run the pushes that target it. */
+  private onNamespace(namespace: V1Namespace): void {
+    const name = namespace.metadata?.name;
+    if (!name || !this.pushInformer.hasSynced()) return;
+    for (const obj of this.pushInformer.list()) {
+      const push = asPush(obj);
+      const targets = Array.isArray(push.spec?.targets) ? push.spec.targets : [];
+      if (targets.some((t) => (t.namespace ?? push.metadata.namespace) === name)) this.enqueue(keyOf(push));
+    }
   }
 
   private onTarget(target: V1ConfigMap | V1Secret): void {

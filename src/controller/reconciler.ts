@@ -2,11 +2,12 @@ import jsonpatch from 'fast-json-patch';
 import type { Logger } from 'pino';
 import { API_VERSION, FINALIZER, KIND } from '../api/constants.js';
 import type { ConfigPush, ConfigPushStatus, TargetStatus } from '../api/types.js';
-import { buildStatus, invalidSpecStatus, type TargetResult } from '../core/build-status.js';
+import { buildStatus, refusedStatus, type TargetResult } from '../core/build-status.js';
 import { classifyError, describeError, InvalidSpecError, reasonFor } from '../core/errors.js';
 import { mapLimit } from '../core/map-limit.js';
 import { operationKey } from '../core/operation-key.js';
 import { resolveSpec, type ResolvedSpec, type ResolvedTarget } from '../core/resolve-spec.js';
+import { refusePush, refuseTarget, type TenancyPolicy } from '../core/tenancy.js';
 import type { ConfigPushClient } from '../kube/configpush-client.js';
 import type { EventRecorder, InvolvedObject } from '../kube/event-recorder.js';
 import type { TargetStore } from '../kube/target-store.js';
@@ -18,7 +19,11 @@ export interface ReconcilerDeps {
   /** Reads a ConfigPush from the informer cache. */
   getPush(namespace: string, name: string): ConfigPush | undefined;
   pushes: ConfigPushClient;
-  targets: TargetStore;
+  /** Target reads and writes, as the operator or impersonating the push's ServiceAccount. */
+  targetStoreFor(namespace: string, serviceAccountName: string | undefined): TargetStore;
+  /** A namespace's annotations from the cache; undefined if unknown. */
+  namespaceAnnotations(name: string): Record<string, string> | undefined;
+  tenancy: TenancyPolicy;
   events: EventRecorder;
   metrics: Metrics;
   log: Logger;
@@ -72,19 +77,24 @@ export class Reconciler {
       spec = resolveSpec(push);
     } catch (err) {
       if (!(err instanceof InvalidSpecError)) throw err;
-      const changed = await this.writeStatusIfChanged(push, invalidSpecStatus(push, err.message, this.timestamp()), log);
-      // Warn once per change, not on every resync of the same bad generation.
-      log[changed ? 'warn' : 'debug']({ reason: 'InvalidSpec', error: err.message }, 'spec is invalid; waiting for it to change');
-      if (changed) await this.deps.events.record(involved(push), 'Warning', 'Failed', err.message);
+      await this.refuse(push, 'InvalidSpec', err.message, log);
       return;
     }
+    const refusal = refusePush(spec, this.deps.tenancy);
+    if (refusal) {
+      await this.refuse(push, refusal.reason, refusal.message, log);
+      return;
+    }
+    const store = this.deps.targetStoreFor(namespace, spec.serviceAccountName);
 
     const mode = spec.suspend ? 'inspect' : 'apply';
     const ownership = { ownerUid: push.metadata.uid, owner: `${namespace}/${name}`, operationKey: key, contentDigest: spec.digest };
     let transient: unknown;
     const outcomes = await mapLimit(spec.targets, this.deps.targetConcurrency, async (target) => {
+      const refused = refuseTarget(namespace, target, spec, this.deps.namespaceAnnotations(target.namespace));
+      if (refused) return { target, state: 'Failed' as const, message: refused.message, permanentReason: refused.reason };
       try {
-        return await applyTarget(this.deps.targets, target, spec, ownership, log, this.deps.metrics, mode);
+        return await applyTarget(store, target, spec, ownership, log, this.deps.metrics, mode);
       } catch (err) {
         const errorClass = classifyError(err);
         if (errorClass !== 'permanent') transient ??= err;
@@ -112,8 +122,9 @@ export class Reconciler {
   private async finalize(push: ConfigPush, log: Logger): Promise<void> {
     if (!push.metadata.finalizers?.includes(FINALIZER)) return;
     const policy = push.spec?.deletionPolicy === 'Delete' ? 'Delete' : 'Retain';
+    const store = this.deps.targetStoreFor(push.metadata.namespace, push.spec?.serviceAccountName);
     const results = await mapLimit(targetsToFinalize(push), this.deps.targetConcurrency, (target) =>
-      finalizeTarget(this.deps.targets, push, target, policy, log),
+      finalizeTarget(store, push, target, policy, log),
     );
     const touched = results.filter((r) => r !== 'untouched').length;
     await this.deps.pushes.setFinalizers(push, (push.metadata.finalizers ?? []).filter((f) => f !== FINALIZER));
@@ -126,6 +137,13 @@ export class Reconciler {
         `${policy === 'Delete' ? 'deleted' : 'released'} ${touched} target${touched === 1 ? '' : 's'} (deletionPolicy ${policy})`,
       );
     }
+  }
+
+  /** Reports a push the operator will not act on; warns once per change, not on every resync. */
+  private async refuse(push: ConfigPush, reason: string, message: string, log: Logger): Promise<void> {
+    const changed = await this.writeStatusIfChanged(push, refusedStatus(push, reason, message, this.timestamp()), log);
+    log[changed ? 'warn' : 'debug']({ reason, error: message }, 'not acting on this ConfigPush until it changes');
+    if (changed) await this.deps.events.record(involved(push), 'Warning', 'Failed', message);
   }
 
   /** Writes status only when it differs from what the push already has; returns whether it wrote. */

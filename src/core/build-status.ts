@@ -55,8 +55,12 @@ export function buildStatus(input: StatusInput): ConfigPushStatus {
   };
 }
 
-/** Status for a spec the operator cannot act on: nothing is written to targets. */
-export function invalidSpecStatus(push: ConfigPush, message: string, now: string): ConfigPushStatus {
+/**
+ * Status for a push the operator will not act on (an invalid spec, or a
+ * tenancy rule): Ready=False and Stalled=True with `reason`; nothing is
+ * written to targets, and nothing is retried until the push changes.
+ */
+export function refusedStatus(push: ConfigPush, reason: string, message: string, now: string): ConfigPushStatus {
   const previous = push.status ?? {};
   const generation = push.metadata.generation;
   const status: ConfigPushStatus = {
@@ -65,9 +69,9 @@ export function invalidSpecStatus(push: ConfigPush, message: string, now: string
     conditions: mergeConditions(
       previous.conditions,
       [
-        { type: CONDITION.ready, status: 'False', reason: 'InvalidSpec', message },
-        { type: CONDITION.reconciling, status: 'False', reason: 'InvalidSpec', message: 'waiting for the spec to be fixed' },
-        { type: CONDITION.stalled, status: 'True', reason: 'InvalidSpec', message },
+        { type: CONDITION.ready, status: 'False', reason, message },
+        { type: CONDITION.reconciling, status: 'False', reason, message: 'waiting for the ConfigPush to change' },
+        { type: CONDITION.stalled, status: 'True', reason, message },
       ],
       generation,
       now,

@@ -18,6 +18,8 @@ export interface ResolvedSpec {
   adopt: boolean;
   deletionPolicy: DeletionPolicy;
   driftPolicy: DriftPolicy;
+  /** The ServiceAccount (in the push's namespace) to impersonate, if any. */
+  serviceAccountName?: string;
 }
 
 const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
@@ -84,6 +86,11 @@ export function resolveSpec(push: ConfigPush): ResolvedSpec {
   const driftPolicy = spec.driftPolicy ?? 'Correct';
   if (!DRIFT_POLICIES.includes(driftPolicy)) throw new InvalidSpecError(`spec.driftPolicy must be Correct or Report`);
 
+  const serviceAccountName = spec.serviceAccountName;
+  if (serviceAccountName !== undefined && (typeof serviceAccountName !== 'string' || !DNS_SUBDOMAIN.test(serviceAccountName))) {
+    throw new InvalidSpecError(`spec.serviceAccountName ${JSON.stringify(serviceAccountName)} is not a valid ServiceAccount name`);
+  }
+
   return {
     targets,
     content,
@@ -92,6 +99,7 @@ export function resolveSpec(push: ConfigPush): ResolvedSpec {
     adopt: spec.adopt === true,
     deletionPolicy,
     driftPolicy,
+    ...(serviceAccountName ? { serviceAccountName } : {}),
   };
 }
 

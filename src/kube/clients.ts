@@ -26,6 +26,8 @@ export interface ApiClients {
 export interface ClientOptions {
   /** Per-request timeout in milliseconds. */
   requestTimeoutMs: number;
+  /** Sent as User-Agent; the audit log records it. Default "configpush-operator". */
+  userAgent?: string;
   /** Extra middleware, run after the operator's own (tests inject faults here). */
   middleware?: Middleware[];
 }
@@ -42,10 +44,10 @@ export function timeoutMiddleware(timeoutMs: number): Middleware {
   };
 }
 
-function userAgentMiddleware(): Middleware {
+function userAgentMiddleware(userAgent: string): Middleware {
   return {
     pre: async (context: RequestContext) => {
-      context.setHeaderParam('User-Agent', 'configpush-operator');
+      context.setHeaderParam('User-Agent', userAgent);
       return context;
     },
     post: async (context: ResponseContext) => context,
@@ -59,7 +61,7 @@ export function makeClients(kubeConfig: KubeConfig, options: ClientOptions): Api
     baseServer: new ServerConfiguration(cluster.server, {}),
     authMethods: { default: kubeConfig },
     promiseMiddleware: [
-      userAgentMiddleware(),
+      userAgentMiddleware(options.userAgent ?? 'configpush-operator'),
       timeoutMiddleware(options.requestTimeoutMs),
       ...(options.middleware ?? []),
     ],
@@ -81,4 +83,39 @@ export function loadKubeConfig(path?: string): KubeConfig {
   if (path) kubeConfig.loadFromFile(path);
   else kubeConfig.loadFromDefault();
   return kubeConfig;
+}
+
+/**
+ * The operator's own clients plus, on demand, clients that impersonate a
+ * tenant's ServiceAccount (cached per account). Impersonation makes the
+ * apiserver authorize each request as that account, so a tenant can only
+ * write where its own RBAC allows: the operator's broad rights are not lent out.
+ */
+export class ClientFactory {
+  readonly operator: ApiClients;
+  private readonly impersonated = new Map<string, ApiClients>();
+
+  constructor(
+    private readonly kubeConfig: KubeConfig,
+    private readonly options: ClientOptions,
+  ) {
+    this.operator = makeClients(kubeConfig, options);
+  }
+
+  forServiceAccount(namespace: string, name: string): ApiClients {
+    const user = `system:serviceaccount:${namespace}:${name}`;
+    let clients = this.impersonated.get(user);
+    if (!clients) {
+      const impersonate: Middleware = {
+        pre: async (context: RequestContext) => {
+          context.setHeaderParam('Impersonate-User', user);
+          return context;
+        },
+        post: async (context: ResponseContext) => context,
+      };
+      clients = makeClients(this.kubeConfig, { ...this.options, middleware: [impersonate, ...(this.options.middleware ?? [])] });
+      this.impersonated.set(user, clients);
+    }
+    return clients;
+  }
 }

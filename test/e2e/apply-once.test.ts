@@ -3,7 +3,7 @@ import { ANNOTATION } from '../../src/api/constants.js';
 import { operationKey } from '../../src/core/operation-key.js';
 import type { Operator } from '../../src/operator.js';
 import { writes } from '../support/audit.js';
-import { condition, createPush, eventually, newNamespace, readConfigMap, sleep, waitReady } from '../support/kube.js';
+import { acceptingPushesFrom, condition, createPush, eventually, newNamespace, readConfigMap, sleep, waitReady } from '../support/kube.js';
 import { reconcileCount, startTestOperator } from '../support/operator.js';
 
 const OPERATOR = { userAgent: 'configpush-operator' };
@@ -26,7 +26,7 @@ describe('a push applies once, and only once', () => {
 
   beforeAll(async () => {
     ns = await newNamespace('apply');
-    other = await newNamespace('apply-other');
+    other = await newNamespace('apply-other', acceptingPushesFrom(ns));
     operator = await startTestOperator();
   });
   afterAll(async () => operator?.stop());

@@ -1,6 +1,7 @@
 import { ApiException, type Middleware, type RequestContext } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { condition, createPush, eventually, getPush, newNamespace, sleep, updateSpec, waitReady, waitReason } from '../support/kube.js';
+import { writes } from '../support/audit.js';
+import { condition, core, createPush, eventually, getPush, newNamespace, sleep, updateSpec, waitReady, waitReason } from '../support/kube.js';
 import { startTestOperator, type TestOperator } from '../support/operator.js';
 
 /**
@@ -65,20 +66,24 @@ describe('retry policy', () => {
     expect(ready.status?.operationKey?.startsWith('2-')).toBe(true);
   });
 
-  it('turns a permanent error into a condition, without a retry loop', async () => {
-    const missing = `missing-${ns}`;
-    await createPush(ns, 'nowhere', { targets: [{ kind: 'ConfigMap', name: 'cfg', namespace: missing }], data: { a: 'b' } });
-    const push = await waitReason(ns, 'nowhere', 'NotFound');
+  it('turns a permanent error from the apiserver into a condition, without a retry loop', async () => {
+    // Adopting a TLS Secret keeps its type, and content without tls.crt and
+    // tls.key is invalid for that type: the apiserver answers 422 every time.
+    await core.createNamespacedSecret({
+      namespace: ns,
+      body: { metadata: { name: 'tls' }, type: 'kubernetes.io/tls', data: { 'tls.crt': 'Y2VydA==', 'tls.key': 'a2V5' } },
+    });
+    await createPush(ns, 'invalid-write', { targets: [{ kind: 'Secret', name: 'tls' }], data: { a: 'b' }, adopt: true });
+    const push = await waitReason(ns, 'invalid-write', 'Invalid');
     expect(condition(push, 'Ready')?.status).toBe('False');
     expect(condition(push, 'Stalled')?.status).toBe('True');
-    expect(condition(push, 'Ready')?.message).toContain(missing);
+    expect(condition(push, 'Ready')?.message).toContain('tls.crt');
     expect(push.status?.targets?.[0]?.state).toBe('Failed');
 
     await sleep(3_000);
-    const runs = operator.reconciles.get(`${ns}/nowhere`) ?? 0;
+    const runs = operator.reconciles.get(`${ns}/invalid-write`) ?? 0;
     expect(runs).toBeGreaterThanOrEqual(1);
     expect(runs).toBeLessThanOrEqual(4);
-    const after = await eventually(async () => getPush(ns, 'nowhere'), 'the push');
-    expect(after.status?.observedGeneration).toBe(1);
+    expect(writes({ resource: 'secrets', namespace: ns, name: 'tls', userAgent: 'configpush-operator', includeFailed: true }).length).toBe(runs);
   });
 });

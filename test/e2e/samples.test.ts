@@ -5,7 +5,7 @@ import { parseAllDocuments } from 'yaml';
 import { GROUP, PLURAL, VERSION } from '../../src/api/constants.js';
 import type { ConfigPush } from '../../src/api/types.js';
 import type { Operator } from '../../src/operator.js';
-import { custom, newNamespace, waitReady } from '../support/kube.js';
+import { acceptingPushesFrom, custom, newNamespace, waitReady } from '../support/kube.js';
 import { startTestOperator } from '../support/operator.js';
 import { repoRoot } from '../support/paths.js';
 
@@ -32,7 +32,7 @@ describe('samples/', () => {
       const renamed = new Map<string, string>();
       for (const target of push.spec.targets) {
         if (!target.namespace) continue;
-        const fresh = renamed.get(target.namespace) ?? (await newNamespace('sample-target'));
+        const fresh = renamed.get(target.namespace) ?? (await newNamespace('sample-target', acceptingPushesFrom(home)));
         renamed.set(target.namespace, fresh);
         target.namespace = fresh;
       }

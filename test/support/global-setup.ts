@@ -3,11 +3,13 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { KubeConfig } from '@kubernetes/client-node';
 import { installCrds } from '../../src/kube/install-crds.js';
-import { clusterDir, kubeconfigPath, repoRoot } from './paths.js';
+import { writeOperatorKubeconfig } from './operator-identity.js';
+import { clusterDir, kubeconfigPath, operatorKubeconfigPath, repoRoot } from './paths.js';
 
 /**
  * Starts (or reuses) the real control plane once per vitest run, like
- * controller-runtime's envtest, and installs crds/. A cluster this run
+ * controller-runtime's envtest, installs crds/, and makes the kubeconfig the
+ * operators run with: the manifests' ServiceAccount, by TokenRequest. A cluster this run
  * started is stopped at the end unless CONFIGPUSH_KEEP_CLUSTER=1.
  */
 export default async function setup(): Promise<() => void> {
@@ -20,6 +22,7 @@ export default async function setup(): Promise<() => void> {
   const kubeConfig = new KubeConfig();
   kubeConfig.loadFromFile(kubeconfigPath);
   await installCrds(kubeConfig, join(repoRoot, 'crds'));
+  await writeOperatorKubeconfig(kubeConfig, repoRoot, operatorKubeconfigPath);
 
   return () => {
     if (wasRunning || process.env.CONFIGPUSH_KEEP_CLUSTER === '1') return;

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { CoreV1Api, CustomObjectsApi, KubeConfig, type V1ConfigMap, type V1Secret } from '@kubernetes/client-node';
-import { GROUP, PLURAL, VERSION } from '../../src/api/constants.js';
+import { ALLOWED_SOURCES_ANNOTATION, GROUP, PLURAL, VERSION } from '../../src/api/constants.js';
 import type { ConfigPush, ConfigPushSpec } from '../../src/api/types.js';
 import { kubeconfigPath } from './paths.js';
 
@@ -16,10 +16,15 @@ export const core = kubeConfig.makeApiClient(CoreV1Api);
 export const custom = kubeConfig.makeApiClient(CustomObjectsApi);
 
 /** A fresh namespace per test, so audit counts of one test never see another's objects. */
-export async function newNamespace(prefix = 'test'): Promise<string> {
+export async function newNamespace(prefix = 'test', annotations: Record<string, string> = {}): Promise<string> {
   const name = `${prefix}-${randomBytes(4).toString('hex')}`;
-  await core.createNamespace({ body: { metadata: { name } } });
+  await core.createNamespace({ body: { metadata: { name, annotations } } });
   return name;
+}
+
+/** A namespace that accepts ConfigPushes from `sources` without a serviceAccountName (the opt-in annotation). */
+export function acceptingPushesFrom(...sources: string[]): Record<string, string> {
+  return { [ALLOWED_SOURCES_ANNOTATION]: sources.join(',') };
 }
 
 const base = { group: GROUP, version: VERSION, plural: PLURAL };

@@ -1,12 +1,27 @@
 import type { Middleware } from '@kubernetes/client-node';
 import { pino } from 'pino';
+import type { OperatorConfig } from '../../src/config.js';
 import { DEFAULT_CONTROLLER_OPTIONS, type ControllerOptions } from '../../src/controller/controller.js';
 import { startOperator, type Operator } from '../../src/operator.js';
-import { kubeconfigPath } from './paths.js';
+import { existsSync } from 'node:fs';
+import { kubeconfigPath, operatorKubeconfigPath } from './paths.js';
 
 export interface TestOperatorOptions {
   middleware?: Middleware[];
   controller?: Partial<ControllerOptions>;
+  leaderElection?: OperatorConfig['leaderElection'];
+  onLostLeadership?: () => void;
+  /** Defaults to the manifests' ServiceAccount (see operator-identity.ts). */
+  kubeconfig?: string;
+}
+
+/**
+ * The operator authenticates as the manifests' ServiceAccount whenever the
+ * e2e setup wrote its kubeconfig, so every e2e test also proves the shipped
+ * RBAC suffices. (Suites with their own setup that skip it run as admin.)
+ */
+function defaultKubeconfig(): string {
+  return existsSync(operatorKubeconfigPath) ? operatorKubeconfigPath : kubeconfigPath;
 }
 
 export interface TestOperator extends Operator {
@@ -25,14 +40,19 @@ export async function startTestOperator(options: TestOperatorOptions = {}): Prom
   const onReconcile = (key: string) => reconciles.set(key, (reconciles.get(key) ?? 0) + 1);
   const operator = await startOperator(
     {
-      kubeconfig: kubeconfigPath,
+      kubeconfig: options.kubeconfig ?? defaultKubeconfig(),
       metricsAddress: '',
       healthAddress: '',
       requestTimeoutMs: 10_000,
       controller: { ...DEFAULT_CONTROLLER_OPTIONS, backoffBaseMs: 50, backoffMaxMs: 5_000, ...options.controller },
+      ...(options.leaderElection ? { leaderElection: options.leaderElection } : {}),
     },
     log,
-    { onReconcile, ...(options.middleware ? { middleware: options.middleware } : {}) },
+    {
+      onReconcile,
+      ...(options.middleware ? { middleware: options.middleware } : {}),
+      ...(options.onLostLeadership ? { onLostLeadership: options.onLostLeadership } : {}),
+    },
   );
   return Object.assign(operator, { reconciles });
 }

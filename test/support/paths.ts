@@ -5,3 +5,5 @@ export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../..'
 export const clusterDir = process.env.CLUSTER_DIR ?? join(repoRoot, '.cache/cluster');
 export const kubeconfigPath = join(clusterDir, 'kubeconfig');
 export const auditLogPath = join(clusterDir, 'audit.log');
+/** The operator's own kubeconfig: a TokenRequest token of the manifests' ServiceAccount (written by the e2e setup). */
+export const operatorKubeconfigPath = join(clusterDir, 'operator.kubeconfig');

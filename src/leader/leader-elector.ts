@@ -1,0 +1,161 @@
+import { V1MicroTime, type CoordinationV1Api, type V1Lease } from '@kubernetes/client-node';
+import type { Logger } from 'pino';
+import { describeError, isAlreadyExists, isConflict, isNotFound } from '../core/errors.js';
+
+/**
+ * Leader election on a coordination.k8s.io Lease, with client-go's timing
+ * (lease 15 s, renew deadline 10 s, retry 2 s). Every Lease write is
+ * conditional: create (AlreadyExists: someone else won), or replace at the
+ * resourceVersion read (409: someone else moved it).
+ *
+ * Leader election is about efficiency, not safety: the operation key stored on
+ * each target already makes two concurrent operators harmless. It keeps one
+ * replica doing the work so the others don't race on status writes.
+ */
+export interface LeaderElectionOptions {
+  namespace: string;
+  name: string;
+  identity: string;
+  leaseDurationMs: number;
+  renewDeadlineMs: number;
+  retryPeriodMs: number;
+}
+
+export const DEFAULT_LEASE_TIMING = { leaseDurationMs: 15_000, renewDeadlineMs: 10_000, retryPeriodMs: 2_000 } as const;
+
+export interface LeaderCallbacks {
+  onStartedLeading(): void | Promise<void>;
+  /** Called once if leadership is lost; the process should exit (a new leader may already be working). */
+  onStoppedLeading(): void;
+}
+
+export class LeaderElector {
+  private leading = false;
+  private stopped = false;
+  private timer: NodeJS.Timeout | undefined;
+  private lastRenew = 0;
+  /** The holder's record as we last saw it, and when (our clock): client-go's skew-proof expiry check. */
+  private observed: { holder: string; renewTime: string; at: number } | undefined;
+  private lease: V1Lease | undefined;
+
+  constructor(
+    private readonly api: CoordinationV1Api,
+    private readonly options: LeaderElectionOptions,
+    private readonly callbacks: LeaderCallbacks,
+    private readonly log: Logger,
+  ) {}
+
+  isLeader(): boolean {
+    return this.leading;
+  }
+
+  /** Starts campaigning; returns at once. */
+  start(): void {
+    this.stopped = false;
+    void this.tick();
+  }
+
+  /** Stops campaigning. With `release`, hands the lease back so a standby takes over at once (graceful shutdown). */
+  async stop(release: boolean): Promise<void> {
+    this.stopped = true;
+    clearTimeout(this.timer);
+    if (release && this.leading && this.lease) {
+      const lease = structuredClone(this.lease);
+      const { acquireTime: _acquired, ...spec } = lease.spec ?? {};
+      lease.spec = { ...spec, holderIdentity: '', leaseDurationSeconds: 1, renewTime: new V1MicroTime(Date.now()) };
+      try {
+        await this.api.replaceNamespacedLease({ name: this.options.name, namespace: this.options.namespace, body: lease });
+        this.log.info({ lease: this.options.name }, 'leader lease released');
+      } catch (err) {
+        this.log.warn({ error: describeError(err) }, 'could not release the leader lease');
+      }
+    }
+    this.leading = false;
+  }
+
+  private schedule(): void {
+    if (this.stopped) return;
+    this.timer = setTimeout(() => void this.tick(), this.options.retryPeriodMs);
+    this.timer.unref?.();
+  }
+
+  private async tick(): Promise<void> {
+    if (this.stopped) return;
+    try {
+      const won = await this.tryAcquireOrRenew();
+      if (won) {
+        this.lastRenew = Date.now();
+        if (!this.leading) {
+          this.leading = true;
+          this.log.info({ identity: this.options.identity, lease: this.options.name }, 'became leader');
+          await this.callbacks.onStartedLeading();
+        }
+      }
+    } catch (err) {
+      this.log.warn({ error: describeError(err) }, 'leader election round failed');
+    }
+    if (this.leading && Date.now() - this.lastRenew > this.options.renewDeadlineMs) {
+      this.leading = false;
+      this.stopped = true;
+      this.log.error({ identity: this.options.identity }, 'lost leadership: could not renew the lease in time');
+      this.callbacks.onStoppedLeading();
+      return;
+    }
+    this.schedule();
+  }
+
+  /** One round: true when we hold the lease after it. */
+  private async tryAcquireOrRenew(): Promise<boolean> {
+    const { name, namespace, identity } = this.options;
+    const now = new V1MicroTime(Date.now());
+    const durationSeconds = Math.ceil(this.options.leaseDurationMs / 1000);
+    let lease: V1Lease;
+    try {
+      lease = await this.api.readNamespacedLease({ name, namespace });
+    } catch (err) {
+      if (!isNotFound(err)) throw err;
+      try {
+        this.lease = await this.api.createNamespacedLease({
+          namespace,
+          body: {
+            metadata: { name, namespace },
+            spec: { holderIdentity: identity, leaseDurationSeconds: durationSeconds, acquireTime: now, renewTime: now, leaseTransitions: 0 },
+          },
+        });
+        return true;
+      } catch (createErr) {
+        if (isAlreadyExists(createErr)) return false;
+        throw createErr;
+      }
+    }
+
+    const spec = lease.spec ?? {};
+    const holder = spec.holderIdentity ?? '';
+    const renewTime = String(spec.renewTime ?? '');
+    if (!this.observed || this.observed.holder !== holder || this.observed.renewTime !== renewTime) {
+      this.observed = { holder, renewTime, at: Date.now() };
+    }
+    const heldByOther = holder !== '' && holder !== identity;
+    const expired = Date.now() > this.observed.at + (spec.leaseDurationSeconds ?? durationSeconds) * 1000;
+    if (heldByOther && !expired) return false;
+
+    const body: V1Lease = structuredClone(lease);
+    body.spec = {
+      ...spec,
+      // Times come back as strings; the serializer wants MicroTime objects (a
+      // plain Date has 3 fraction digits and is rejected).
+      ...(spec.acquireTime ? { acquireTime: new V1MicroTime(String(spec.acquireTime)) } : {}),
+      holderIdentity: identity,
+      leaseDurationSeconds: durationSeconds,
+      renewTime: now,
+      ...(holder === identity ? {} : { acquireTime: now, leaseTransitions: (spec.leaseTransitions ?? 0) + 1 }),
+    };
+    try {
+      this.lease = await this.api.replaceNamespacedLease({ name, namespace, body });
+      return true;
+    } catch (err) {
+      if (isConflict(err)) return false;
+      throw err;
+    }
+  }
+}

@@ -1,0 +1,65 @@
+import { join } from 'node:path';
+import { repoRoot } from '../support/paths.js';
+
+/**
+ * The sizes of one run of the fault suite. `short` runs inside `npm test`
+ * (a few minutes on 2 cores); `long` is `npm run chaos` (CHAOS_PROFILE=long).
+ * CHAOS_SEED makes the random choices (workload, kill instants, dropped
+ * requests) repeatable; the seed of every run is printed with its figures.
+ */
+export interface ChaosProfile {
+  name: 'short' | 'long';
+  seed: number;
+  kill: { pushes: number; kills: number; minDelayMs: number; maxDelayMs: number };
+  lost: { pushes: number; dropRate: number; requestTimeoutS: number };
+  replicas: { replicas: number; pushes: number; specUpdates: number };
+  restart: { pushes: number; restarts: number };
+  writer: { pushes: number; thirdPartyWrites: number; intervalMs: number };
+  hostile: { bad: number; good: number };
+  /** Budget for the final convergence of a scenario once its faults stop. */
+  convergeTimeoutMs: number;
+  /** Per-test timeout handed to vitest. */
+  testTimeoutMs: number;
+}
+
+function seedFromEnv(): number {
+  const raw = process.env.CHAOS_SEED;
+  if (raw !== undefined && /^\d+$/.test(raw)) return Number(raw) >>> 0;
+  return (Date.now() ^ (process.pid << 16)) >>> 0;
+}
+
+const SHORT: Omit<ChaosProfile, 'seed'> = {
+  name: 'short',
+  kill: { pushes: 50, kills: 5, minDelayMs: 300, maxDelayMs: 2_500 },
+  lost: { pushes: 25, dropRate: 0.2, requestTimeoutS: 2 },
+  replicas: { replicas: 3, pushes: 30, specUpdates: 10 },
+  restart: { pushes: 30, restarts: 1 },
+  writer: { pushes: 20, thirdPartyWrites: 100, intervalMs: 40 },
+  hostile: { bad: 100, good: 10 },
+  convergeTimeoutMs: 90_000,
+  testTimeoutMs: 240_000,
+};
+
+const LONG: Omit<ChaosProfile, 'seed'> = {
+  name: 'long',
+  kill: { pushes: 500, kills: 200, minDelayMs: 300, maxDelayMs: 3_000 },
+  lost: { pushes: 200, dropRate: 0.2, requestTimeoutS: 2 },
+  replicas: { replicas: 3, pushes: 200, specUpdates: 60 },
+  restart: { pushes: 200, restarts: 3 },
+  writer: { pushes: 60, thirdPartyWrites: 1_000, intervalMs: 40 },
+  hostile: { bad: 100, good: 40 },
+  convergeTimeoutMs: 300_000,
+  testTimeoutMs: 30 * 60_000,
+};
+
+export const profile: ChaosProfile = { ...(process.env.CHAOS_PROFILE === 'long' ? LONG : SHORT), seed: seedFromEnv() };
+
+/** Everything the suite writes at run time lives here (git-ignored). */
+export const chaosDir = join(repoRoot, '.cache/chaos');
+/** Per-run scratch: operator logs, figures of each scenario, pids of the children started. */
+export const runDir = join(chaosDir, 'run');
+/** The compiled operator (built by the global setup from src/, or CHAOS_OPERATOR_DIST). */
+export const operatorMain = join(process.env.CHAOS_OPERATOR_DIST ?? join(chaosDir, 'dist'), 'src/main.js');
+/** The suite's own control plane, apart from the e2e suite's and the benchmarks'. */
+export const chaosClusterDir = join(repoRoot, '.cache/cluster-chaos');
+export const resultsDir = join(repoRoot, 'bench/results');
