@@ -6,7 +6,7 @@ import { installCrds } from '../../src/kube/install-crds.js';
 import { repoRoot } from '../support/paths.js';
 import { clusterCommand, clusterEnv } from './cluster.js';
 import { killRecordedChildren } from './operator-process.js';
-import { chaosClusterDir, chaosDir, operatorMain, profile, runDir } from './profile.js';
+import { chaosClusterDir, operatorMain, profile, runDir } from './profile.js';
 import { writeReport } from './report.js';
 
 /**
@@ -51,7 +51,6 @@ export default async function setup(): Promise<() => void> {
     } finally {
       killRecordedChildren();
       if (!wasRunning && process.env.CONFIGPUSH_KEEP_CLUSTER !== '1') clusterCommand('down');
-      void chaosDir;
     }
   };
 }

@@ -188,7 +188,6 @@ export class LossyProxy {
       path,
       headers,
       agent: this.agent,
-      servername: '127.0.0.1',
     });
     if (!isWatch) {
       upstream.setTimeout(this.options.upstreamTimeoutMs ?? 60_000, () => upstream.destroy(new Error('upstream timeout')));

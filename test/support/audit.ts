@@ -6,7 +6,10 @@ export interface AuditEvent {
   verb: string;
   stage: string;
   userAgent?: string;
+  /** Who authenticated. */
   user: { username: string };
+  /** Whom the request acted as, when it used impersonation. */
+  impersonatedUser?: { username: string };
   objectRef?: { resource?: string; namespace?: string; name?: string; subresource?: string; apiGroup?: string };
   responseStatus?: { code?: number };
   requestReceivedTimestamp: string;

@@ -1,10 +1,10 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { KubeConfig } from '@kubernetes/client-node';
 import { installCrds } from '../../src/kube/install-crds.js';
 import { writeOperatorKubeconfig } from './operator-identity.js';
-import { clusterDir, kubeconfigPath, operatorKubeconfigPath, repoRoot } from './paths.js';
+import { clusterDir, kubeconfigPath, operatorKubeconfigPath, repoRoot, runStartedPath } from './paths.js';
 
 /**
  * Starts (or reuses) the real control plane once per vitest run, like
@@ -21,6 +21,7 @@ export default async function setup(): Promise<() => void> {
   }
   const kubeConfig = new KubeConfig();
   kubeConfig.loadFromFile(kubeconfigPath);
+  writeFileSync(runStartedPath, new Date().toISOString());
   await installCrds(kubeConfig, join(repoRoot, 'crds'));
   await writeOperatorKubeconfig(kubeConfig, repoRoot, operatorKubeconfigPath);
 

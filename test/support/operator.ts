@@ -13,6 +13,8 @@ export interface TestOperatorOptions {
   onLostLeadership?: () => void;
   /** Defaults to the manifests' ServiceAccount (see operator-identity.ts). */
   kubeconfig?: string;
+  /** Serve /metrics and the probes (off by default). */
+  http?: { metricsAddress: string; healthAddress: string };
 }
 
 /**
@@ -41,8 +43,8 @@ export async function startTestOperator(options: TestOperatorOptions = {}): Prom
   const operator = await startOperator(
     {
       kubeconfig: options.kubeconfig ?? defaultKubeconfig(),
-      metricsAddress: '',
-      healthAddress: '',
+      metricsAddress: options.http?.metricsAddress ?? '',
+      healthAddress: options.http?.healthAddress ?? '',
       requestTimeoutMs: 10_000,
       controller: { ...DEFAULT_CONTROLLER_OPTIONS, backoffBaseMs: 50, backoffMaxMs: 5_000, ...options.controller },
       ...(options.leaderElection ? { leaderElection: options.leaderElection } : {}),
@@ -61,4 +63,16 @@ export async function startTestOperator(options: TestOperatorOptions = {}): Prom
 export async function reconcileCount(operator: Operator): Promise<number> {
   const metric = await operator.metrics.reconciles.get();
   return metric.values.reduce((sum, v) => sum + v.value, 0);
+}
+
+/** Waits until the operator has nothing queued or running, twice in a row (start-up resyncs of older pushes, echoes of its own writes). */
+export async function settled(operator: Operator, timeoutMs = 20_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let quietChecks = 0;
+  while (quietChecks < 2) {
+    if (Date.now() > deadline) throw new Error('the operator did not settle');
+    const quiet = operator.controller.queue.length === 0 && operator.controller.queue.inFlight === 0;
+    quietChecks = quiet ? quietChecks + 1 : 0;
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
 }

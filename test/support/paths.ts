@@ -7,3 +7,5 @@ export const kubeconfigPath = join(clusterDir, 'kubeconfig');
 export const auditLogPath = join(clusterDir, 'audit.log');
 /** The operator's own kubeconfig: a TokenRequest token of the manifests' ServiceAccount (written by the e2e setup). */
 export const operatorKubeconfigPath = join(clusterDir, 'operator.kubeconfig');
+/** When this test run's setup started (RFC 3339), to tell this run's audit events from a reused cluster's history. */
+export const runStartedPath = join(clusterDir, 'run-started');
