@@ -26,6 +26,22 @@ export default defineConfig({
           hookTimeout: 180_000,
         },
       },
+      {
+        // The fault suite (README, "Reliability"): the operator as a real child
+        // process on its own control plane (.cache/cluster-chaos), killed,
+        // behind a lossy proxy, replicated, restarted, raced and fed hostile
+        // input. The short profile runs here; `npm run chaos` runs the long one.
+        test: {
+          name: 'chaos',
+          include: ['test/chaos/**/*.test.ts'],
+          globalSetup: ['test/chaos/global-setup.ts'],
+          // test/support/paths.ts reads CLUSTER_DIR at import: point it at the suite's own cluster.
+          env: { CLUSTER_DIR: new URL('./.cache/cluster-chaos', import.meta.url).pathname },
+          fileParallelism: false,
+          testTimeout: process.env.CHAOS_PROFILE === 'long' ? 40 * 60_000 : 240_000,
+          hookTimeout: 180_000,
+        },
+      },
     ],
   },
 });

@@ -22,7 +22,7 @@ describe('manifests/', () => {
     const dryRun = kubectl('apply', '-k', 'manifests/', '--dry-run=server');
     expect(dryRun.stderr).not.toMatch(/error/i);
     expect(dryRun.status).toBe(0);
-    expect(dryRun.stdout).toContain('deployment.apps/configpush-operator created (server dry run)');
+    expect(dryRun.stdout).toMatch(/deployment\.apps\/configpush-operator (created|configured|unchanged) \(server dry run\)/);
 
     const real = kubectl('apply', '-k', 'manifests/');
     expect(real.stderr).not.toMatch(/error/i);
