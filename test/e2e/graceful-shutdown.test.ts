@@ -1,0 +1,48 @@
+import { spawn } from 'node:child_process';
+import { join } from 'node:path';
+import { CoordinationV1Api } from '@kubernetes/client-node';
+import { describe, expect, it } from 'vitest';
+import { createPush, eventually, newNamespace, testKubeConfig, waitReady } from '../support/kube.js';
+import { OPERATOR_NAMESPACE } from '../support/operator-identity.js';
+import { operatorKubeconfigPath, repoRoot } from '../support/paths.js';
+
+const coordination = testKubeConfig().makeApiClient(CoordinationV1Api);
+
+/** The real program (dist/src/main.js, what the image runs), stopped the way Kubernetes stops a pod. */
+describe('the operator process', () => {
+  it('on SIGTERM finishes its work, releases the Lease and exits 0', async () => {
+    const lease = `graceful-${Date.now().toString(36)}`;
+    const child = spawn(
+      process.execPath,
+      [
+        join(repoRoot, 'dist/src/main.js'),
+        '--kubeconfig', operatorKubeconfigPath,
+        '--leader-elect', '--leader-election-namespace', OPERATOR_NAMESPACE, '--leader-election-id', lease,
+        '--metrics-address', '', '--health-address', '',
+      ],
+      { env: { ...process.env, POD_NAME: 'graceful-pod', LOG_LEVEL: 'info' }, stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    let output = '';
+    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    try {
+      await eventually(async () => {
+        const held = await coordination.readNamespacedLease({ namespace: OPERATOR_NAMESPACE, name: lease });
+        return held.spec?.holderIdentity === 'graceful-pod';
+      }, 'the process to take the lease');
+      const ns = await newNamespace('sigterm');
+      await createPush(ns, 'push', { targets: [{ kind: 'ConfigMap', name: 'cfg' }], data: { k: 'v' } });
+      await waitReady(ns, 'push');
+
+      child.kill('SIGTERM');
+      expect(await exited).toBe(0);
+      const released = await coordination.readNamespacedLease({ namespace: OPERATOR_NAMESPACE, name: lease });
+      expect(released.spec?.holderIdentity).toBe('');
+      const lines = output.split('\n').filter(Boolean).map((line) => JSON.parse(line) as { msg: string });
+      expect(lines.map((l) => l.msg)).toEqual(expect.arrayContaining(['became leader', 'shutting down: finishing in-flight reconciles', 'leader lease released', 'controller stopped']));
+    } finally {
+      child.kill('SIGKILL');
+    }
+  });
+});
