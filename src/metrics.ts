@@ -17,6 +17,7 @@ export interface Metrics {
   queueDepth: Gauge;
   queueLatency: Histogram;
   driftCorrections: Counter;
+  workloadRestarts: Counter<'kind'>;
 }
 
 export function createMetrics(options: { defaultMetrics?: boolean } = {}): Metrics {
@@ -70,6 +71,12 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Metri
       name: 'configpush_workqueue_queue_duration_seconds',
       help: 'How long a key waits in the queue before a worker takes it.',
       buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 10, 60],
+      registers,
+    }),
+    workloadRestarts: new Counter({
+      name: 'configpush_workload_restarts_total',
+      help: 'Pod-template annotation writes that roll a workload, by kind (at most one per workload per operation).',
+      labelNames: ['kind'],
       registers,
     }),
     driftCorrections: new Counter({

@@ -2,6 +2,9 @@
 // crds/configpush.io_configpushes.yaml is the schema the apiserver enforces;
 // these types mirror it for the operator's own code.
 
+import type { LabelSelector } from '../core/label-selector.js';
+import type { WorkloadKind } from '../core/workload-health.js';
+
 export const TARGET_KINDS = ['ConfigMap', 'Secret'] as const;
 export type TargetKind = (typeof TARGET_KINDS)[number];
 
@@ -14,8 +17,45 @@ export type DriftPolicy = (typeof DRIFT_POLICIES)[number];
 export interface TargetRef {
   kind: TargetKind;
   name: string;
-  /** Defaults to the ConfigPush's own namespace. */
+  /** Defaults to the ConfigPush's own namespace. Exclusive with namespaceSelector. */
   namespace?: string;
+  /** Fan-out: this target in every Namespace whose labels match. */
+  namespaceSelector?: LabelSelector;
+}
+
+export const FAILURE_POLICIES = ['Halt', 'Continue'] as const;
+export type FailurePolicy = (typeof FAILURE_POLICIES)[number];
+
+/** A wave: the targets whose namespace matches (the first matching wave wins). */
+export interface WaveSpec {
+  name?: string;
+  namespaces?: string[];
+  namespaceSelector?: LabelSelector;
+}
+
+export interface StrategySpec {
+  /** Explicit ordered waves; targets matching none go in a last wave. Exclusive with batchSize. */
+  waves?: WaveSpec[];
+  /** Waves of this many namespaces each, in namespace-name order. */
+  batchSize?: number;
+  /** Targets written concurrently within a wave. */
+  maxParallel?: number;
+  /** Wait this long after a wave completes before starting the next. */
+  pauseSeconds?: number;
+  failurePolicy?: FailurePolicy;
+  /** A wave whose workloads have not rolled out this long after its writes has failed. */
+  progressDeadlineSeconds?: number;
+}
+
+export interface RestartRef {
+  kind: WorkloadKind;
+  name?: string;
+  selector?: LabelSelector;
+}
+
+export interface RolloutSpec {
+  /** Workloads to roll, in each target namespace, after the content there changes. */
+  restart?: RestartRef[];
 }
 
 export interface ConfigPushSpec {
@@ -34,6 +74,8 @@ export interface ConfigPushSpec {
    * target read and write impersonates, so the tenant's RBAC decides.
    */
   serviceAccountName?: string;
+  strategy?: StrategySpec;
+  rollout?: RolloutSpec;
 }
 
 /** metav1.Condition. */
@@ -67,6 +109,23 @@ export interface HistoryEntry {
   appliedAt: string;
 }
 
+export const ROLLOUT_PHASES = ['Progressing', 'Waiting', 'Paused', 'Halted', 'Complete', 'Suspended'] as const;
+export type RolloutPhase = (typeof ROLLOUT_PHASES)[number];
+
+export interface RolloutStatus {
+  /** 1-based index of the wave being worked on (totalWaves when complete). */
+  currentWave: number;
+  totalWaves: number;
+  phase: RolloutPhase;
+  /** e.g. "120/500 targets, wave 2/5": the Progress printer column. */
+  progress: string;
+  /** When the last completed wave completed: the start of the pause. */
+  lastWaveCompletedAt?: string;
+  /** The target or workload that failed the current wave. */
+  failed?: string;
+  message?: string;
+}
+
 export interface ConfigPushStatus {
   observedGeneration?: number;
   conditions?: Condition[];
@@ -76,6 +135,7 @@ export interface ConfigPushStatus {
   driftCorrections?: number;
   history?: HistoryEntry[];
   targets?: TargetStatus[];
+  rollout?: RolloutStatus;
 }
 
 export interface ObjectMeta {

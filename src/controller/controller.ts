@@ -1,13 +1,15 @@
 import type { KubernetesListObject, KubernetesObject, V1ConfigMap, V1Namespace, V1Secret } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import { ANNOTATION, GROUP, MANAGED_SELECTOR, PLURAL, VERSION } from '../api/constants.js';
-import type { ConfigPush } from '../api/types.js';
+import { TARGET_KINDS, type ConfigPush, type TargetKind } from '../api/types.js';
 import { classifyError, describeError } from '../core/errors.js';
 import type { ClientFactory } from '../kube/clients.js';
 import { kubeConfigPushClient } from '../kube/configpush-client.js';
 import { EventRecorder } from '../kube/event-recorder.js';
 import { ResilientInformer } from '../kube/resilient-informer.js';
 import { kubeTargetStore } from '../kube/target-store.js';
+import { kubeWorkloadClient } from '../kube/workload-client.js';
+import type { ResolvedTarget } from '../core/resolve-spec.js';
 import type { Metrics } from '../metrics.js';
 import { WorkQueue } from '../queue/work-queue.js';
 import { Reconciler } from './reconciler.js';
@@ -50,7 +52,7 @@ export class Controller {
   // Custom objects arrive as raw JSON (timestamps are strings), so the cache
   // holds plain KubernetesObjects and asPush() names the shape at the boundary.
   private readonly pushInformer: ResilientInformer<KubernetesObject>;
-  private readonly targetInformers: ResilientInformer<V1ConfigMap | V1Secret>[];
+  private readonly targetInformers: Record<TargetKind, ResilientInformer<V1ConfigMap | V1Secret>>;
   /** Namespaces: for the cross-namespace opt-in, and to retry pushes when a namespace appears or changes. */
   private readonly namespaceInformer: ResilientInformer<V1Namespace>;
   private readonly generations = new Map<string, number>();
@@ -77,8 +79,8 @@ export class Controller {
       relistIntervalMs: options.relistPeriodMs,
     });
     const onTarget = { upsert: (t: V1ConfigMap | V1Secret) => this.onTarget(t), delete: (t: V1ConfigMap | V1Secret) => this.onTarget(t) };
-    this.targetInformers = [
-      new ResilientInformer<V1ConfigMap | V1Secret>({
+    this.targetInformers = {
+      ConfigMap: new ResilientInformer<V1ConfigMap | V1Secret>({
         kubeConfig: clients.kubeConfig,
         path: '/api/v1/configmaps',
         list: () => clients.core.listConfigMapForAllNamespaces({ labelSelector: MANAGED_SELECTOR }),
@@ -87,7 +89,7 @@ export class Controller {
         log,
         relistIntervalMs: options.relistPeriodMs,
       }),
-      new ResilientInformer<V1ConfigMap | V1Secret>({
+      Secret: new ResilientInformer<V1ConfigMap | V1Secret>({
         kubeConfig: clients.kubeConfig,
         path: '/api/v1/secrets',
         list: () => clients.core.listSecretForAllNamespaces({ labelSelector: MANAGED_SELECTOR }),
@@ -96,7 +98,7 @@ export class Controller {
         log,
         relistIntervalMs: options.relistPeriodMs,
       }),
-    ];
+    };
     this.namespaceInformer = new ResilientInformer<V1Namespace>({
       kubeConfig: clients.kubeConfig,
       path: '/api/v1/namespaces',
@@ -116,6 +118,14 @@ export class Controller {
         return namespace ? (namespace.metadata?.annotations ?? {}) : undefined;
       },
       tenancy: { requireServiceAccount: options.requireServiceAccount },
+      namespaces: () =>
+        this.namespaceInformer
+          .list()
+          .filter((ns) => !ns.metadata?.deletionTimestamp && ns.status?.phase !== 'Terminating')
+          .map((ns) => ({ name: ns.metadata?.name ?? '', labels: ns.metadata?.labels ?? {} })),
+      ownedTargets: (uid) => this.ownedTargets(uid),
+      workloadsFor: (namespace, serviceAccountName) =>
+        kubeWorkloadClient(serviceAccountName ? factory.forServiceAccount(namespace, serviceAccountName).apps : clients.apps),
       events: new EventRecorder(clients.core, log, { component: 'configpush-operator', windowMs: 10 * 60_000, minUpdateIntervalMs: 60_000 }),
       metrics,
       log,
@@ -126,7 +136,7 @@ export class Controller {
   /** Starts the watches, waits for their caches, then starts the workers. */
   async start(): Promise<void> {
     this.running = true;
-    await Promise.all([this.pushInformer.start(), this.namespaceInformer.start(), ...this.targetInformers.map((i) => i.start())]);
+    await Promise.all([this.pushInformer.start(), this.namespaceInformer.start(), ...Object.values(this.targetInformers).map((i) => i.start())]);
     this.workers = Array.from({ length: this.options.workers }, () => this.work());
     this.scheduleResync();
     this.log.info({ workers: this.options.workers }, 'controller started');
@@ -138,12 +148,12 @@ export class Controller {
     clearTimeout(this.resyncTimer);
     await this.queue.shutdown();
     await Promise.all(this.workers);
-    await Promise.all([this.pushInformer.stop(), this.namespaceInformer.stop(), ...this.targetInformers.map((i) => i.stop())]);
+    await Promise.all([this.pushInformer.stop(), this.namespaceInformer.stop(), ...Object.values(this.targetInformers).map((i) => i.stop())]);
     this.log.info('controller stopped');
   }
 
   hasSynced(): boolean {
-    return this.pushInformer.hasSynced() && this.namespaceInformer.hasSynced() && this.targetInformers.every((i) => i.hasSynced());
+    return this.pushInformer.hasSynced() && this.namespaceInformer.hasSynced() && Object.values(this.targetInformers).every((i) => i.hasSynced());
   }
 
   /** Queues every known push (what a resync does); exposed for tests and tooling. */
@@ -168,15 +178,31 @@ export class Controller {
     this.enqueue(key);
   }
 
-  /** A namespace appeared, changed (its opt-in annotation) or went: re-run the pushes that target it. */
+  /**
+   * A namespace appeared, changed (labels, the opt-in annotation) or went:
+   * re-run the pushes that target it, or that select namespaces by label.
+   */
   private onNamespace(namespace: V1Namespace): void {
     const name = namespace.metadata?.name;
     if (!name || !this.pushInformer.hasSynced()) return;
     for (const obj of this.pushInformer.list()) {
       const push = asPush(obj);
       const targets = Array.isArray(push.spec?.targets) ? push.spec.targets : [];
-      if (targets.some((t) => (t.namespace ?? push.metadata.namespace) === name)) this.enqueue(keyOf(push));
+      const selects = targets.some((t) => t.namespaceSelector !== undefined) || (push.spec?.strategy?.waves ?? []).some((w) => w.namespaceSelector);
+      if (selects || targets.some((t) => (t.namespace ?? push.metadata.namespace) === name)) this.enqueue(keyOf(push));
     }
+  }
+
+  /** The managed targets in the watch caches that carry `uid`. */
+  private ownedTargets(uid: string): ResolvedTarget[] {
+    const owned: ResolvedTarget[] = [];
+    for (const kind of TARGET_KINDS) {
+      for (const obj of this.targetInformers[kind].list()) {
+        if (obj.metadata?.annotations?.[ANNOTATION.ownerUid] !== uid) continue;
+        owned.push({ kind, name: obj.metadata.name ?? '', namespace: obj.metadata.namespace ?? '' });
+      }
+    }
+    return owned;
   }
 
   private onTarget(target: V1ConfigMap | V1Secret): void {
@@ -202,8 +228,9 @@ export class Controller {
     const started = performance.now();
     let result: 'success' | 'requeue' | 'error' = 'success';
     try {
-      await this.reconciler.reconcile(namespace, name, attempt);
+      const { requeueAfterMs } = await this.reconciler.reconcile(namespace, name, attempt);
       this.queue.forget(key);
+      if (requeueAfterMs !== undefined && this.running) this.queue.addAfter(key, requeueAfterMs);
       if (!this.pushInformer.get(name, namespace)) this.generations.delete(key);
     } catch (err) {
       const errorClass = classifyError(err);

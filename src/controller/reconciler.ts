@@ -6,7 +6,10 @@ import { buildStatus, refusedStatus, type TargetResult } from '../core/build-sta
 import { classifyError, describeError, InvalidSpecError, reasonFor } from '../core/errors.js';
 import { mapLimit } from '../core/map-limit.js';
 import { operationKey } from '../core/operation-key.js';
-import { resolveSpec, type ResolvedSpec, type ResolvedTarget } from '../core/resolve-spec.js';
+import { resolveSpec, targetId, type NamespaceInfo, type ResolvedSpec, type ResolvedTarget } from '../core/resolve-spec.js';
+import { planWaves } from '../core/wave-plan.js';
+import type { WorkloadClient } from '../kube/workload-client.js';
+import { runRollout, type Outcome } from './rollout.js';
 import { refusePush, refuseTarget, type TenancyPolicy } from '../core/tenancy.js';
 import type { ConfigPushClient } from '../kube/configpush-client.js';
 import type { EventRecorder, InvolvedObject } from '../kube/event-recorder.js';
@@ -23,6 +26,12 @@ export interface ReconcilerDeps {
   targetStoreFor(namespace: string, serviceAccountName: string | undefined): TargetStore;
   /** A namespace's annotations from the cache; undefined if unknown. */
   namespaceAnnotations(name: string): Record<string, string> | undefined;
+  /** Live (not terminating) namespaces, for selectors and waves. */
+  namespaces(): NamespaceInfo[];
+  /** Targets in the watch caches that carry this push's uid. */
+  ownedTargets(uid: string): ResolvedTarget[];
+  /** Workload reads and patches, as the operator or the push's ServiceAccount. */
+  workloadsFor(namespace: string, serviceAccountName: string | undefined): WorkloadClient;
   tenancy: TenancyPolicy;
   events: EventRecorder;
   metrics: Metrics;
@@ -30,6 +39,11 @@ export interface ReconcilerDeps {
   /** Targets of one push written concurrently. */
   targetConcurrency: number;
   now?: () => Date;
+}
+
+export interface ReconcileResult {
+  /** Come back after this long (a rollout waiting for workloads or pausing between waves). */
+  requeueAfterMs?: number;
 }
 
 /** A transient failure: the reconcile already recorded it in status; the queue retries with backoff. */
@@ -56,60 +70,74 @@ export class Reconciler {
     this.now = deps.now ?? (() => new Date());
   }
 
-  async reconcile(namespace: string, name: string, attempt: number): Promise<void> {
+  async reconcile(namespace: string, name: string, attempt: number): Promise<ReconcileResult> {
     let push = this.deps.getPush(namespace, name);
-    if (!push) return; // Deleted and finalized; nothing left to do.
+    if (!push) return {}; // Deleted and finalized; nothing left to do.
     const generation = push.metadata.generation;
     const key = operationKey(push.metadata.uid, generation);
     const log = this.deps.log.child({ configpush: name, namespace, key, generation, attempt });
 
     if (push.metadata.deletionTimestamp) {
       await this.finalize(push, log);
-      return;
+      return {};
     }
     if (!push.metadata.finalizers?.includes(FINALIZER)) {
       push = await this.deps.pushes.setFinalizers(push, [...(push.metadata.finalizers ?? []), FINALIZER]);
       log.debug('finalizer added');
     }
 
+    const namespaces = this.deps.namespaces();
     let spec: ResolvedSpec;
     try {
-      spec = resolveSpec(push);
+      spec = resolveSpec(push, namespaces);
     } catch (err) {
       if (!(err instanceof InvalidSpecError)) throw err;
       await this.refuse(push, 'InvalidSpec', err.message, log);
-      return;
+      return {};
     }
     const refusal = refusePush(spec, this.deps.tenancy);
     if (refusal) {
       await this.refuse(push, refusal.reason, refusal.message, log);
-      return;
+      return {};
     }
     const store = this.deps.targetStoreFor(namespace, spec.serviceAccountName);
 
     const mode = spec.suspend ? 'inspect' : 'apply';
     const ownership = { ownerUid: push.metadata.uid, owner: `${namespace}/${name}`, operationKey: key, contentDigest: spec.digest };
-    let transient: unknown;
-    const outcomes = await mapLimit(spec.targets, this.deps.targetConcurrency, async (target) => {
+    const applyOne = async (target: ResolvedTarget, targetMode: 'apply' | 'inspect'): Promise<Outcome> => {
       const refused = refuseTarget(namespace, target, spec, this.deps.namespaceAnnotations(target.namespace));
-      if (refused) return { target, state: 'Failed' as const, message: refused.message, permanentReason: refused.reason };
+      if (refused) return { target, state: 'Failed', message: refused.message, permanentReason: refused.reason };
       try {
-        return await applyTarget(store, target, spec, ownership, log, this.deps.metrics, mode);
+        return await applyTarget(store, target, spec, ownership, log, this.deps.metrics, targetMode);
       } catch (err) {
         const errorClass = classifyError(err);
-        if (errorClass !== 'permanent') transient ??= err;
         log.warn({ target: targetLabel(target), errorClass, error: describeError(err) }, 'target not applied');
         return failedOutcome(target, err, errorClass === 'permanent');
       }
+    };
+    const result = await runRollout({
+      pushUid: push.metadata.uid,
+      spec,
+      waves: planWaves(spec.targets, spec.strategy, namespaces),
+      mode,
+      maxParallel: spec.strategy.maxParallel ?? this.deps.targetConcurrency,
+      apply: applyOne,
+      workloads: this.deps.workloadsFor(namespace, spec.serviceAccountName),
+      previous: push.status?.rollout,
+      log,
+      metrics: this.deps.metrics,
+      now: this.now,
     });
+    const { outcomes, transient } = result;
+    if (mode === 'apply' && transient === undefined) await this.pruneOrphans(push, spec, store, log);
 
-    const results = outcomes.map(toResult);
     const status = buildStatus({
       push,
       operationKey: key,
       digest: spec.digest,
-      results,
+      results: outcomes.map(toResult),
       suspended: spec.suspend,
+      rollout: result.rollout,
       ...(transient !== undefined ? { transientError: describeError(transient) } : {}),
       now: this.timestamp(),
     });
@@ -117,13 +145,31 @@ export class Reconciler {
     await this.emitEvents(push, key, outcomes);
 
     if (transient !== undefined) throw new RetryableReconcileError(describeError(transient), transient);
+    return result.requeueAfterMs !== undefined ? { requeueAfterMs: result.requeueAfterMs } : {};
+  }
+
+  /**
+   * Targets this push still owns that its spec no longer names (removed from
+   * the spec, or in a namespace that stopped matching a selector) get the
+   * deletionPolicy, exactly as on deletion.
+   */
+  private async pruneOrphans(push: ConfigPush, spec: ResolvedSpec, store: TargetStore, log: Logger): Promise<void> {
+    const wanted = new Set(spec.targets.map(targetId));
+    const orphans = this.deps.ownedTargets(push.metadata.uid).filter((t) => !wanted.has(targetId(t)));
+    if (orphans.length === 0) return;
+    const results = await mapLimit(orphans, this.deps.targetConcurrency, (t) => finalizeTarget(store, push, t, spec.deletionPolicy, log));
+    const touched = results.filter((r) => r !== 'untouched').length;
+    if (touched > 0) {
+      const verb = spec.deletionPolicy === 'Delete' ? 'deleted' : 'released';
+      await this.deps.events.record(involved(push), 'Normal', spec.deletionPolicy === 'Delete' ? 'Deleted' : 'Released', `${verb} ${touched} target${touched === 1 ? '' : 's'} no longer in the spec`);
+    }
   }
 
   private async finalize(push: ConfigPush, log: Logger): Promise<void> {
     if (!push.metadata.finalizers?.includes(FINALIZER)) return;
     const policy = push.spec?.deletionPolicy === 'Delete' ? 'Delete' : 'Retain';
     const store = this.deps.targetStoreFor(push.metadata.namespace, push.spec?.serviceAccountName);
-    const results = await mapLimit(targetsToFinalize(push), this.deps.targetConcurrency, (target) =>
+    const results = await mapLimit(this.targetsToFinalize(push), this.deps.targetConcurrency, (target) =>
       finalizeTarget(store, push, target, policy, log),
     );
     const touched = results.filter((r) => r !== 'untouched').length;
@@ -137,6 +183,18 @@ export class Reconciler {
         `${policy === 'Delete' ? 'deleted' : 'released'} ${touched} target${touched === 1 ? '' : 's'} (deletionPolicy ${policy})`,
       );
     }
+  }
+
+  /** The targets to clean up: those the caches show carrying this push's uid, plus the spec's (or, if it does not resolve, the last status's). */
+  private targetsToFinalize(push: ConfigPush): ResolvedTarget[] {
+    let named: ResolvedTarget[];
+    try {
+      named = resolveSpec(push, this.deps.namespaces()).targets;
+    } catch {
+      named = (push.status?.targets ?? []).map(({ kind, name, namespace }) => ({ kind, name, namespace }));
+    }
+    const all = new Map([...named, ...this.deps.ownedTargets(push.metadata.uid)].map((t) => [targetId(t), t]));
+    return [...all.values()];
   }
 
   /** Reports a push the operator will not act on; warns once per change, not on every resync. */
@@ -180,17 +238,18 @@ export class Reconciler {
   }
 }
 
-function failedOutcome(target: ResolvedTarget, err: unknown, permanent: boolean): TargetOutcome & { permanentReason?: string } {
-  const outcome: TargetOutcome & { permanentReason?: string } = {
+function failedOutcome(target: ResolvedTarget, err: unknown, permanent: boolean): Outcome {
+  const outcome: Outcome = {
     target,
     state: 'Failed',
     message: `${targetLabel(target)}: ${describeError(err)}`,
+    error: err,
   };
   if (permanent) outcome.permanentReason = reasonFor(err);
   return outcome;
 }
 
-function toResult(outcome: TargetOutcome & { permanentReason?: string }): TargetResult {
+function toResult(outcome: Outcome): TargetResult {
   const { target } = outcome;
   const status: TargetStatus = { kind: target.kind, name: target.name, namespace: target.namespace, state: outcome.state };
   if (outcome.resourceVersion) status.resourceVersion = outcome.resourceVersion;
@@ -205,14 +264,6 @@ function toResult(outcome: TargetOutcome & { permanentReason?: string }): Target
   return result;
 }
 
-/** The targets to clean up: from the spec when it resolves, else from the last status. */
-function targetsToFinalize(push: ConfigPush): ResolvedTarget[] {
-  try {
-    return resolveSpec(push).targets;
-  } catch {
-    return (push.status?.targets ?? []).map(({ kind, name, namespace }) => ({ kind, name, namespace }));
-  }
-}
 
 function involved(push: ConfigPush): InvolvedObject {
   return { apiVersion: API_VERSION, kind: KIND, name: push.metadata.name, namespace: push.metadata.namespace, uid: push.metadata.uid };

@@ -1,11 +1,13 @@
 import type { V1ManagedFieldsEntry } from '@kubernetes/client-node';
 import { ANNOTATION, FIELD_MANAGER } from '../api/constants.js';
-import type { ConfigPush, ConfigPushStatus, HistoryEntry, TargetStatus } from '../api/types.js';
+import type { ConfigPush, ConfigPushStatus, HistoryEntry, RolloutStatus, TargetStatus } from '../api/types.js';
 import { CONDITION, mergeConditions, type ConditionInput } from './conditions.js';
 import { generationOfKey } from './operation-key.js';
 import type { TargetObject } from './desired-target.js';
 
 export const HISTORY_LIMIT = 10;
+/** status.targets is bounded (the CRD says so too); problems are listed first. */
+export const TARGET_STATUS_LIMIT = 1000;
 
 /** One target's result, as the status builder needs it. */
 export interface TargetResult {
@@ -26,6 +28,8 @@ export interface StatusInput {
   suspended: boolean;
   /** A transient failure that will be retried (the reconcile backs off). */
   transientError?: string;
+  /** Where the staged rollout stands. */
+  rollout?: RolloutStatus;
   now: string;
 }
 
@@ -51,8 +55,15 @@ export function buildStatus(input: StatusInput): ConfigPushStatus {
     targetSummary: `${applied}/${total}`,
     driftCorrections: (previous.driftCorrections ?? 0) + corrected,
     history: mergeHistory(previous.history, results, input.digest, now),
-    targets: results.map((r) => r.status),
+    targets: boundedTargets(results.map((r) => r.status)),
+    ...(input.rollout ? { rollout: input.rollout } : {}),
   };
+}
+
+function boundedTargets(targets: TargetStatus[]): TargetStatus[] {
+  if (targets.length <= TARGET_STATUS_LIMIT) return targets;
+  const problems = targets.filter((t) => t.state !== 'Applied');
+  return [...problems, ...targets.filter((t) => t.state === 'Applied')].slice(0, TARGET_STATUS_LIMIT);
 }
 
 /**
@@ -104,6 +115,20 @@ function conditionsFor(input: StatusInput, applied: number, total: number): Cond
     driftCondition,
   ];
 
+  const rollout = input.rollout;
+  if (rollout?.phase === 'Halted') {
+    return stalled('WaveFailed', `wave ${rollout.currentWave}/${rollout.totalWaves} failed at ${rollout.failed ?? 'a target'}: ${rollout.message ?? ''}`);
+  }
+  if (!input.suspended && input.transientError === undefined && (rollout?.phase === 'Waiting' || rollout?.phase === 'Paused')) {
+    const reason = rollout.phase === 'Paused' ? 'Paused' : 'Progressing';
+    const message = `wave ${rollout.currentWave}/${rollout.totalWaves}: ${rollout.message ?? rollout.phase}`;
+    return [
+      { type: CONDITION.ready, status: 'False', reason, message },
+      { type: CONDITION.reconciling, status: 'True', reason, message },
+      { type: CONDITION.stalled, status: 'False', reason, message: 'not stalled' },
+      driftCondition,
+    ];
+  }
   if (input.suspended) {
     const upToDate = applied === total;
     return done({
@@ -168,7 +193,7 @@ function mergeHistory(
 }
 
 /** When the operator last wrote this target, from managedFields: lets a wiped history be rebuilt with real times. */
-function lastWriteTime(live: TargetObject | undefined): string | undefined {
+export function lastWriteTime(live: TargetObject | undefined): string | undefined {
   const entries: V1ManagedFieldsEntry[] = live?.metadata?.managedFields ?? [];
   const ours = entries.filter((entry) => entry.manager === FIELD_MANAGER && entry.time);
   const latest = ours.map((entry) => new Date(entry.time as unknown as string | Date)).sort((a, b) => b.getTime() - a.getTime())[0];

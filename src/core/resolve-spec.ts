@@ -1,4 +1,18 @@
-import { DELETION_POLICIES, DRIFT_POLICIES, TARGET_KINDS, type ConfigPush, type DeletionPolicy, type DriftPolicy, type TargetKind } from '../api/types.js';
+import {
+  DELETION_POLICIES,
+  DRIFT_POLICIES,
+  FAILURE_POLICIES,
+  TARGET_KINDS,
+  type ConfigPush,
+  type DeletionPolicy,
+  type DriftPolicy,
+  type FailurePolicy,
+  type RestartRef,
+  type WaveSpec,
+} from '../api/types.js';
+import { matchesSelector, type LabelSelector } from './label-selector.js';
+import { WORKLOAD_KINDS } from './workload-health.js';
+import type { TargetKind } from '../api/types.js';
 import { contentDigest, type DesiredContent } from './content-digest.js';
 import { InvalidSpecError } from './errors.js';
 
@@ -7,6 +21,22 @@ export interface ResolvedTarget {
   kind: TargetKind;
   name: string;
   namespace: string;
+}
+
+/** A namespace as the resolver needs it: its name and labels, from the operator's cache. */
+export interface NamespaceInfo {
+  name: string;
+  labels: Record<string, string>;
+}
+
+export interface ResolvedStrategy {
+  waves?: WaveSpec[];
+  batchSize?: number;
+  /** Unset: the operator's --target-concurrency. */
+  maxParallel?: number;
+  pauseMs: number;
+  failurePolicy: FailurePolicy;
+  progressDeadlineMs: number;
 }
 
 /** A validated, defaulted spec: what one reconcile acts on. */
@@ -20,7 +50,11 @@ export interface ResolvedSpec {
   driftPolicy: DriftPolicy;
   /** The ServiceAccount (in the push's namespace) to impersonate, if any. */
   serviceAccountName?: string;
+  strategy: ResolvedStrategy;
+  restart: RestartRef[];
 }
+
+export const DEFAULT_PROGRESS_DEADLINE_SECONDS = 600;
 
 const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
@@ -37,19 +71,29 @@ export function targetId(target: ResolvedTarget): string {
  * without its validation still cannot make the operator write garbage.
  * Throws InvalidSpecError with a message that names the offending field.
  */
-export function resolveSpec(push: ConfigPush): ResolvedSpec {
+export function resolveSpec(push: ConfigPush, namespaces: readonly NamespaceInfo[] = []): ResolvedSpec {
   const spec = push.spec ?? ({} as ConfigPush['spec']);
   if (!Array.isArray(spec.targets) || spec.targets.length === 0) {
     throw new InvalidSpecError('spec.targets must list at least one target');
   }
   const seen = new Set<string>();
-  const targets = spec.targets.map((target, index): ResolvedTarget => {
+  const targets: ResolvedTarget[] = [];
+  const fannedOut: ResolvedTarget[] = [];
+  spec.targets.forEach((target, index) => {
     const where = `spec.targets[${index}]`;
     if (!TARGET_KINDS.includes(target?.kind)) {
       throw new InvalidSpecError(`${where}.kind must be one of ${TARGET_KINDS.join(', ')}, got ${JSON.stringify(target?.kind)}`);
     }
     if (typeof target.name !== 'string' || target.name.length > 253 || !DNS_SUBDOMAIN.test(target.name)) {
       throw new InvalidSpecError(`${where}.name ${JSON.stringify(target.name)} is not a valid DNS-1123 subdomain`);
+    }
+    if (target.namespaceSelector !== undefined) {
+      if (target.namespace !== undefined) throw new InvalidSpecError(`${where}: set namespace or namespaceSelector, not both`);
+      validateSelector(target.namespaceSelector, `${where}.namespaceSelector`);
+      for (const ns of namespaces) {
+        if (matchesSelector(target.namespaceSelector, ns.labels)) fannedOut.push({ kind: target.kind, name: target.name, namespace: ns.name });
+      }
+      return;
     }
     const namespace = target.namespace ?? push.metadata.namespace;
     if (namespace.length > 63 || !DNS_LABEL.test(namespace)) {
@@ -59,8 +103,17 @@ export function resolveSpec(push: ConfigPush): ResolvedSpec {
     const id = targetId(resolved);
     if (seen.has(id)) throw new InvalidSpecError(`${where} duplicates another target: ${id}`);
     seen.add(id);
-    return resolved;
+    targets.push(resolved);
   });
+  // A namespace a selector reaches that an explicit target (or another
+  // selector) already covers is not a conflict: namespaces gain labels at any
+  // time, and the explicit entry wins.
+  for (const target of fannedOut.sort((a, b) => (a.namespace < b.namespace ? -1 : a.namespace > b.namespace ? 1 : 0))) {
+    const id = targetId(target);
+    if (seen.has(id)) continue;
+    seen.add(id);
+    targets.push(target);
+  }
 
   const data = stringMap(spec.data, 'spec.data');
   const binaryData = stringMap(spec.binaryData, 'spec.binaryData');
@@ -93,6 +146,8 @@ export function resolveSpec(push: ConfigPush): ResolvedSpec {
 
   return {
     targets,
+    strategy: resolveStrategy(spec.strategy),
+    restart: resolveRestart(spec.rollout?.restart),
     content,
     digest: contentDigest(content),
     suspend: spec.suspend === true,
@@ -112,4 +167,55 @@ function stringMap(value: unknown, field: string): Record<string, string> {
     out[key] = entry;
   }
   return out;
+}
+
+function resolveStrategy(strategy: ConfigPush['spec']['strategy']): ResolvedStrategy {
+  const s = strategy ?? {};
+  if (s.waves !== undefined && s.batchSize !== undefined) throw new InvalidSpecError('spec.strategy: set waves or batchSize, not both');
+  const positive = (value: number | undefined, field: string, fallback: number, min: number): number => {
+    if (value === undefined) return fallback;
+    if (!Number.isInteger(value) || value < min) throw new InvalidSpecError(`spec.strategy.${field} must be an integer >= ${min}`);
+    return value;
+  };
+  const failurePolicy = s.failurePolicy ?? 'Halt';
+  if (!FAILURE_POLICIES.includes(failurePolicy)) throw new InvalidSpecError('spec.strategy.failurePolicy must be Halt or Continue');
+  (s.waves ?? []).forEach((wave, i) => {
+    if (wave.namespaceSelector) validateSelector(wave.namespaceSelector, `spec.strategy.waves[${i}].namespaceSelector`);
+    if (!wave.namespaceSelector && !wave.namespaces?.length) {
+      throw new InvalidSpecError(`spec.strategy.waves[${i}] must name namespaces or a namespaceSelector`);
+    }
+  });
+  const resolved: ResolvedStrategy = {
+    pauseMs: positive(s.pauseSeconds, 'pauseSeconds', 0, 0) * 1000,
+    failurePolicy,
+    progressDeadlineMs: positive(s.progressDeadlineSeconds, 'progressDeadlineSeconds', DEFAULT_PROGRESS_DEADLINE_SECONDS, 1) * 1000,
+  };
+  if (s.maxParallel !== undefined) resolved.maxParallel = positive(s.maxParallel, 'maxParallel', 1, 1);
+  if (s.waves !== undefined) resolved.waves = s.waves;
+  if (s.batchSize !== undefined) resolved.batchSize = positive(s.batchSize, 'batchSize', 1, 1);
+  return resolved;
+}
+
+function resolveRestart(restart: RestartRef[] | undefined): RestartRef[] {
+  return (restart ?? []).map((ref, i) => {
+    const where = `spec.rollout.restart[${i}]`;
+    if (!WORKLOAD_KINDS.includes(ref?.kind)) throw new InvalidSpecError(`${where}.kind must be one of ${WORKLOAD_KINDS.join(', ')}`);
+    if ((ref.name === undefined) === (ref.selector === undefined)) throw new InvalidSpecError(`${where}: set exactly one of name and selector`);
+    if (ref.name !== undefined && !DNS_SUBDOMAIN.test(ref.name)) throw new InvalidSpecError(`${where}.name is not a valid name`);
+    if (ref.selector) validateSelector(ref.selector, `${where}.selector`);
+    return ref;
+  });
+}
+
+const SELECTOR_OPERATORS = new Set(['In', 'NotIn', 'Exists', 'DoesNotExist']);
+
+function validateSelector(selector: LabelSelector, where: string): void {
+  if (typeof selector !== 'object' || selector === null) throw new InvalidSpecError(`${where} must be a label selector`);
+  for (const [i, r] of (selector.matchExpressions ?? []).entries()) {
+    if (!SELECTOR_OPERATORS.has(r.operator)) throw new InvalidSpecError(`${where}.matchExpressions[${i}].operator must be In, NotIn, Exists or DoesNotExist`);
+    const needsValues = r.operator === 'In' || r.operator === 'NotIn';
+    if (needsValues !== Boolean(r.values?.length)) {
+      throw new InvalidSpecError(`${where}.matchExpressions[${i}]: ${r.operator} ${needsValues ? 'needs' : 'takes no'} values`);
+    }
+  }
 }

@@ -1,4 +1,5 @@
 import {
+  AppsV1Api,
   CoordinationV1Api,
   CoreV1Api,
   CustomObjectsApi,
@@ -21,6 +22,7 @@ export interface ApiClients {
   core: CoreV1Api;
   custom: CustomObjectsApi;
   coordination: CoordinationV1Api;
+  apps: AppsV1Api;
 }
 
 export interface ClientOptions {
@@ -71,6 +73,7 @@ export function makeClients(kubeConfig: KubeConfig, options: ClientOptions): Api
     core: new CoreV1Api(configuration),
     custom: new CustomObjectsApi(configuration),
     coordination: new CoordinationV1Api(configuration),
+    apps: new AppsV1Api(configuration),
   };
 }
 
