@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import type { RolloutPhase, RolloutStatus } from '../api/types.js';
 import { lastWriteTime } from '../core/build-status.js';
-import { classifyError } from '../core/errors.js';
+import { classifyError, describeError } from '../core/errors.js';
 import { mapLimit } from '../core/map-limit.js';
 import { targetId, type ResolvedSpec, type ResolvedTarget } from '../core/resolve-spec.js';
 import { generationOfKey } from '../core/operation-key.js';
@@ -101,7 +101,20 @@ export async function runRollout(input: RolloutInput): Promise<RolloutResult> {
     }
 
     if (spec.restart.length > 0) {
-      const pending = await rollWorkloads(input, results);
+      let pending: WorkloadRef[];
+      try {
+        pending = await rollWorkloads(input, results);
+      } catch (err) {
+        // Reading or patching a workload failed: transient errors retry with
+        // backoff; a permanent one (403, 422, ...) fails the wave.
+        if (classifyError(err) !== 'permanent') return finish('Progressing', waveNumber, { transient: err, ...since(lastWaveCompletedAt) });
+        const message = `rolling workloads failed: ${describeError(err)}`;
+        if (strategy.failurePolicy === 'Halt') {
+          return finish('Halted', waveNumber, { failed: `wave ${waveNumber} workloads`, message, ...since(lastWaveCompletedAt) });
+        }
+        input.log.warn({ wave: waveNumber, error: describeError(err) }, 'continuing past a wave whose workloads failed (failurePolicy Continue)');
+        pending = [];
+      }
       if (pending.length > 0) {
         const writtenAt = Math.max(...results.map((r) => Date.parse(lastWriteTime(r.live) ?? '') || 0));
         const elapsed = input.now().getTime() - writtenAt;
