@@ -56,3 +56,15 @@ describe('contentDigest', () => {
     expect(inData).not.toBe(inBinary);
   });
 });
+
+describe('restart annotation', () => {
+  it('is deterministic per push and operation, and changes only with them', async () => {
+    const { restartAnnotationKey, restartAnnotationValue } = await import('../../src/controller/workload-restarter.js');
+    expect(restartAnnotationKey('uid-1')).toBe(restartAnnotationKey('uid-1'));
+    expect(restartAnnotationKey('uid-1')).not.toBe(restartAnnotationKey('uid-2'));
+    expect(restartAnnotationKey('uid-1')).toMatch(/^restart\.configpush\.io\/[0-9a-f]{12}$/);
+    const digest = `sha256:${'ab'.repeat(32)}`;
+    expect(restartAnnotationValue('3-0123456789', digest)).toBe(`3-0123456789/${'ab'.repeat(8)}`);
+    expect(restartAnnotationValue('3-0123456789', digest)).toBe(restartAnnotationValue('3-0123456789', digest));
+  });
+});
