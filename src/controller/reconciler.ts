@@ -138,6 +138,7 @@ export class Reconciler {
       results: outcomes.map(toResult),
       suspended: spec.suspend,
       rollout: result.rollout,
+      ...(result.haltReason !== undefined ? { haltReason: result.haltReason } : {}),
       ...(transient !== undefined ? { transientError: describeError(transient) } : {}),
       now: this.timestamp(),
     });

@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import type { RolloutPhase, RolloutStatus } from '../api/types.js';
 import { lastWriteTime } from '../core/build-status.js';
-import { classifyError, describeError } from '../core/errors.js';
+import { classifyError, describeError, reasonFor } from '../core/errors.js';
 import { mapLimit } from '../core/map-limit.js';
 import { targetId, type ResolvedSpec, type ResolvedTarget } from '../core/resolve-spec.js';
 import { generationOfKey } from '../core/operation-key.js';
@@ -36,6 +36,8 @@ export interface RolloutResult {
   requeueAfterMs?: number;
   /** A transient error that stopped the wave: the reconcile backs off and retries. */
   transient?: unknown;
+  /** Why the rollout halted, as a condition reason (Conflict, Forbidden, ProgressDeadlineExceeded, ...). */
+  haltReason?: string;
 }
 
 /** How often a wave waiting for its workloads is looked at again. */
@@ -54,8 +56,9 @@ export async function runRollout(input: RolloutInput): Promise<RolloutResult> {
   const strategy = spec.strategy;
   const outcomes = new Map<string, Outcome>();
   const total = waves.length;
-  const finish = (phase: RolloutPhase, currentWave: number, extra: Partial<RolloutStatus> & { requeueAfterMs?: number; transient?: unknown } = {}): RolloutResult => {
-    const { requeueAfterMs, transient, ...status } = extra;
+  type Extra = Partial<RolloutStatus> & { requeueAfterMs?: number; transient?: unknown; haltReason?: string };
+  const finish = (phase: RolloutPhase, currentWave: number, extra: Extra = {}): RolloutResult => {
+    const { requeueAfterMs, transient, haltReason, ...status } = extra;
     const ordered = waves.flat().map(
       (target) => outcomes.get(targetId(target)) ?? { target, state: 'Pending' as const, message: `waiting for wave ${waveOf(waves, target)} of ${total}` },
     );
@@ -67,7 +70,13 @@ export async function runRollout(input: RolloutInput): Promise<RolloutResult> {
       progress: `${applied}/${ordered.length} targets, wave ${currentWave}/${total}`,
       ...status,
     };
-    return { outcomes: ordered, rollout, ...(requeueAfterMs !== undefined ? { requeueAfterMs } : {}), ...(transient !== undefined ? { transient } : {}) };
+    return {
+      outcomes: ordered,
+      rollout,
+      ...(requeueAfterMs !== undefined ? { requeueAfterMs } : {}),
+      ...(transient !== undefined ? { transient } : {}),
+      ...(haltReason !== undefined ? { haltReason } : {}),
+    };
   };
 
   if (mode === 'inspect') {
@@ -96,6 +105,7 @@ export async function runRollout(input: RolloutInput): Promise<RolloutResult> {
       return finish('Halted', waveNumber, {
         failed: `${first.target.kind} ${first.target.namespace}/${first.target.name}`,
         message: first.message ?? 'target failed',
+        haltReason: first.state === 'Conflict' ? 'Conflict' : (first.permanentReason ?? 'ApplyFailed'),
         ...since(lastWaveCompletedAt),
       });
     }
@@ -110,7 +120,7 @@ export async function runRollout(input: RolloutInput): Promise<RolloutResult> {
         if (classifyError(err) !== 'permanent') return finish('Progressing', waveNumber, { transient: err, ...since(lastWaveCompletedAt) });
         const message = `rolling workloads failed: ${describeError(err)}`;
         if (strategy.failurePolicy === 'Halt') {
-          return finish('Halted', waveNumber, { failed: `wave ${waveNumber} workloads`, message, ...since(lastWaveCompletedAt) });
+          return finish('Halted', waveNumber, { failed: `wave ${waveNumber} workloads`, message, haltReason: reasonFor(err), ...since(lastWaveCompletedAt) });
         }
         input.log.warn({ wave: waveNumber, error: describeError(err) }, 'continuing past a wave whose workloads failed (failurePolicy Continue)');
         pending = [];
@@ -130,6 +140,7 @@ export async function runRollout(input: RolloutInput): Promise<RolloutResult> {
           return finish('Halted', waveNumber, {
             failed: describeWorkload(pending[0]!),
             message: `${late} did not roll out within ${strategy.progressDeadlineMs / 1000}s`,
+            haltReason: 'ProgressDeadlineExceeded',
             ...since(lastWaveCompletedAt),
           });
         }

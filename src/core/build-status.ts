@@ -30,6 +30,8 @@ export interface StatusInput {
   transientError?: string;
   /** Where the staged rollout stands. */
   rollout?: RolloutStatus;
+  /** Set when the rollout halted: the condition reason. */
+  haltReason?: string;
   now: string;
 }
 
@@ -117,7 +119,12 @@ function conditionsFor(input: StatusInput, applied: number, total: number): Cond
 
   const rollout = input.rollout;
   if (rollout?.phase === 'Halted') {
-    return stalled('WaveFailed', `wave ${rollout.currentWave}/${rollout.totalWaves} failed at ${rollout.failed ?? 'a target'}: ${rollout.message ?? ''}`);
+    // The reason is the cause (Conflict, Forbidden, ProgressDeadlineExceeded, ...);
+    // the message says which wave stopped, and at what.
+    const where = rollout.totalWaves > 1 ? `wave ${rollout.currentWave}/${rollout.totalWaves} halted at ${rollout.failed ?? 'a target'}: ` : '';
+    const failedTargets = [...conflicts, ...permanent];
+    const detail = failedTargets.length > 0 ? failedTargets.map(describe).join('; ') : (rollout.message ?? 'the rollout halted');
+    return stalled(input.haltReason ?? 'RolloutHalted', `${where}${detail}`);
   }
   if (!input.suspended && input.transientError === undefined && (rollout?.phase === 'Waiting' || rollout?.phase === 'Paused')) {
     const reason = rollout.phase === 'Paused' ? 'Paused' : 'Progressing';

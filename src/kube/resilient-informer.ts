@@ -32,6 +32,8 @@ type Cache<T extends KubernetesObject> = Informer<T> & ObjectCache<T>;
  */
 export class ResilientInformer<T extends KubernetesObject> {
   private current: Cache<T> | undefined;
+  /** A replacement being listed by relist(); it becomes `current` once synced. */
+  private pending: Cache<T> | undefined;
   private stopping = false;
   private synced = false;
   private restartTimer: NodeJS.Timeout | undefined;
@@ -77,7 +79,7 @@ export class ResilientInformer<T extends KubernetesObject> {
     this.stopping = true;
     clearTimeout(this.restartTimer);
     clearTimeout(this.relistTimer);
-    await this.current?.stop();
+    await Promise.all([this.current?.stop(), this.pending?.stop()]);
   }
 
   hasSynced(): boolean {
@@ -139,24 +141,31 @@ export class ResilientInformer<T extends KubernetesObject> {
     this.relistTimer.unref?.();
   }
 
-  /** Swaps in a freshly listed informer; objects missing from the new list are reported deleted. */
+  /**
+   * Swaps in a freshly listed informer; objects missing from the new list are
+   * reported deleted. The old cache keeps serving reads until the new one has
+   * listed: swapping first would show readers an empty world for the length
+   * of a LIST.
+   */
   private async relist(): Promise<void> {
     if (this.stopping) return;
     const previous = this.current;
     const fresh = this.create();
+    this.pending = fresh;
     try {
-      this.current = fresh;
       if (!(await this.startOnce(fresh))) throw new Error('list failed');
+      if (this.stopping) throw new Error('stopping');
+      this.current = fresh;
       const present = new Set(fresh.list().map(keyOf));
       for (const obj of previous?.list() ?? []) {
         if (!present.has(keyOf(obj))) this.options.handlers.delete(obj);
       }
       await previous?.stop();
     } catch (err) {
-      this.options.log.warn({ path: this.options.path, error: String(err) }, 'relist failed; keeping the previous watch');
-      this.current = previous;
+      if (!this.stopping) this.options.log.warn({ path: this.options.path, error: String(err) }, 'relist failed; keeping the previous watch');
       await fresh.stop().catch(() => undefined);
     } finally {
+      this.pending = undefined;
       if (!this.stopping) this.scheduleRelist();
     }
   }

@@ -7,11 +7,11 @@ import { evidence, startScenario, type Scenario } from './scenario.js';
 import { ALLOWED_SOURCES, allowedWrites, createPush, forEachLimit, planPushes, purgePushes, sleep, waitConverged } from './workload.js';
 
 /**
- * kill -9 at random instants while pushes apply; the operator is started
- * again at once each time (without waiting for it to be ready, so some kills
- * land during start-up, some during the initial re-list, some between a
- * target write and its status write). Pushes are created throughout the
- * kill window so there is always work in flight.
+ * kill -9 at random instants while pushes apply, and the operator started
+ * again at once each time: some kills land during start-up, some at random
+ * once it runs, some aimed between a target write and its status write.
+ * Pushes are created throughout the kill window so there is always work in
+ * flight.
  */
 const { pushes: P, kills: K, minDelayMs, maxDelayMs } = profile.kill;
 
@@ -31,8 +31,18 @@ describe('kill -9', () => {
 
     const op = new OperatorProcess({ name: 'kill-9', kubeconfig: s.env.kubeconfig, workers: 4, requestTimeoutS: 10 });
     await op.start();
-    const delays = Array.from({ length: K }, () => s.rnd.int(minDelayMs, maxDelayMs));
-    const window = delays.reduce((a, b) => a + b, 0);
+    // Each kill is one of: during start-up (a random instant after the spawn,
+    // ready or not); at a random instant after the caches synced; or aimed,
+    // 0-30 ms after the operator logs a target write, i.e. between a target
+    // write and the status write that records it.
+    type Phase = 'start-up' | 'random' | 'aimed';
+    const plan = Array.from({ length: K }, () => {
+      const roll = s.rnd.float();
+      const phase: Phase = roll < 0.2 ? 'start-up' : roll < 0.6 ? 'random' : 'aimed';
+      return { phase, delay: s.rnd.int(minDelayMs, maxDelayMs) };
+    });
+    // Creation is spread over most of the kill window (start-up takes ~2-4 s here).
+    const window = plan.reduce((n, k) => n + k.delay + (k.phase === 'start-up' ? 0 : 3_000), 0);
     const spacing = (window * 0.7) / P;
     const firstCreate = Date.now();
     const creating = forEachLimit(pushes, 4, async (push, i) => {
@@ -41,11 +51,33 @@ describe('kill -9', () => {
       await createPush(s.c, push);
     });
 
-    const kills: { at: number; beforeReady: boolean }[] = [];
-    for (const delay of delays) {
-      await sleep(delay);
+    const nextWrite = (timeoutMs: number) =>
+      new Promise<void>((resolve) => {
+        const timer = setTimeout(done, timeoutMs);
+        const off = op.onLine((line) => {
+          if (line.msg === 'target written') done();
+        });
+        function done() {
+          clearTimeout(timer);
+          off();
+          resolve();
+        }
+      });
+    const kills: { at: number; beforeReady: boolean; phase: Phase }[] = [];
+    for (const { phase, delay } of plan) {
+      if (phase === 'start-up') {
+        await sleep(delay);
+      } else {
+        await op.ready(60_000);
+        if (phase === 'aimed') {
+          await nextWrite(delay);
+          await sleep(s.rnd.int(0, 30));
+        } else {
+          await sleep(delay);
+        }
+      }
       const current = op.incarnations.at(-1);
-      kills.push({ at: Date.now(), beforeReady: current?.readyAt === undefined });
+      kills.push({ at: Date.now(), beforeReady: current?.readyAt === undefined, phase });
       await op.kill9();
       await op.start(false);
     }
@@ -85,6 +117,7 @@ describe('kill -9', () => {
       totalS: (convergence.at - firstCreate) / 1000,
       extra: {
         targets,
+        'kills aimed just after a target write': kills.filter((k) => k.phase === 'aimed').length,
         'kills before ready': kills.filter((k) => k.beforeReady).length,
         'kills within 500 ms of a write': duringWrites,
         'refused (409/404) operator target writes': refused,

@@ -164,6 +164,18 @@ export class OperatorProcess {
     return incarnation;
   }
 
+  /** Resolves true once the current incarnation is ready, false if it ended or `timeoutMs` passed first. */
+  async ready(timeoutMs: number): Promise<boolean> {
+    const deadline = Date.now() + timeoutMs;
+    while (Date.now() < deadline) {
+      const current = this.current;
+      if (!current) return false;
+      if (current.readyAt !== undefined) return true;
+      await new Promise((resolve) => setTimeout(resolve, 25));
+    }
+    return false;
+  }
+
   /** kill -9, and wait for the process to be gone. */
   async kill9(): Promise<void> {
     const child = this.child;

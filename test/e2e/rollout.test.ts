@@ -143,9 +143,9 @@ describe('staged rollout', () => {
     // Wave 2 of 3 holds a ConfigMap nobody manages: a Conflict.
     await core.createNamespacedConfigMap({ namespace: namespaces[2]!, body: { metadata: { name: 'app-config' }, data: { mine: 'yes' } } });
     await createPush(home, 'six', spec(label, { strategy: { batchSize: 2 } }));
-    const push = await waitReason(home, 'six', 'WaveFailed');
-    expect(condition(push, 'Stalled')?.status).toBe('True');
-    expect(condition(push, 'Ready')?.message).toContain(`ConfigMap ${namespaces[2]}/app-config`);
+    const push = await waitReason(home, 'six', 'Conflict');
+    expect(condition(push, 'Stalled')).toMatchObject({ status: 'True', reason: 'Conflict' });
+    expect(condition(push, 'Ready')?.message).toContain(`wave 2/3 halted at ConfigMap ${namespaces[2]}/app-config`);
     expect(push.status?.rollout).toMatchObject({ phase: 'Halted', currentWave: 2, failed: `ConfigMap ${namespaces[2]}/app-config` });
     await sleep(500);
     for (const ns of namespaces.slice(4)) {
@@ -160,7 +160,8 @@ describe('staged rollout', () => {
     watched.push(...namespaces);
     deployments.stuck.add(namespaces[0]!);
     await createPush(home, 'slow', spec(label, { strategy: { batchSize: 1, progressDeadlineSeconds: 2 } }));
-    const push = await waitReason(home, 'slow', 'WaveFailed', 30_000);
+    const push = await waitReason(home, 'slow', 'ProgressDeadlineExceeded', 30_000);
+    expect(condition(push, 'Stalled')?.status).toBe('True');
     expect(push.status?.rollout?.failed).toBe(`Deployment ${namespaces[0]}/web`);
     expect(condition(push, 'Ready')?.message).toContain('did not roll out within 2s');
     expect(writes({ resource: 'configmaps', namespace: namespaces[1]!, userAgent: OPERATOR })).toHaveLength(0);
