@@ -154,6 +154,20 @@ describe('staged rollout', () => {
     }
   });
 
+  it('with failurePolicy Continue, goes on past a failed wave and reports the failure at the end', async () => {
+    const label = `f4c-${randomBytes(3).toString('hex')}`;
+    const namespaces = await fleet(label, 4, home);
+    watched.push(...namespaces);
+    await core.createNamespacedConfigMap({ namespace: namespaces[0]!, body: { metadata: { name: 'app-config' }, data: { mine: 'yes' } } });
+    await createPush(home, 'onward', spec(label, { strategy: { batchSize: 2, failurePolicy: 'Continue', maxParallel: 1 } }));
+    const push = await waitReason(home, 'onward', 'Conflict');
+    expect(push.status?.rollout?.phase).toBe('Complete');
+    expect(push.status?.targetSummary).toBe('3/4');
+    for (const ns of namespaces.slice(1)) expect((await readConfigMap(ns, 'app-config'))?.data).toEqual({ version: '1' });
+    expect(templateWrites(namespaces[0]!)).toHaveLength(0);
+    expect(templateWrites(namespaces[1]!)).toHaveLength(1);
+  });
+
   it('halts when a wave\'s workloads miss the progress deadline', async () => {
     const label = `f2-${randomBytes(3).toString('hex')}`;
     const namespaces = await fleet(label, 2, home);
