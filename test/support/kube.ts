@@ -49,32 +49,26 @@ export async function deletePush(namespace: string, name: string): Promise<void>
   await custom.deleteNamespacedCustomObject({ ...base, namespace, name });
 }
 
+/** The value of `read`, or undefined when the object does not exist. */
+async function unless404<T>(read: () => Promise<T>): Promise<T | undefined> {
+  try {
+    return await read();
+  } catch (err) {
+    if ((err as { code?: number }).code === 404) return undefined;
+    throw err;
+  }
+}
+
 export async function pushExists(namespace: string, name: string): Promise<boolean> {
-  try {
-    await getPush(namespace, name);
-    return true;
-  } catch (err) {
-    if ((err as { code?: number }).code === 404) return false;
-    throw err;
-  }
+  return (await unless404(() => getPush(namespace, name))) !== undefined;
 }
 
-export async function readConfigMap(namespace: string, name: string): Promise<V1ConfigMap | undefined> {
-  try {
-    return await core.readNamespacedConfigMap({ namespace, name });
-  } catch (err) {
-    if ((err as { code?: number }).code === 404) return undefined;
-    throw err;
-  }
+export function readConfigMap(namespace: string, name: string): Promise<V1ConfigMap | undefined> {
+  return unless404(() => core.readNamespacedConfigMap({ namespace, name }));
 }
 
-export async function readSecret(namespace: string, name: string): Promise<V1Secret | undefined> {
-  try {
-    return await core.readNamespacedSecret({ namespace, name });
-  } catch (err) {
-    if ((err as { code?: number }).code === 404) return undefined;
-    throw err;
-  }
+export function readSecret(namespace: string, name: string): Promise<V1Secret | undefined> {
+  return unless404(() => core.readNamespacedSecret({ namespace, name }));
 }
 
 export function condition(push: ConfigPush, type: string) {
