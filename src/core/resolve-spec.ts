@@ -15,6 +15,7 @@ import { WORKLOAD_KINDS } from './workload-health.js';
 import type { TargetKind } from '../api/types.js';
 import { contentDigest, type DesiredContent } from './content-digest.js';
 import { InvalidSpecError } from './errors.js';
+import { MANAGED_BY_LABEL } from '../api/constants.js';
 
 /** A target with its namespace defaulted. */
 export interface ResolvedTarget {
@@ -128,11 +129,19 @@ export function resolveSpec(push: ConfigPush, namespaces: readonly NamespaceInfo
   const overlap = Object.keys(data).filter((key) => key in binaryData);
   if (overlap.length > 0) throw new InvalidSpecError(`keys in both spec.data and spec.binaryData: ${overlap.join(', ')}`);
 
+  const labels = stringMap(spec.labels, 'spec.labels');
+  const annotations = stringMap(spec.annotations, 'spec.annotations');
+  // The operator's own markers must not be set from the spec: a target could
+  // then never match its desired state, and every reconcile would rewrite it.
+  if (MANAGED_BY_LABEL in labels) throw new InvalidSpecError(`spec.labels may not set ${MANAGED_BY_LABEL} (the operator's own label)`);
+  const reserved = Object.keys(annotations).find((k) => k.startsWith('configpush.io/') || k.startsWith('restart.configpush.io/'));
+  if (reserved) throw new InvalidSpecError(`spec.annotations may not set ${reserved}: keys under configpush.io/ are the operator's own`);
+
   const content: DesiredContent = {
     data,
     binaryData,
-    labels: stringMap(spec.labels, 'spec.labels'),
-    annotations: stringMap(spec.annotations, 'spec.annotations'),
+    labels,
+    annotations,
   };
   const deletionPolicy = spec.deletionPolicy ?? 'Retain';
   if (!DELETION_POLICIES.includes(deletionPolicy)) throw new InvalidSpecError(`spec.deletionPolicy must be Retain or Delete`);

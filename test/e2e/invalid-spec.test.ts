@@ -37,6 +37,8 @@ describe('an invalid spec', () => {
     ['duplicate targets', { targets: [{ kind: 'ConfigMap', name: 'x' }, { kind: 'ConfigMap', name: 'x' }] }, 'duplicates'],
     ['a key in data and binaryData', { targets: [{ kind: 'ConfigMap', name: 'x' }], data: { k: 'a' }, binaryData: { k: 'YQ==' } }, 'both'],
     ['a bad data key', { targets: [{ kind: 'ConfigMap', name: 'x' }], data: { 'bad key!': 'a' } }, 'spec.data'],
+    ["the operator's own label", { targets: [{ kind: 'ConfigMap', name: 'x' }], labels: { 'app.kubernetes.io/managed-by': 'me' } }, 'managed-by'],
+    ["the operator's own annotations", { targets: [{ kind: 'ConfigMap', name: 'x' }], annotations: { 'configpush.io/owner-uid': 'x' } }, 'configpush.io/'],
   ])('is rejected at admission: %s', async (_what, spec, fragment) => {
     const { code, message } = await rejection(ns, spec);
     expect(code).toBe(422);

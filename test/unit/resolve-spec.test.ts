@@ -26,6 +26,8 @@ describe('resolveSpec', () => {
     ['a bad key', { data: { 'a b': 'x' } }, /data key/],
     ['a key in both maps', { data: { k: 'x' }, binaryData: { k: 'AA==' } }, /both/],
     ['a non-string value', { data: { k: 1 as unknown as string } }, /must be a string/],
+    ["the operator's own label", { labels: { 'app.kubernetes.io/managed-by': 'me' } }, /managed-by/],
+    ["the operator's own annotations", { annotations: { 'configpush.io/owner-uid': 'x' } }, /configpush\.io/],
   ])('rejects %s with a message that names the field', (_what, spec, message) => {
     expect(() => resolveSpec(push(spec as Partial<ConfigPushSpec>))).toThrow(InvalidSpecError);
     expect(() => resolveSpec(push(spec as Partial<ConfigPushSpec>))).toThrow(message);
