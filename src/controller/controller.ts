@@ -258,7 +258,6 @@ export class Controller {
       this.enqueueAll();
       if (this.running) this.scheduleResync();
     }, delay);
-    this.resyncTimer.unref?.();
   }
 }
 

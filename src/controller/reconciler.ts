@@ -104,11 +104,15 @@ export class Reconciler {
 
     const mode = spec.suspend ? 'inspect' : 'apply';
     const ownership = { ownerUid: push.metadata.uid, owner: `${namespace}/${name}`, operationKey: key, contentDigest: spec.digest };
+    // Targets the last status shows as written (or already found drifted).
+    const written = new Set(
+      (push.status?.targets ?? []).filter((t) => t.state === 'Applied' || t.state === 'Drifted').map((t) => targetId(t)),
+    );
     const applyOne = async (target: ResolvedTarget, targetMode: 'apply' | 'inspect'): Promise<Outcome> => {
       const refused = refuseTarget(namespace, target, spec, this.deps.namespaceAnnotations(target.namespace));
       if (refused) return { target, state: 'Failed', message: refused.message, permanentReason: refused.reason };
       try {
-        return await applyTarget(store, target, spec, ownership, log, this.deps.metrics, targetMode);
+        return await applyTarget(store, target, spec, ownership, log, this.deps.metrics, targetMode, written.has(targetId(target)));
       } catch (err) {
         const errorClass = classifyError(err);
         log.warn({ target: targetLabel(target), errorClass, error: describeError(err) }, 'target not applied');

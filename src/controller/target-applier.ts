@@ -49,6 +49,7 @@ export async function applyTarget(
   log: Logger,
   metrics: Metrics,
   mode: 'apply' | 'inspect' = 'apply',
+  previouslyWritten = false,
 ): Promise<TargetOutcome> {
   for (let round = 1; round <= MAX_ROUNDS; round++) {
     const live = await store.read(target.kind, target.namespace, target.name);
@@ -60,6 +61,7 @@ export async function applyTarget(
       digest: spec.digest,
       adopt: spec.adopt,
       driftPolicy: spec.driftPolicy,
+      previouslyWritten,
     });
     switch (plan.action) {
       case 'none':
@@ -79,7 +81,7 @@ export async function applyTarget(
         return {
           target,
           state: 'Drifted',
-          message: `${target.kind} ${target.namespace}/${target.name} differs from the desired content (driftPolicy Report)`,
+          message: `${target.kind} ${target.namespace}/${target.name} ${live ? 'differs from the desired content' : 'was deleted'} (driftPolicy Report)`,
           ...(live ? { live } : {}),
         };
       case 'create':

@@ -120,6 +120,10 @@ export function resolveSpec(push: ConfigPush, namespaces: readonly NamespaceInfo
   const binaryData = stringMap(spec.binaryData, 'spec.binaryData');
   for (const [key, value] of Object.entries(binaryData)) {
     if (!BASE64.test(value)) throw new InvalidSpecError(`spec.binaryData.${key} is not valid base64`);
+    // The apiserver stores bytes and re-encodes them canonically ("YR==" comes
+    // back as "YQ=="). Comparing against the spec's own spelling would find a
+    // difference forever and rewrite the target on every reconcile.
+    binaryData[key] = Buffer.from(value, 'base64').toString('base64');
   }
   for (const key of [...Object.keys(data), ...Object.keys(binaryData)]) {
     if (key.length > 253 || !DATA_KEY.test(key)) {

@@ -26,11 +26,16 @@ export interface PlanInput {
   digest: string;
   adopt: boolean;
   driftPolicy: DriftPolicy;
+  /** The push's last status shows this target as written: if it is missing now, someone deleted it. */
+  previouslyWritten?: boolean;
 }
 
 export function planTarget(input: PlanInput): TargetPlan {
   const { live } = input;
-  if (!live) return { action: 'create' };
+  if (!live) {
+    // A deletion by someone else is drift too: under Report it is only reported.
+    return input.previouslyWritten && input.driftPolicy === 'Report' ? { action: 'report-drift' } : { action: 'create' };
+  }
   const liveOwner = ownedBy(live);
   if (liveOwner !== input.ownerUid) {
     if (liveOwner !== undefined) {

@@ -127,18 +127,18 @@ export class ResilientInformer<T extends KubernetesObject> {
       'watch stopped; restarting',
     );
     clearTimeout(this.restartTimer);
+    // Not unref'd: while every watch is down (the apiserver restarting), this
+    // timer may be all that keeps the process alive, and it must come back.
     this.restartTimer = setTimeout(() => {
       if (this.stopping || informer !== this.current) return;
       informer.start().catch((startErr: unknown) => this.onError(informer, startErr));
     }, delay);
-    this.restartTimer.unref?.();
   }
 
   private scheduleRelist(): void {
     const interval = this.options.relistIntervalMs;
     const delay = interval + Math.random() * interval * 0.2;
     this.relistTimer = setTimeout(() => void this.relist(), delay);
-    this.relistTimer.unref?.();
   }
 
   /**

@@ -76,7 +76,6 @@ export class LeaderElector {
   private schedule(): void {
     if (this.stopped) return;
     this.timer = setTimeout(() => void this.tick(), this.options.retryPeriodMs);
-    this.timer.unref?.();
   }
 
   private async tick(): Promise<void> {

@@ -51,7 +51,6 @@ export class WorkQueue {
       this.delayed.delete(key);
       this.add(key);
     }, delayMs);
-    timer.unref?.();
     this.delayed.set(key, { dueAt, timer });
   }
 

@@ -53,5 +53,20 @@ describe('drift on a managed target', () => {
     await sleep(500);
     expect((await readConfigMap(ns, 'watched'))?.data).toEqual({ a: 'tampered' });
     expect(operatorWrites('watched')).toHaveLength(1);
+
+    // A deletion is drift too: reported, not undone.
+    await core.deleteNamespacedConfigMap({ namespace: ns, name: 'watched' });
+    await eventually(async () => (await getPush(ns, 'watch')).status?.targets?.[0]?.message?.includes('was deleted'), 'the deletion to be reported');
+    await sleep(500);
+    expect(await readConfigMap(ns, 'watched')).toBeUndefined();
+    expect(operatorWrites('watched')).toHaveLength(1);
+  });
+
+  it('does not loop on content the apiserver re-encodes (non-canonical base64)', async () => {
+    await createPush(ns, 'bytes', { targets: [{ kind: 'ConfigMap', name: 'bytes' }], binaryData: { b: 'YR==' } });
+    await waitReady(ns, 'bytes');
+    await sleep(1_500);
+    expect(operatorWrites('bytes')).toHaveLength(1);
+    expect((await readConfigMap(ns, 'bytes'))?.binaryData).toEqual({ b: 'YQ==' });
   });
 });

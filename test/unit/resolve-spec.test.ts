@@ -33,6 +33,10 @@ describe('resolveSpec', () => {
     expect(() => resolveSpec(push(spec as Partial<ConfigPushSpec>))).toThrow(message);
   });
 
+  it('normalises binaryData to canonical base64, as the apiserver stores it', () => {
+    expect(resolveSpec(push({ binaryData: { k: 'YR==' } })).content.binaryData).toEqual({ k: 'YQ==' });
+  });
+
   it('allows the same name as a ConfigMap and as a Secret', () => {
     const spec = resolveSpec(push({ targets: [{ kind: 'ConfigMap', name: 'a' }, { kind: 'Secret', name: 'a' }] }));
     expect(spec.targets).toHaveLength(2);

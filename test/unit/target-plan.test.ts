@@ -30,6 +30,12 @@ describe('planTarget', () => {
     expect(planTarget(input(undefined))).toEqual({ action: 'create' });
   });
 
+  it('treats a deletion of a written target as drift: recreated under Correct, only reported under Report', () => {
+    expect(planTarget(input(undefined, { previouslyWritten: true }))).toEqual({ action: 'create' });
+    expect(planTarget(input(undefined, { previouslyWritten: true, driftPolicy: 'Report' }))).toEqual({ action: 'report-drift' });
+    expect(planTarget(input(undefined, { driftPolicy: 'Report' }))).toEqual({ action: 'create' });
+  });
+
   it('writes nothing when the target already carries our uid and this content (a retry after a lost response)', () => {
     expect(planTarget(input(written()))).toEqual({ action: 'none' });
   });
