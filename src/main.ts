@@ -17,11 +17,16 @@ async function main(): Promise<void> {
     throw err;
   }
   const operator = await startOperator(config, log, { defaultMetrics: true });
+  // The program, not the library, holds the event loop: with both HTTP
+  // endpoints disabled and every watch down (an apiserver outage), Node would
+  // otherwise find nothing to wait for and exit 0 in the middle of the work.
+  const keepAlive = setInterval(() => undefined, 1 << 30);
   let stopping = false;
   const shutdown = (signal: string) => {
     if (stopping) return;
     stopping = true;
     log.info({ signal }, 'shutting down: finishing in-flight reconciles');
+    clearInterval(keepAlive);
     operator
       .stop()
       .then(() => process.exit(0))

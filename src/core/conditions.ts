@@ -15,6 +15,20 @@ export type ConditionInput = Omit<Condition, 'lastTransitionTime' | 'observedGen
  * conventions). Keeping it is also what lets an unchanged status compare equal,
  * so a reconcile that changes nothing writes nothing.
  */
+/**
+ * metav1.Condition.message may hold at most 32768 bytes (the CRD enforces it,
+ * and the apiserver refuses the whole status write otherwise, so a push with
+ * many failing targets would never get a status). 8192 UTF-16 units are at
+ * most 32 KiB of UTF-8.
+ */
+export const MAX_CONDITION_MESSAGE = 8_192;
+
+export function clipMessage(message: string, max = MAX_CONDITION_MESSAGE): string {
+  if (message.length <= max) return message;
+  const suffix = ` ... (${message.length} characters in all)`;
+  return message.slice(0, max - suffix.length) + suffix;
+}
+
 export function mergeConditions(
   previous: Condition[] | undefined,
   next: ConditionInput[],
@@ -24,7 +38,7 @@ export function mergeConditions(
   return next.map((condition) => {
     const old = previous?.find((c) => c.type === condition.type);
     const lastTransitionTime = old && old.status === condition.status ? old.lastTransitionTime : now;
-    return { ...condition, observedGeneration, lastTransitionTime };
+    return { ...condition, message: clipMessage(condition.message), observedGeneration, lastTransitionTime };
   });
 }
 

@@ -51,7 +51,10 @@ export class ResilientInformer<T extends KubernetesObject> {
     this.stopping = false;
     this.current = this.create();
     while (!this.stopping) {
-      if (await this.startOnce(this.current)) break;
+      if (await this.startOnce(this.current)) {
+        this.backoff.forget('restart');
+        break;
+      }
       const delay = this.backoff.next('restart');
       this.options.log.warn({ path: this.options.path, retryInMs: delay }, 'initial list failed; retrying');
       await new Promise((resolve) => setTimeout(resolve, delay));
@@ -108,7 +111,9 @@ export class ResilientInformer<T extends KubernetesObject> {
     informer.on('add', guard('add', (obj) => handlers.upsert(obj)));
     informer.on('update', guard('update', (obj) => handlers.upsert(obj)));
     informer.on('delete', guard('delete', (obj) => handlers.delete(obj)));
-    informer.on('connect', () => this.backoff.forget('restart'));
+    // Not forgotten on 'connect': client-node emits it before every LIST/WATCH
+    // attempt, failed or not, which would hold the restart delay at its floor
+    // for a whole outage. A restart that listed forgets it (onError).
     informer.on('error', (err: unknown) => this.onError(informer, err));
     return informer;
   }
@@ -131,7 +136,9 @@ export class ResilientInformer<T extends KubernetesObject> {
     // timer may be all that keeps the process alive, and it must come back.
     this.restartTimer = setTimeout(() => {
       if (this.stopping || informer !== this.current) return;
-      informer.start().catch((startErr: unknown) => this.onError(informer, startErr));
+      void this.startOnce(informer).then((listed) => {
+        if (listed) this.backoff.forget('restart');
+      });
     }, delay);
   }
 
