@@ -100,8 +100,10 @@ describe('hostile input', () => {
     await op.start();
     const started = Date.now();
     const outcomes: Outcome[] = [];
+    // Good pushes go in among the bad ones: one every 300 ms.
     const creatingGood = forEachLimit(good, 2, async (push, i) => {
-      await sleep(i * 300);
+      const due = started + i * 300;
+      if (due > Date.now()) await sleep(due - Date.now());
       await createPush(s.c, push);
     });
     await forEachLimit(cases, 3, async (c) => {
@@ -121,6 +123,8 @@ describe('hostile input', () => {
       outcomes.push(outcome);
     });
     await creatingGood;
+    // The good pushes are watched from now on, while the bad ones are checked.
+    const goodConverged = waitConverged(s.c, good, profile.convergeTimeoutMs);
 
     // Accepted ones: wait for an answer at their generation.
     const deadline = Date.now() + 90_000;
@@ -147,7 +151,7 @@ describe('hostile input', () => {
         await sleep(500);
       }
     }
-    const convergence = await waitConverged(s.c, good, profile.convergeTimeoutMs);
+    const convergence = await goodConverged;
     const answeredAt = Date.now();
 
     // No loop: once everything has answered, 5 s without reconciles or writes.

@@ -1,6 +1,6 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { profile, resultsDir, runDir } from './profile.js';
+import { operatorMain, profile, resultsDir, runDir } from './profile.js';
 
 /** The figures one scenario reports; every scenario fills the common columns. */
 export interface ScenarioFigures {
@@ -46,9 +46,10 @@ export function table(all: ScenarioFigures[]): string {
     '|---|---:|---|---:|---:|---:|---:|---:|---:|',
     ...all.map(
       (f) =>
-        `| ${f.scenario} | ${f.pushes} | ${f.faults} | ${f.operatorTargetWrites} | ${f.doubleApplies} | ${f.lost} | ${f.crashes} | ${seconds(
-          f.convergeAfterLastFaultS,
-        )} | ${seconds(f.totalS)} |`,
+        `| ${f.scenario} | ${f.pushes} | ${f.faults} | ${f.operatorTargetWrites} | ${f.doubleApplies} | ${f.lost} | ${f.crashes} | ${
+          // With pushes lost, the run never converged: the time of the last push that did means nothing.
+          f.lost > 0 ? 'did not converge' : seconds(f.convergeAfterLastFaultS)
+        } | ${f.lost > 0 ? 'did not converge' : seconds(f.totalS)} |`,
     ),
   ];
   return rows.join('\n');
@@ -70,8 +71,12 @@ export function writeReport(): void {
   if (all.length === 0) return;
   const date = new Date().toISOString().replace(/:\d\d\.\d+Z$/, 'Z').replace(':', '');
   const title = `# Fault suite (${profile.name} profile), ${new Date().toISOString().slice(0, 19)}Z`;
+  // CHAOS_LABEL names the build when it is not plain src/ (e.g. "src + proposed fixes").
+  const build = process.env.CHAOS_LABEL ?? (process.env.CHAOS_OPERATOR_DIST ? `build at ${process.env.CHAOS_OPERATOR_DIST}` : 'src/ as it was at the start of the run');
   const markdown = [
     title,
+    '',
+    `Operator: ${build} (${operatorMain}).`,
     '',
     'Counted from the apiserver audit log (successful operator writes to ConfigMaps/Secrets per target) and from',
     'the targets themselves (every push Ready at its generation, every target with exactly its content and key).',
@@ -86,7 +91,7 @@ export function writeReport(): void {
   if (profile.name === 'long') {
     mkdirSync(resultsDir, { recursive: true });
     writeFileSync(join(resultsDir, `chaos-${date}.md`), markdown);
-    writeFileSync(join(resultsDir, `chaos-${date}.json`), `${JSON.stringify({ profile: profile.name, date: new Date().toISOString(), scenarios: all }, null, 2)}\n`);
+    writeFileSync(join(resultsDir, `chaos-${date}.json`), `${JSON.stringify({ profile: profile.name, date: new Date().toISOString(), operator: build, scenarios: all }, null, 2)}\n`);
     process.stdout.write(`chaos: figures written to bench/results/chaos-${date}.md and .json\n`);
   }
 }
