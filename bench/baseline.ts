@@ -1,0 +1,285 @@
+/**
+ * The raw baseline: the least a controller can do to take ConfigPushes to
+ * Ready with the same conditional writes as the operator, written directly
+ * against @kubernetes/client-node. Run as a child process by bench/run.ts.
+ *
+ * Per push and generation: a merge patch adding the finalizer at the
+ * resourceVersion read (first generation only); per target a GET, then a
+ * create (AlreadyExists: re-read) or a replace at the resourceVersion read
+ * (409: re-read); then one PUT of /status at the push's resourceVersion. The
+ * same --workers pushes at once, and --target-concurrency targets per push.
+ *
+ * What it leaves out is what the operator adds: target watches and drift
+ * correction, per-reconcile re-reads of every target, status rebuilt from the
+ * targets, events, metrics, logs, backoff. It remembers in memory which
+ * generation it finished, and skips a push whose status already says Ready at
+ * its generation (so it writes nothing when idle or after a restart).
+ */
+import { createHash } from 'node:crypto';
+import { parseArgs } from 'node:util';
+import { PatchStrategy, makeInformer, setHeaderOptions, type KubernetesListObject, type KubernetesObject, type V1ConfigMap } from '@kubernetes/client-node';
+import { FINALIZER, GROUP, PLURAL, VERSION } from '../src/api/constants.js';
+import type { ConfigPush, ConfigPushStatus, TargetStatus } from '../src/api/types.js';
+import { BASELINE_USER_AGENT, forEachLimit, makeApi, type Api } from './kube.js';
+
+const MANAGED_BY = 'app.kubernetes.io/managed-by';
+const base = { group: GROUP, version: VERSION, plural: PLURAL };
+
+type Message = { type: 'stats' } | { type: 'stop' };
+
+class Baseline {
+  private readonly queue: string[] = [];
+  private readonly queued = new Set<string>();
+  private readonly processing = new Set<string>();
+  private readonly done = new Map<string, number>();
+  private readonly waiters: (() => void)[] = [];
+  private informer: ReturnType<typeof makeInformer<KubernetesObject>> | undefined;
+  private stopping = false;
+  processed = 0;
+  writes = 0;
+  errors = 0;
+
+  constructor(
+    private readonly api: Api,
+    private readonly workers: number,
+    private readonly targetConcurrency: number,
+  ) {}
+
+  async start(): Promise<void> {
+    const informer = makeInformer<KubernetesObject>(
+      this.api.kubeConfig,
+      `/apis/${GROUP}/${VERSION}/${PLURAL}`,
+      () => this.api.custom.listClusterCustomObject(base) as Promise<KubernetesListObject<KubernetesObject>>,
+    );
+    const onPush = (obj: KubernetesObject) => {
+      try {
+        this.consider(obj as unknown as ConfigPush);
+      } catch (err) {
+        process.stderr.write(`baseline: handler: ${String(err)}\n`);
+      }
+    };
+    informer.on('add', onPush);
+    informer.on('update', onPush);
+    informer.on('error', (err: unknown) => {
+      if (this.stopping) return;
+      process.stderr.write(`baseline: watch stopped (${String(err)}); restarting\n`);
+      setTimeout(() => void informer.start().catch(() => undefined), 1000);
+    });
+    this.informer = informer;
+    await informer.start();
+    for (let i = 0; i < this.workers; i++) void this.work();
+  }
+
+  async stop(): Promise<void> {
+    this.stopping = true;
+    for (const wake of this.waiters.splice(0)) wake();
+    await this.informer?.stop();
+  }
+
+  get depth(): number {
+    return this.queue.length + this.processing.size;
+  }
+
+  private consider(push: ConfigPush): void {
+    const key = `${push.metadata.namespace}/${push.metadata.name}`;
+    if (this.done.get(key) === push.metadata.generation) return;
+    if (readyAt(push)) {
+      this.done.set(key, push.metadata.generation);
+      return;
+    }
+    this.enqueue(key);
+  }
+
+  /** Dedup like client-go's queue: a key queued while it runs goes back in when it is done. */
+  private enqueue(key: string): void {
+    if (this.queued.has(key)) return;
+    this.queued.add(key);
+    if (this.processing.has(key)) return;
+    this.queue.push(key);
+    this.waiters.shift()?.();
+  }
+
+  private async work(): Promise<void> {
+    while (!this.stopping) {
+      const key = this.queue.shift();
+      if (key === undefined) {
+        await new Promise<void>((resolve) => this.waiters.push(resolve));
+        continue;
+      }
+      this.queued.delete(key);
+      this.processing.add(key);
+      try {
+        await this.process(key);
+      } catch (err) {
+        this.errors++;
+        process.stderr.write(`baseline: ${key}: ${describe(err)}; retrying\n`);
+        setTimeout(() => this.enqueue(key), 500);
+      } finally {
+        this.processing.delete(key);
+        this.processed++;
+        if (this.queued.has(key)) {
+          this.queue.push(key);
+          this.waiters.shift()?.();
+        }
+      }
+    }
+  }
+
+  private async process(key: string): Promise<void> {
+    const [namespace = '', name = ''] = key.split('/');
+    let push = this.informer?.get(name, namespace) as unknown as ConfigPush | undefined;
+    if (!push || push.metadata.deletionTimestamp) return;
+    const generation = push.metadata.generation;
+    if (this.done.get(key) === generation || readyAt(push)) {
+      this.done.set(key, generation);
+      return;
+    }
+    if (!push.metadata.finalizers?.includes(FINALIZER)) {
+      push = (await this.api.custom.patchNamespacedCustomObject(
+        { ...base, namespace, name, body: { metadata: { resourceVersion: push.metadata.resourceVersion, finalizers: [...(push.metadata.finalizers ?? []), FINALIZER] } } },
+        setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+      )) as ConfigPush;
+      this.writes++;
+    }
+    const data = push.spec.data ?? {};
+    const digest = `sha256:${createHash('sha256').update(JSON.stringify(Object.entries(data).sort())).digest('hex')}`;
+    const targets: { kind: string; name: string; namespace: string }[] = [];
+    for (const t of push.spec.targets) {
+      if (t.namespaceSelector) {
+        // Fan-out: a LIST of the namespaces the selector matches (matchLabels only).
+        const labelSelector = Object.entries(t.namespaceSelector.matchLabels ?? {})
+          .map(([k, v]) => `${k}=${v}`)
+          .join(',');
+        const list = await this.api.core.listNamespace({ labelSelector });
+        for (const ns of list.items) targets.push({ kind: t.kind, name: t.name, namespace: ns.metadata?.name ?? '' });
+      } else targets.push({ kind: t.kind, name: t.name, namespace: t.namespace ?? namespace });
+    }
+    const results: TargetStatus[] = new Array(targets.length);
+    const owner = push;
+    await forEachLimit(targets, this.targetConcurrency, async (target, index) => {
+      if (target.kind !== 'ConfigMap') throw new Error('the baseline writes ConfigMap targets only');
+      results[index] = await this.applyTarget(owner, target.namespace, target.name, data, digest);
+    });
+    const status: ConfigPushStatus = {
+      observedGeneration: generation,
+      conditions: [
+        {
+          type: 'Ready',
+          status: 'True',
+          reason: 'Applied',
+          message: `applied to ${targets.length} targets`,
+          observedGeneration: generation,
+          lastTransitionTime: new Date().toISOString().replace(/\.\d{3}Z$/, 'Z'),
+        },
+      ],
+      contentDigest: digest,
+      targetSummary: `${targets.length}/${targets.length}`,
+      targets: results,
+    };
+    for (let round = 0; ; round++) {
+      try {
+        await this.api.custom.replaceNamespacedCustomObjectStatus({
+          ...base,
+          namespace,
+          name,
+          body: { apiVersion: push.apiVersion, kind: push.kind, metadata: { name, namespace, resourceVersion: push.metadata.resourceVersion }, spec: push.spec, status },
+        });
+        this.writes++;
+        break;
+      } catch (err) {
+        if ((err as { code?: number }).code !== 409 || round >= 3) throw err;
+        push = (await this.api.custom.getNamespacedCustomObject({ ...base, namespace, name })) as ConfigPush;
+        if (push.metadata.generation !== generation) return; // a newer generation is queued
+      }
+    }
+    this.done.set(key, generation);
+  }
+
+  private async applyTarget(push: ConfigPush, namespace: string, name: string, data: Record<string, string>, digest: string): Promise<TargetStatus> {
+    for (let round = 0; round < 5; round++) {
+      let live: V1ConfigMap | undefined;
+      try {
+        live = await this.api.core.readNamespacedConfigMap({ name, namespace });
+      } catch (err) {
+        if ((err as { code?: number }).code !== 404) throw err;
+      }
+      const status: TargetStatus = { kind: 'ConfigMap', name, namespace, state: 'Applied' };
+      if (live?.metadata?.annotations?.['configpush.io/content-digest'] === digest) {
+        if (live.metadata.resourceVersion) status.resourceVersion = live.metadata.resourceVersion;
+        return status;
+      }
+      const body: V1ConfigMap = {
+        apiVersion: 'v1',
+        kind: 'ConfigMap',
+        metadata: {
+          name,
+          namespace,
+          labels: { ...(live?.metadata?.labels ?? {}), [MANAGED_BY]: BASELINE_USER_AGENT },
+          annotations: {
+            ...(live?.metadata?.annotations ?? {}),
+            'configpush.io/owner-uid': push.metadata.uid,
+            'configpush.io/owner': `${push.metadata.namespace}/${push.metadata.name}`,
+            'configpush.io/content-digest': digest,
+          },
+          ...(live?.metadata?.resourceVersion ? { resourceVersion: live.metadata.resourceVersion } : {}),
+        },
+        data,
+      };
+      try {
+        const written = live
+          ? await this.api.core.replaceNamespacedConfigMap({ name, namespace, body })
+          : await this.api.core.createNamespacedConfigMap({ namespace, body });
+        this.writes++;
+        if (written.metadata?.resourceVersion) status.resourceVersion = written.metadata.resourceVersion;
+        return status;
+      } catch (err) {
+        if ((err as { code?: number }).code !== 409) throw err;
+      }
+    }
+    throw new Error(`ConfigMap ${namespace}/${name} kept changing`);
+  }
+}
+
+function readyAt(push: ConfigPush): boolean {
+  const generation = push.metadata.generation;
+  const ready = push.status?.conditions?.find((c) => c.type === 'Ready');
+  return ready?.status === 'True' && ready.observedGeneration === generation && push.status?.observedGeneration === generation;
+}
+
+function describe(err: unknown): string {
+  const code = (err as { code?: number }).code;
+  if (typeof code === 'number') return `HTTP ${code}`;
+  return err instanceof Error ? err.message : String(err);
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      kubeconfig: { type: 'string' },
+      workers: { type: 'string', default: '4' },
+      'target-concurrency': { type: 'string', default: '4' },
+      'reuse-connections': { type: 'boolean', default: false },
+    },
+  });
+  if (!values.kubeconfig) throw new Error('--kubeconfig is required');
+  const api = makeApi(values.kubeconfig, BASELINE_USER_AGENT, { reuse: values['reuse-connections'] });
+  const baseline = new Baseline(api, Number(values.workers), Number(values['target-concurrency']));
+  await baseline.start();
+  const send = (message: object) => process.send?.(message);
+  process.on('message', (message: Message) => {
+    if (message.type === 'stats') {
+      const memory = process.memoryUsage();
+      send({ type: 'stats', processed: baseline.processed, depth: baseline.depth, writes: baseline.writes, errors: baseline.errors, rss: memory.rss, heapUsed: memory.heapUsed, heapTotal: memory.heapTotal });
+    } else if (message.type === 'stop') {
+      void baseline.stop().finally(() => process.exit(0));
+    }
+  });
+  process.on('SIGTERM', () => void baseline.stop().finally(() => process.exit(0)));
+  process.on('disconnect', () => void baseline.stop().finally(() => process.exit(0)));
+  send({ type: 'ready' });
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`baseline: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,189 @@
+import { parseArgs } from 'node:util';
+
+export const PHASES = ['scale', 'mixed', 'memory', 'variant'] as const;
+export type Phase = (typeof PHASES)[number];
+
+/** Every size the bench uses. The smoke run is the same code with the small numbers. */
+export interface BenchOptions {
+  smoke: boolean;
+  phases: Phase[];
+  out: string;
+  clusterDir: string;
+  date: string;
+  /** Pushes per burst run on a fresh control plane; one of them is the throughput run. */
+  scale: number[];
+  throughputPushes: number;
+  /** Idle window after the throughput run, with the operator's resync and relist periods shortened to fit in it. */
+  idleSeconds: number;
+  baselineIdleSeconds: number;
+  resyncSeconds: number;
+  relistSeconds: number;
+  latencySamples: number;
+  loadSeconds: number;
+  /** The open-loop load rate, as a fraction of the slower side's measured throughput. */
+  loadFraction: number;
+  /** One push, one target with a namespaceSelector matching this many namespaces. */
+  fanoutNamespaces: number;
+  /** Run the operator with --leader-elect, as the manifests do. */
+  leaderElect: boolean;
+  /** One control plane per family (baseline kinds / operator kinds) instead of a fresh one per side: the smoke run's shortcut. */
+  shareClusters: boolean;
+  /** How long a controller must be quiet to count as settled. */
+  quietMs: number;
+  /** Keep the day's results of the phases not run now. */
+  update: boolean;
+  ampPushes: number;
+  ampGenerations: number;
+  ampTargets: number[];
+  /** Cumulative push counts at which memory is read; the time of each step is the scaling curve. */
+  memory: number[];
+  workers: number;
+  targetConcurrency: number;
+  applyConcurrency: number;
+  /** Run the operator under --cpu-prof in an extra, unreported throughput run, and heap-snapshot it at the largest memory level. */
+  profile: boolean;
+}
+
+const FULL = {
+  scale: [100, 1000],
+  throughputPushes: 1000,
+  idleSeconds: 300,
+  baselineIdleSeconds: 60,
+  resyncSeconds: 60,
+  relistSeconds: 150,
+  latencySamples: 50,
+  loadSeconds: 30,
+  loadFraction: 0.5,
+  fanoutNamespaces: 500,
+  ampPushes: 10,
+  ampGenerations: 3,
+  ampTargets: [1, 10],
+  memory: [100, 1000, 5000],
+};
+
+const SMOKE: typeof FULL = {
+  scale: [5],
+  throughputPushes: 5,
+  idleSeconds: 4,
+  baselineIdleSeconds: 1,
+  resyncSeconds: 1,
+  relistSeconds: 3,
+  latencySamples: 3,
+  loadSeconds: 2,
+  loadFraction: 0.5,
+  fanoutNamespaces: 5,
+  ampPushes: 1,
+  ampGenerations: 2,
+  ampTargets: [1, 2],
+  memory: [5, 10],
+};
+
+const USAGE = `usage: node <build>/bench/run.js [flags]   (npm run bench | npm run bench:smoke)
+  --smoke                 tiny sizes, results to .cache/bench-smoke/ (what CI runs)
+  --phases LIST           comma list of ${PHASES.join(',')} (default: all)
+  --out DIR               results folder (default bench/results, smoke: .cache/bench-smoke)
+  --cluster-dir DIR       the bench's own control plane (default $CLUSTER_DIR or .cache/cluster-bench)
+  --scale LIST            pushes per burst run on a fresh control plane (default ${FULL.scale.join(',')})
+  --throughput N          the scaling run that is the throughput figure (default ${FULL.throughputPushes})
+  --idle-seconds S        idle window with resync (default ${FULL.idleSeconds}); --baseline-idle-seconds S (${FULL.baselineIdleSeconds})
+  --resync-seconds S      operator --resync-period during the idle window (default ${FULL.resyncSeconds}); --relist-seconds S (${FULL.relistSeconds})
+  --latency-samples N     sequential pushes for idle latency (default ${FULL.latencySamples})
+  --load-seconds S        open-loop load duration (default ${FULL.loadSeconds}); --load-fraction F (${FULL.loadFraction})
+  --fanout N              one push to N namespaces through a namespaceSelector (default ${FULL.fanoutNamespaces})
+  --no-leader-elect       run the operator without --leader-elect (the manifests run it with)
+  --share-clusters        one control plane per family instead of a fresh one per phase (default in --smoke)
+  --quiet-ms MS           quiet time that counts as settled (default 3000, smoke 600)
+  --update                re-run only --phases and keep the other phases' figures in the day's results
+  --amp-pushes N --amp-generations G --amp-targets LIST   write amplification (default ${FULL.ampPushes}, ${FULL.ampGenerations}, ${FULL.ampTargets.join(',')})
+  --memory LIST           cumulative pushes at which memory is read, each step timed: the scaling curve (default ${FULL.memory.join(',')})
+  --workers N --target-concurrency N --apply-concurrency N   (default 4 each)
+  --profile               also profile the operator (cpu profile of a throughput run, heap snapshot at the largest memory level)
+  --date YYYY-MM-DD       results file name (default today, UTC)
+Environment: BENCH_ARGS is prepended to the flags (e.g. BENCH_ARGS="--phases scale").`;
+
+export function parseOptions(argv: string[], env: NodeJS.ProcessEnv, root: string): BenchOptions {
+  const args = [...(env.BENCH_ARGS ? env.BENCH_ARGS.split(/\s+/).filter(Boolean) : []), ...argv];
+  const { values } = parseArgs({
+    args,
+    strict: true,
+    options: {
+      smoke: { type: 'boolean' },
+      phases: { type: 'string' },
+      out: { type: 'string' },
+      'cluster-dir': { type: 'string' },
+      scale: { type: 'string' },
+      throughput: { type: 'string' },
+      'idle-seconds': { type: 'string' },
+      'baseline-idle-seconds': { type: 'string' },
+      'resync-seconds': { type: 'string' },
+      'relist-seconds': { type: 'string' },
+      'latency-samples': { type: 'string' },
+      'load-seconds': { type: 'string' },
+      'load-fraction': { type: 'string' },
+      fanout: { type: 'string' },
+      'no-leader-elect': { type: 'boolean' },
+      'share-clusters': { type: 'boolean' },
+      'quiet-ms': { type: 'string' },
+      update: { type: 'boolean' },
+      'amp-pushes': { type: 'string' },
+      'amp-generations': { type: 'string' },
+      'amp-targets': { type: 'string' },
+      memory: { type: 'string' },
+      workers: { type: 'string' },
+      'target-concurrency': { type: 'string' },
+      'apply-concurrency': { type: 'string' },
+      profile: { type: 'boolean' },
+      date: { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+  if (values.help) {
+    process.stdout.write(`${USAGE}\n`);
+    process.exit(0);
+  }
+  const smoke = values.smoke === true;
+  const d = smoke ? SMOKE : FULL;
+  const num = (flag: string, value: string | undefined, fallback: number): number => {
+    if (value === undefined) return fallback;
+    const n = Number(value);
+    if (!Number.isFinite(n) || n <= 0) throw new Error(`--${flag} must be a positive number, got ${JSON.stringify(value)}\n${USAGE}`);
+    return n;
+  };
+  const list = (flag: string, value: string | undefined, fallback: number[]): number[] =>
+    value === undefined ? fallback : value.split(',').map((v) => num(flag, v, 0));
+  const phases = (values.phases?.split(',') ?? [...PHASES]) as Phase[];
+  for (const phase of phases) if (!PHASES.includes(phase)) throw new Error(`unknown phase ${phase}\n${USAGE}`);
+  const scale = list('scale', values.scale, d.scale);
+  const throughputPushes = num('throughput', values.throughput, d.throughputPushes);
+  if (!scale.includes(throughputPushes)) scale.push(throughputPushes);
+  scale.sort((a, b) => a - b);
+  return {
+    smoke,
+    phases,
+    out: values.out ?? (smoke ? `${root}/.cache/bench-smoke` : `${root}/bench/results`),
+    clusterDir: values['cluster-dir'] ?? env.CLUSTER_DIR ?? `${root}/.cache/cluster-bench`,
+    date: values.date ?? new Date().toISOString().slice(0, 10),
+    scale,
+    throughputPushes,
+    idleSeconds: num('idle-seconds', values['idle-seconds'], d.idleSeconds),
+    baselineIdleSeconds: num('baseline-idle-seconds', values['baseline-idle-seconds'], d.baselineIdleSeconds),
+    resyncSeconds: num('resync-seconds', values['resync-seconds'], d.resyncSeconds),
+    relistSeconds: num('relist-seconds', values['relist-seconds'], d.relistSeconds),
+    latencySamples: num('latency-samples', values['latency-samples'], d.latencySamples),
+    loadSeconds: num('load-seconds', values['load-seconds'], d.loadSeconds),
+    loadFraction: num('load-fraction', values['load-fraction'], d.loadFraction),
+    fanoutNamespaces: num('fanout', values.fanout, d.fanoutNamespaces),
+    leaderElect: values['no-leader-elect'] !== true,
+    shareClusters: values['share-clusters'] ?? smoke,
+    quietMs: num('quiet-ms', values['quiet-ms'], smoke ? 600 : 3000),
+    update: values.update === true,
+    ampPushes: num('amp-pushes', values['amp-pushes'], d.ampPushes),
+    ampGenerations: Math.max(2, num('amp-generations', values['amp-generations'], d.ampGenerations)),
+    ampTargets: list('amp-targets', values['amp-targets'], d.ampTargets),
+    memory: list('memory', values.memory, d.memory).sort((a, b) => a - b),
+    workers: num('workers', values.workers, 4),
+    targetConcurrency: num('target-concurrency', values['target-concurrency'], 4),
+    applyConcurrency: num('apply-concurrency', values['apply-concurrency'], 4),
+    profile: values.profile === true,
+  };
+}

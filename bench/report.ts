@@ -1,0 +1,610 @@
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg, release, totalmem } from 'node:os';
+import { join } from 'node:path';
+import type { WriteBreakdown } from './audit-counts.js';
+import { COLORS, renderChart, type Panel } from './chart.js';
+import type { BenchOptions } from './options.js';
+import type { ControllerKind } from './processes.js';
+import type { CpuSummary, HeapSummary } from './profile.js';
+import { round, type LatencySummary } from './stats.js';
+
+export interface MemorySample {
+  rssBytes: number;
+  peakRssBytes: number;
+  heapUsedBytes: number;
+  heapTotalBytes: number;
+}
+
+export interface ScaleRun {
+  kind: ControllerKind;
+  pushes: number;
+  applySeconds: number;
+  seconds: number;
+  throughput: number;
+  burstLatency: LatencySummary;
+  writes: WriteBreakdown;
+  writesPerPush: Record<string, number>;
+  memory: MemorySample;
+  counters?: Record<string, number>;
+}
+
+export interface IdleRun {
+  kind: ControllerKind;
+  pushes: number;
+  idleSeconds: number;
+  resyncSeconds?: number;
+  relistSeconds?: number;
+  restart: { seconds: number; reconciles: number; writes: WriteBreakdown };
+  idle: { reconciles: number; writes: WriteBreakdown };
+  memory: MemorySample;
+}
+
+export interface AmpRun {
+  kind: ControllerKind;
+  targets: number;
+  pushes: number;
+  generations: {
+    generation: number;
+    targetWritesPerTarget: number;
+    statusWritesPerGeneration: number;
+    pushWritesPerGeneration: number;
+    eventWritesPerGeneration: number;
+    failedWritesPerGeneration: number;
+    writes: WriteBreakdown;
+  }[];
+}
+
+export interface FanoutRun {
+  kind: ControllerKind;
+  pushes: number;
+  targetsPerPush: number;
+  namespaces: number;
+  seconds: number;
+  targetsPerSecond: number;
+  targetWritesPerTarget: number;
+  writes: WriteBreakdown;
+}
+
+export interface LatencyRun {
+  kind: ControllerKind;
+  idle: LatencySummary;
+  load: LatencySummary & { ratePerSecond: number; seconds: number };
+}
+
+export interface MemoryRun {
+  kind: ControllerKind;
+  idle: MemorySample;
+  levels: (MemorySample & { pushes: number; readySeconds: number })[];
+  heapSnapshot?: HeapSummary;
+}
+
+export interface VariantRun {
+  kind: ControllerKind;
+  pushes: number;
+  seconds: number;
+  throughput: number;
+  idleLatency: LatencySummary;
+  burstLatency: LatencySummary;
+  writes: WriteBreakdown;
+  memory: MemorySample;
+  counters?: Record<string, number>;
+}
+
+export interface Machine {
+  cpu: string;
+  cores: number;
+  memoryGiB: number;
+  kernel: string;
+  node: string;
+  kubeApiserver: string;
+  etcd: string;
+  loadAverageAtStart: number[];
+  loadAverageAtEnd?: number[];
+  note: string;
+}
+
+export interface Figure {
+  measure: string;
+  figure: string;
+  operator: string;
+  baseline: string;
+  /** operator / baseline, or as stated in `figure`. */
+  ratio: string;
+  target: string;
+  result: 'pass' | 'miss' | 'info';
+  /** A figure the run must produce (a smoke run fails when it cannot). */
+  required?: boolean;
+  pass?: boolean | null;
+}
+
+export interface BenchResults {
+  date: string;
+  startedAt: string;
+  finishedAt: string;
+  durationSeconds: number;
+  smoke: boolean;
+  machine: Machine;
+  options: BenchOptions;
+  scale: ScaleRun[];
+  idle: IdleRun[];
+  amplification: AmpRun[];
+  fanout: FanoutRun[];
+  latency: LatencyRun[];
+  memory: MemoryRun[];
+  variant: VariantRun[];
+  profiles: (CpuSummary & { pushes: number; file: string })[];
+  figures: Figure[];
+  /** Phases re-run later with --update (their figures replaced the first run's). */
+  updates?: { at: string; phases: string[] }[];
+}
+
+export function machineInfo(root: string): Machine {
+  const versions = (() => {
+    try {
+      return readFileSync(join(root, 'hack/versions.env'), 'utf8');
+    } catch {
+      return '';
+    }
+  })();
+  const pick = (key: string) => new RegExp(`^${key}=(\\S+)`, 'm').exec(versions)?.[1] ?? 'unknown';
+  const cpuList = cpus();
+  return {
+    cpu: cpuList[0]?.model ?? 'unknown',
+    cores: cpuList.length,
+    memoryGiB: round(totalmem() / 2 ** 30, 1),
+    kernel: release(),
+    node: process.version,
+    kubeApiserver: pick('KUBE_VERSION'),
+    etcd: pick('ETCD_VERSION'),
+    loadAverageAtStart: loadavg().map((v) => round(v, 2)),
+    note: 'kube-apiserver, etcd, the controller under test and the bench driver all share these cores; the machine may be shared with other jobs, so absolute figures are noisy and only the ratios measured in this run hold',
+  };
+}
+
+const MiB = 2 ** 20;
+const mib = (bytes: number) => `${round(bytes / MiB, 1)} MiB`;
+const ratio = (a: number, b: number) => (Number.isFinite(a) && Number.isFinite(b) && b !== 0 ? round(a / b, 2) : Number.NaN);
+const fmt = (v: number, unit = '') => (Number.isFinite(v) ? `${v}${unit}` : 'n/a');
+const isOperator = (kind: ControllerKind) => kind === 'operator';
+const isBaseline = (kind: ControllerKind) => kind === 'baseline';
+const verdict = (ok: boolean | null): Figure['result'] => (ok === null ? 'info' : ok ? 'pass' : 'miss');
+
+export function buildFigures(r: BenchResults): Figure[] {
+  const figures: Figure[] = [];
+  const add = (f: Omit<Figure, 'pass'> & { pass?: boolean | null }) => figures.push({ ...f, pass: f.pass ?? (f.result === 'info' ? true : f.result === 'pass') });
+
+  // Write amplification.
+  for (const targets of r.options.ampTargets) {
+    const op = r.amplification.find((a) => isOperator(a.kind) && a.targets === targets);
+    const base = r.amplification.find((a) => isBaseline(a.kind) && a.targets === targets);
+    if (!op) continue;
+    const list = (run: AmpRun | undefined, pick: (g: AmpRun['generations'][number]) => number) =>
+      run ? run.generations.map(pick).join(' / ') : 'n/a';
+    const avg = (run: AmpRun | undefined, pick: (g: AmpRun['generations'][number]) => number) =>
+      run ? run.generations.reduce((s, g) => s + pick(g), 0) / run.generations.length : Number.NaN;
+    const exact = op.generations.every((g) => g.targetWritesPerTarget === 1);
+    const label = `Write amplification, ${targets} target${targets === 1 ? '' : 's'} (${op.pushes} pushes, generations ${op.generations.map((g) => g.generation).join('/')})`;
+    add({
+      measure: label,
+      figure: 'target writes per target, per generation',
+      operator: list(op, (g) => g.targetWritesPerTarget),
+      baseline: list(base, (g) => g.targetWritesPerTarget),
+      ratio: fmt(ratio(avg(op, (g) => g.targetWritesPerTarget), avg(base, (g) => g.targetWritesPerTarget))),
+      target: 'exactly 1',
+      result: verdict(exact),
+      required: true,
+    });
+    add({
+      measure: label,
+      figure: 'status writes per push, per generation',
+      operator: list(op, (g) => g.statusWritesPerGeneration),
+      baseline: list(base, (g) => g.statusWritesPerGeneration),
+      ratio: fmt(ratio(avg(op, (g) => g.statusWritesPerGeneration), avg(base, (g) => g.statusWritesPerGeneration))),
+      target: '(1 is the floor)',
+      result: 'info',
+    });
+    add({
+      measure: label,
+      figure: 'other writes per push, per generation: finalizer patch + events',
+      operator: list(op, (g) => round(g.pushWritesPerGeneration + g.eventWritesPerGeneration, 3)),
+      baseline: list(base, (g) => round(g.pushWritesPerGeneration + g.eventWritesPerGeneration, 3)),
+      ratio: '',
+      target: '',
+      result: 'info',
+    });
+    add({
+      measure: label,
+      figure: 'refused writes (409) per push, per generation',
+      operator: list(op, (g) => g.failedWritesPerGeneration),
+      baseline: list(base, (g) => g.failedWritesPerGeneration),
+      ratio: '',
+      target: '',
+      result: 'info',
+    });
+  }
+
+  // Idle writes. Lease renewals (leader election, as deployed) are counted apart from content writes.
+  const idleOp = r.idle.find((i) => isOperator(i.kind));
+  const idleBase = r.idle.find((i) => isBaseline(i.kind));
+  if (idleOp) {
+    const all = (w: WriteBreakdown) => w.ok + w.failed;
+    const leases = (w: WriteBreakdown) => (w.byResource.leases?.ok ?? 0) + (w.byResource.leases?.failed ?? 0);
+    const content = (run: IdleRun | undefined, which: 'idle' | 'restart') => (run ? all(run[which].writes) - leases(run[which].writes) : Number.NaN);
+    const lease = (run: IdleRun | undefined, which: 'idle' | 'restart') => (run ? leases(run[which].writes) : Number.NaN);
+    const measure = `Idle writes, ${idleOp.pushes} pushes applied`;
+    add({
+      measure,
+      figure: `content writes (targets, status, pushes, events) during ${idleOp.idleSeconds} s of resync (operator: resync ${idleOp.resyncSeconds} s, relist ${idleOp.relistSeconds} s, ${idleOp.idle.reconciles} reconciles; baseline: ${idleBase?.idleSeconds ?? 'n/a'} s)`,
+      operator: fmt(content(idleOp, 'idle')),
+      baseline: fmt(content(idleBase, 'idle')),
+      ratio: '',
+      target: '0',
+      result: verdict(content(idleOp, 'idle') === 0),
+      required: true,
+    });
+    add({
+      measure,
+      figure: `content writes after a restart (operator: ${idleOp.restart.reconciles} reconciles in ${idleOp.restart.seconds} s)`,
+      operator: fmt(content(idleOp, 'restart')),
+      baseline: fmt(content(idleBase, 'restart')),
+      ratio: '',
+      target: '0',
+      result: verdict(content(idleOp, 'restart') === 0),
+      required: true,
+    });
+    add({
+      measure,
+      figure: `Lease writes (leader election: renew every 2 s) during the idle window / the restart`,
+      operator: `${fmt(lease(idleOp, 'idle'))} / ${fmt(lease(idleOp, 'restart'))}`,
+      baseline: `${fmt(lease(idleBase, 'idle'))} / ${fmt(lease(idleBase, 'restart'))}`,
+      ratio: '',
+      target: '(inherent to --leader-elect)',
+      result: 'info',
+    });
+  }
+
+  // Throughput.
+  const scaleOf = (kind: ControllerKind, pushes: number) => r.scale.find((s) => s.kind === kind && s.pushes === pushes);
+  const tOp = scaleOf('operator', r.options.throughputPushes);
+  const tBase = scaleOf('baseline', r.options.throughputPushes);
+  if (tOp && tBase) {
+    const q = ratio(tOp.throughput, tBase.throughput);
+    add({
+      measure: `Throughput, ${tOp.pushes} single-target pushes to Ready`,
+      figure: `pushes/s (apply of the first to Ready of the last; ${r.options.workers} workers, applied ${r.options.applyConcurrency} at a time)`,
+      operator: `${tOp.throughput}/s (${tOp.seconds} s)`,
+      baseline: `${tBase.throughput}/s (${tBase.seconds} s)`,
+      ratio: fmt(q),
+      target: 'ratio >= 0.8',
+      result: verdict(q >= 0.8),
+      required: true,
+    });
+  }
+
+  // Fan-out.
+  const fOp = r.fanout.find((f) => isOperator(f.kind));
+  const fBase = r.fanout.find((f) => isBaseline(f.kind));
+  if (fOp) {
+    const q = fBase ? ratio(fOp.targetsPerSecond, fBase.targetsPerSecond) : Number.NaN;
+    add({
+      measure: `Fan-out, one push to ${fOp.namespaces} namespaces (one target with a namespaceSelector)`,
+      figure: 'time to Ready (targets/s); ratio = operator/baseline targets/s',
+      operator: `${fOp.seconds} s (${fOp.targetsPerSecond}/s)`,
+      baseline: fBase ? `${fBase.seconds} s (${fBase.targetsPerSecond}/s)` : 'n/a',
+      ratio: fmt(q),
+      target: '(none set)',
+      result: 'info',
+    });
+    add({
+      measure: `Fan-out, one push to ${fOp.namespaces} namespaces`,
+      figure: 'target writes per target',
+      operator: fmt(fOp.targetWritesPerTarget),
+      baseline: fBase ? fmt(fBase.targetWritesPerTarget) : 'n/a',
+      ratio: '',
+      target: 'exactly 1',
+      result: verdict(fOp.targetWritesPerTarget === 1),
+    });
+  }
+
+  // Latency.
+  const lOp = r.latency.find((l) => isOperator(l.kind));
+  const lBase = r.latency.find((l) => isBaseline(l.kind));
+  if (lOp) {
+    for (const which of ['idle', 'load'] as const) {
+      const op = lOp[which];
+      const base = lBase?.[which];
+      const what =
+        which === 'idle'
+          ? `Latency at idle, apply to Ready (${op.count} sequential pushes)`
+          : `Latency under load, apply to Ready (open loop, ${lOp.load.ratePerSecond} pushes/s for ${lOp.load.seconds} s: ${op.count} pushes)`;
+      add({
+        measure: what,
+        figure: 'p50',
+        operator: `${fmt(op.p50Ms)} ms`,
+        baseline: base ? `${fmt(base.p50Ms)} ms` : 'n/a',
+        ratio: base ? fmt(ratio(op.p50Ms, base.p50Ms)) : '',
+        target: '< 50 ms',
+        result: verdict(op.p50Ms < 50),
+        required: true,
+      });
+      add({
+        measure: what,
+        figure: 'p99',
+        operator: `${fmt(op.p99Ms)} ms`,
+        baseline: base ? `${fmt(base.p99Ms)} ms` : 'n/a',
+        ratio: base ? fmt(ratio(op.p99Ms, base.p99Ms)) : '',
+        target: '',
+        result: 'info',
+      });
+    }
+  }
+
+  // Memory.
+  const mOp = r.memory.find((m) => isOperator(m.kind));
+  const mBase = r.memory.find((m) => isBaseline(m.kind));
+  if (mOp && mOp.levels.length > 0) {
+    const largest = mOp.levels[mOp.levels.length - 1];
+    const levelOf = (run: MemoryRun | undefined, pushes: number) => run?.levels.find((l) => l.pushes === pushes);
+    const shown = [...new Set([r.options.memory.find((m) => m >= 1000) ?? r.options.memory[0], largest?.pushes])].filter((p): p is number => p !== undefined);
+    for (const pushes of shown) {
+      const op = levelOf(mOp, pushes);
+      const base = levelOf(mBase, pushes);
+      if (!op) continue;
+      const isLargest = pushes === largest?.pushes;
+      add({
+        measure: `Memory with ${pushes} pushes cached`,
+        figure: 'RSS (child process, /proc VmRSS)',
+        operator: mib(op.rssBytes),
+        baseline: base ? mib(base.rssBytes) : 'n/a',
+        ratio: base ? fmt(ratio(op.rssBytes, base.rssBytes)) : '',
+        target: isLargest ? '< 200 MB' : '',
+        result: isLargest ? verdict(op.rssBytes < 200e6) : 'info',
+        required: isLargest,
+      });
+      add({
+        measure: `Memory with ${pushes} pushes cached`,
+        figure: 'V8 heap used',
+        operator: mib(op.heapUsedBytes),
+        baseline: base ? mib(base.heapUsedBytes) : 'n/a',
+        ratio: base ? fmt(ratio(op.heapUsedBytes, base.heapUsedBytes)) : '',
+        target: '',
+        result: 'info',
+      });
+    }
+    // 10,000 pushes do not fit in the bench's time on a 2-core machine: extrapolate linearly from the last step.
+    const prev = mOp.levels[mOp.levels.length - 2];
+    if (largest && prev && largest.pushes < 10_000) {
+      const extrapolate = (run: MemoryRun | undefined) => {
+        const hi = run?.levels[run.levels.length - 1];
+        const lo = run?.levels[run.levels.length - 2];
+        return hi && lo ? hi.rssBytes + ((hi.rssBytes - lo.rssBytes) / (hi.pushes - lo.pushes)) * (10_000 - hi.pushes) : Number.NaN;
+      };
+      const op = extrapolate(mOp);
+      const base = extrapolate(mBase);
+      add({
+        measure: 'Memory with 10000 pushes cached (extrapolated)',
+        figure: `RSS at ${largest.pushes} + growth per push from ${prev.pushes} to ${largest.pushes} x ${10_000 - largest.pushes} (not measured: does not fit the bench's time)`,
+        operator: mib(op),
+        baseline: mBase ? mib(base) : 'n/a',
+        ratio: mBase ? fmt(ratio(op, base)) : '',
+        target: '< 200 MB',
+        result: verdict(op < 200e6),
+      });
+    }
+    if (shown.length === 2) {
+      const [a = 0, b = 0] = shown;
+      const growth = (run: MemoryRun | undefined, field: 'rssBytes' | 'heapUsedBytes') => {
+        const lo = levelOf(run, a);
+        const hi = levelOf(run, b);
+        return lo && hi ? round((hi[field] - lo[field]) / (b - a) / 1024, 2) : Number.NaN;
+      };
+      add({
+        measure: `Memory growth per push (${a} to ${b} pushes)`,
+        figure: 'RSS / heap, KiB per push',
+        operator: `${fmt(growth(mOp, 'rssBytes'))} / ${fmt(growth(mOp, 'heapUsedBytes'))} KiB`,
+        baseline: mBase ? `${fmt(growth(mBase, 'rssBytes'))} / ${fmt(growth(mBase, 'heapUsedBytes'))} KiB` : 'n/a',
+        ratio: mBase ? fmt(ratio(growth(mOp, 'rssBytes'), growth(mBase, 'rssBytes'))) : '',
+        target: '',
+        result: 'info',
+      });
+    }
+  }
+
+  // Scaling: the memory phase's cumulative steps, each timed from its first apply to its last Ready.
+  if (mOp) {
+    let from = 0;
+    for (const level of mOp.levels) {
+      const base = mBase?.levels.find((l) => l.pushes === level.pushes);
+      const n = level.pushes - from;
+      add({
+        measure: 'Scaling: pushes added to a cluster already holding the previous step, time to all Ready',
+        figure: `${from} to ${level.pushes} pushes (per push: operator ${round((1000 * level.readySeconds) / n, 1)} ms${base ? `, baseline ${round((1000 * base.readySeconds) / n, 1)} ms` : ''})`,
+        operator: `${level.readySeconds} s`,
+        baseline: base ? `${base.readySeconds} s` : 'n/a',
+        ratio: base ? fmt(ratio(level.readySeconds, base.readySeconds)) : '',
+        target: '',
+        result: 'info',
+      });
+      from = level.pushes;
+    }
+  }
+  for (const pushes of r.options.scale) {
+    const op = scaleOf('operator', pushes);
+    const base = scaleOf('baseline', pushes);
+    if (!op || pushes === r.options.throughputPushes) continue;
+    add({
+      measure: 'Burst on a fresh control plane: time from first apply to all Ready',
+      figure: `${pushes} pushes`,
+      operator: `${op.seconds} s (${op.throughput}/s)`,
+      baseline: base ? `${base.seconds} s (${base.throughput}/s)` : 'n/a',
+      ratio: base ? fmt(ratio(op.seconds, base.seconds)) : '',
+      target: '',
+      result: 'info',
+    });
+  }
+
+  // The proposed fix, measured.
+  const vOp = r.variant.find((v) => v.kind === 'operator+reuse');
+  const vBase = r.variant.find((v) => v.kind === 'baseline+reuse');
+  if (vOp) {
+    add({
+      measure: 'Proposed fix (reuse TLS connections), throughput',
+      figure: `pushes/s, ${vOp.pushes} pushes; both sides with the fix`,
+      operator: `${vOp.throughput}/s`,
+      baseline: vBase ? `${vBase.throughput}/s` : 'n/a',
+      ratio: vBase ? fmt(ratio(vOp.throughput, vBase.throughput)) : '',
+      target: 'ratio >= 0.8',
+      result: vBase ? verdict(ratio(vOp.throughput, vBase.throughput) >= 0.8) : 'info',
+    });
+    add({
+      measure: 'Proposed fix (reuse TLS connections), latency at idle',
+      figure: 'p50 / p99',
+      operator: `${vOp.idleLatency.p50Ms} / ${vOp.idleLatency.p99Ms} ms`,
+      baseline: vBase ? `${vBase.idleLatency.p50Ms} / ${vBase.idleLatency.p99Ms} ms` : 'n/a',
+      ratio: vBase ? fmt(ratio(vOp.idleLatency.p50Ms, vBase.idleLatency.p50Ms)) : '',
+      target: 'p50 < 50 ms',
+      result: verdict(vOp.idleLatency.p50Ms < 50),
+    });
+  }
+  return figures;
+}
+
+function markdown(r: BenchResults): string {
+  const m = r.machine;
+  const lines: string[] = [];
+  lines.push(`# configpush-operator benchmark, ${r.date}${r.smoke ? ' (smoke run: tiny sizes, figures meaningless)' : ''}`);
+  lines.push('');
+  lines.push(
+    `Machine: ${m.cores} x ${m.cpu}, ${m.memoryGiB} GiB, Linux ${m.kernel}, Node ${m.node}; kube-apiserver ${m.kubeApiserver}, etcd ${m.etcd} (hack/cluster.sh, loopback, audit log on). ` +
+      `Load average at start ${m.loadAverageAtStart.join(' ')}, at end ${m.loadAverageAtEnd?.join(' ') ?? 'n/a'}. ${m.note}.`,
+  );
+  lines.push('');
+  lines.push(
+    `Run: ${r.startedAt} to ${r.finishedAt} (${Math.round(r.durationSeconds / 60)} min). Operator = \`src/main.ts\` built from this tree, run as a child process the way manifests/deployment.yaml runs it (${r.options.leaderElect ? '`--leader-elect`, ' : ''}${r.options.workers} workers, target concurrency ${r.options.targetConcurrency}, log level info to a file). ` +
+      'Baseline = `bench/baseline.ts`: the same conditional writes (finalizer merge patch at the resourceVersion, GET then create or replace at the resourceVersion per target, PUT status at the resourceVersion) straight on @kubernetes/client-node 2.0.1, with the same concurrency, and nothing else. ' +
+      `${r.options.shareClusters ? 'One control plane per family (smoke shortcut)' : 'Each phase ran on a fresh control plane'}; writes are counted from the audit log.` +
+      (r.updates?.length ? ` Phases re-run later with --update: ${r.updates.map((u) => `${u.phases.join(', ')} at ${u.at}`).join('; ')}.` : ''),
+  );
+  lines.push('');
+  lines.push('| measure | figure | operator | baseline | ratio | target | result |');
+  lines.push('|---|---|---|---|---|---|---|');
+  for (const f of r.figures) {
+    const result = f.result === 'info' ? '' : f.result === 'pass' ? 'pass' : '**miss**';
+    lines.push(`| ${f.measure} | ${f.figure} | ${f.operator} | ${f.baseline} | ${f.ratio} | ${f.target} | ${result} |`);
+  }
+  lines.push('');
+  lines.push('Ratios are operator / baseline (for times and latencies, lower is better; for throughput, higher is better).');
+  if (r.scale.length > 0) {
+    lines.push('');
+    lines.push('## Scaling runs');
+    lines.push('');
+    lines.push('| pushes | side | apply (s) | to Ready (s) | pushes/s | burst latency p50 / p99 (ms) | writes per push (audit) | RSS after |');
+    lines.push('|---|---|---|---|---|---|---|---|');
+    for (const s of r.scale) {
+      const per = Object.entries(s.writesPerPush)
+        .map(([k, v]) => `${k} ${v}`)
+        .join(', ');
+      lines.push(`| ${s.pushes} | ${s.kind} | ${s.applySeconds} | ${s.seconds} | ${s.throughput} | ${s.burstLatency.p50Ms} / ${s.burstLatency.p99Ms} | ${per} | ${mib(s.memory.rssBytes)} |`);
+    }
+  }
+  if (r.memory.length > 0) {
+    lines.push('');
+    lines.push('## Memory by pushes cached');
+    lines.push('');
+    lines.push('| side | pushes | RSS | peak RSS | heap used | heap total | apply to Ready of this step (s) |');
+    lines.push('|---|---|---|---|---|---|---|');
+    for (const run of r.memory) {
+      lines.push(`| ${run.kind} | 0 | ${mib(run.idle.rssBytes)} | ${mib(run.idle.peakRssBytes)} | ${mib(run.idle.heapUsedBytes)} | ${mib(run.idle.heapTotalBytes)} | |`);
+      for (const l of run.levels) {
+        lines.push(`| ${run.kind} | ${l.pushes} | ${mib(l.rssBytes)} | ${mib(l.peakRssBytes)} | ${mib(l.heapUsedBytes)} | ${mib(l.heapTotalBytes)} | ${l.readySeconds} |`);
+      }
+    }
+  }
+  const withHeap = r.memory.filter((m2) => m2.heapSnapshot);
+  for (const run of withHeap) {
+    const h = run.heapSnapshot as HeapSummary;
+    lines.push('');
+    lines.push(`## Heap snapshot, ${run.kind} at ${run.levels[run.levels.length - 1]?.pushes} pushes (self size ${mib(h.totalBytes)})`);
+    lines.push('');
+    lines.push('| group | count | self size | share |');
+    lines.push('|---|---|---|---|');
+    for (const t of h.top) lines.push(`| ${t.name.replace(/\|/g, '\\|')} | ${t.count} | ${mib(t.bytes)} | ${t.percent}% |`);
+  }
+  for (const p of r.profiles) {
+    lines.push('');
+    lines.push(`## CPU profile of the operator, ${p.pushes} pushes (${p.seconds} s, busy ${p.busyPercent}%, GC ${p.gcPercent}% of busy)`);
+    lines.push('');
+    lines.push('| inclusive: stacks through | share of busy time |');
+    lines.push('|---|---|');
+    for (const c of p.inclusiveByCategory) lines.push(`| ${c.category} | ${c.percent}% |`);
+    lines.push('');
+    lines.push('| self time | share of busy time |');
+    lines.push('|---|---|');
+    for (const c of p.selfByCategory) lines.push(`| ${c.category} | ${c.percent}% |`);
+    lines.push('');
+    lines.push('| top frames, inclusive | share |');
+    lines.push('|---|---|');
+    for (const c of p.topInclusive) lines.push(`| \`${c.frame}\` | ${c.percent}% |`);
+  }
+  lines.push('');
+  lines.push(`Raw figures: [${r.date}.json](${r.date}.json). Chart: [${r.date}.png](${r.date}.png).`);
+  lines.push('');
+  lines.push(`![throughput and RSS against pushes](${r.date}.png)`);
+  lines.push('');
+  return lines.join('\n');
+}
+
+function chart(r: BenchResults): Buffer {
+  // Throughput of each cumulative step of the memory phase, at the pushes the cluster holds after it.
+  const points = (kind: ControllerKind) => {
+    let from = 0;
+    return (r.memory.find((m) => m.kind === kind)?.levels ?? []).map((l) => {
+      const point = { x: l.pushes, y: round((l.pushes - from) / l.readySeconds, 2) };
+      from = l.pushes;
+      return point;
+    });
+  };
+  const rss = (kind: ControllerKind) =>
+    (r.memory.find((m) => m.kind === kind)?.levels ?? []).map((l) => ({ x: l.pushes, y: round(l.rssBytes / 1e6, 1) }));
+  const panels: Panel[] = [
+    {
+      title: 'Throughput to Ready',
+      xLabel: 'pushes in the cluster after the step',
+      yLabel: 'pushes per second',
+      logX: true,
+      series: [
+        { label: 'operator', color: COLORS.operator, points: points('operator') },
+        { label: 'baseline (raw client-node)', color: COLORS.baseline, points: points('baseline'), dashed: true, marker: 'square' },
+      ],
+    },
+    {
+      title: 'Memory (RSS) of the controller',
+      xLabel: 'pushes cached',
+      yLabel: 'RSS, MB',
+      logX: true,
+      target: { y: 200, label: 'target 200 MB' },
+      series: [
+        { label: 'operator', color: COLORS.operator, points: rss('operator') },
+        { label: 'baseline (raw client-node)', color: COLORS.baseline, points: rss('baseline'), dashed: true, marker: 'square' },
+      ],
+    },
+  ];
+  const m = r.machine;
+  return renderChart(
+    `configpush-operator bench ${r.date}${r.smoke ? ' (smoke)' : ''}`,
+    panels,
+    `${m.cores} x ${m.cpu}, ${m.memoryGiB} GiB, Node ${m.node}, kube-apiserver ${m.kubeApiserver}, etcd ${m.etcd}, all on one shared machine; only ratios hold. Left: each step of pushes added, timed apply to Ready.`,
+  );
+}
+
+/** Writes <date>.json, <date>.md and <date>.png into `dir`; returns their paths. */
+export function writeReport(r: BenchResults, dir: string): string[] {
+  mkdirSync(dir, { recursive: true });
+  const json = join(dir, `${r.date}.json`);
+  const md = join(dir, `${r.date}.md`);
+  const png = join(dir, `${r.date}.png`);
+  writeFileSync(json, `${JSON.stringify(r, null, 2)}\n`);
+  writeFileSync(md, markdown(r));
+  writeFileSync(png, chart(r));
+  return [json, md, png];
+}

@@ -1,0 +1,610 @@
+/**
+ * `npm run bench` / `npm run bench:smoke`: benchmarks the operator on a real
+ * kube-apiserver + etcd (hack/cluster.sh, own CLUSTER_DIR), each figure beside
+ * a raw client-node baseline measured in the same run (bench/baseline.ts).
+ * Every phase starts on a fresh control plane (down + up: empty etcd, empty
+ * audit log), and operator and baseline phases alternate, so slow drift of
+ * this shared machine hits both. Writes are counted from the audit log.
+ */
+import { existsSync, mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { AuditWindow, breakdown, type WriteBreakdown } from './audit-counts.js';
+import { BenchCluster } from './cluster.js';
+import {
+  BASELINE_USER_AGENT,
+  BENCH_USER_AGENT,
+  OPERATOR_USER_AGENT,
+  ReadyTracker,
+  createNamespaces,
+  createPush,
+  forEachLimit,
+  makeApi,
+  pushSpec,
+  readyKey,
+  sleep,
+  updatePush,
+  waitForLeader,
+  LEASE_NAMESPACE,
+  type Api,
+} from './kube.js';
+import { parseOptions, type BenchOptions } from './options.js';
+import { settle, startController, type ControllerKind, type ControllerProcess, type ControllerStats, type StartOptions } from './processes.js';
+import { summarizeCpuProfile, type CpuSummary, type HeapSummary } from './profile.js';
+import { spawnSync } from 'node:child_process';
+import { buildFigures, machineInfo, writeReport, type BenchResults, type MemorySample } from './report.js';
+import { median, round, summarize, type LatencySummary } from './stats.js';
+
+const build = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const root = process.cwd();
+const started = performance.now();
+
+function log(message: string): void {
+  const s = Math.round((performance.now() - started) / 1000);
+  process.stderr.write(`bench [${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s] ${message}\n`);
+}
+
+const live = new Set<ControllerProcess>();
+/** Quiet period that counts as settled, and the gap between memory samples (short in the smoke run). */
+let quietMs = 3000;
+let sampleGapMs = 1000;
+
+interface Side {
+  kind: ControllerKind;
+  api: Api;
+  tracker: ReadyTracker;
+  controller: ControllerProcess;
+  userAgent: string;
+  audit: AuditWindow;
+  restart(extra?: Partial<StartOptions>): Promise<void>;
+}
+
+class Bench {
+  readonly logs: string;
+  private sideCount = 0;
+  /** Clusters in use: one (fresh for every side), or one per family when sharing (the smoke run). */
+  readonly clusters = new Map<string, BenchCluster>();
+  private readonly started = new Set<string>();
+
+  constructor(readonly options: BenchOptions) {
+    this.logs = join(root, '.cache/bench/logs');
+    mkdirSync(this.logs, { recursive: true });
+  }
+
+  /**
+   * Every side gets a fresh control plane, except with --share-clusters: then
+   * each family (baseline kinds, operator kinds) keeps one, so one family's
+   * pushes never meet the other's controller. Names stay unique per phase.
+   */
+  private async clusterFor(kind: ControllerKind): Promise<BenchCluster> {
+    const family = this.options.shareClusters ? (kind.startsWith('baseline') ? 'baseline' : 'operator') : 'all';
+    const dir = this.options.shareClusters ? `${this.options.clusterDir}-${family}` : this.options.clusterDir;
+    let cluster = this.clusters.get(dir);
+    if (!cluster) {
+      cluster = new BenchCluster(root, dir);
+      this.clusters.set(dir, cluster);
+    }
+    if (!this.options.shareClusters || !this.started.has(dir)) {
+      await cluster.fresh();
+      this.started.add(dir);
+    }
+    return cluster;
+  }
+
+  /** A fresh control plane with one controller on it; `fn` drives it; everything is stopped after. */
+  async side<T>(kind: ControllerKind, label: string, fn: (side: Side) => Promise<T>, extra: Partial<StartOptions> = {}): Promise<T> {
+    log(`${label}: ${kind}${this.options.shareClusters ? '' : ' (fresh control plane)'}`);
+    const cluster = await this.clusterFor(kind);
+    const api = makeApi(cluster.kubeconfig, BENCH_USER_AGENT, { reuse: true });
+    await createNamespaces(api, [LEASE_NAMESPACE]);
+    const tracker = new ReadyTracker(api);
+    await tracker.start();
+    const n = ++this.sideCount;
+    const startOptions = (more: Partial<StartOptions>): StartOptions => ({
+      kind,
+      build,
+      kubeconfig: cluster.kubeconfig,
+      logFile: join(this.logs, `${String(n).padStart(2, '0')}-${label}-${kind}.log`),
+      workers: this.options.workers,
+      targetConcurrency: this.options.targetConcurrency,
+      leaderElect: this.options.leaderElect,
+      waitLeader: (identity: string) => waitForLeader(api, identity),
+      ...extra,
+      ...more,
+    });
+    const side: Side = {
+      kind,
+      api,
+      tracker,
+      controller: await startController(startOptions({})),
+      userAgent: kind.startsWith('baseline') ? BASELINE_USER_AGENT : OPERATOR_USER_AGENT,
+      audit: new AuditWindow(cluster.auditLog),
+      restart: async (more = {}) => {
+        await side.controller.stop();
+        live.delete(side.controller);
+        side.controller = await startController(startOptions(more));
+        live.add(side.controller);
+      },
+    };
+    live.add(side.controller);
+    try {
+      return await fn(side);
+    } finally {
+      tracker.stop();
+      await side.controller.stop();
+      live.delete(side.controller);
+    }
+  }
+}
+
+interface Applied {
+  keys: string[];
+  startedAt: number[];
+  firstStart: number;
+  applySeconds: number;
+}
+
+/** Creates pushes `prefix`-`from`..`to-1` (1 ConfigMap target each) spread over namespaces bench-0..9, `concurrency` at a time. */
+async function applyPushes(side: Side, prefix: string, from: number, to: number, concurrency: number): Promise<Applied> {
+  await createNamespaces(side.api, Array.from({ length: 10 }, (_, i) => `bench-${i}`));
+  const count = to - from;
+  const keys = new Array<string>(count);
+  const startedAt = new Array<number>(count);
+  const firstStart = performance.now();
+  await forEachLimit(
+    Array.from({ length: count }, (_, i) => from + i),
+    concurrency,
+    async (index, i) => {
+      const namespace = `bench-${index % 10}`;
+      const name = `${prefix}-${index}`;
+      keys[i] = readyKey(namespace, name, 1);
+      startedAt[i] = performance.now();
+      await createPush(side.api, namespace, name, pushSpec(index, [{ kind: 'ConfigMap', name: `${prefix}-cfg-${index}` }]));
+    },
+  );
+  return { keys, startedAt, firstStart, applySeconds: (performance.now() - firstStart) / 1000 };
+}
+
+function readyTimeout(pushes: number): number {
+  return Math.max(120_000, pushes * 300);
+}
+
+async function memorySample(controller: ControllerProcess): Promise<MemorySample> {
+  const samples: ControllerStats[] = [];
+  for (let i = 0; i < 3; i++) {
+    samples.push(await controller.stats());
+    await sleep(sampleGapMs);
+  }
+  return {
+    rssBytes: median(samples.map((s) => s.rssBytes)),
+    peakRssBytes: Math.max(...samples.map((s) => s.peakRssBytes)),
+    heapUsedBytes: median(samples.map((s) => s.heapUsedBytes)),
+    heapTotalBytes: median(samples.map((s) => s.heapTotalBytes)),
+  };
+}
+
+function perPush(writes: WriteBreakdown, pushes: number): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const [key, count] of Object.entries(writes.byResource)) out[key] = round(count.ok / pushes, 3);
+  out.failed = round(writes.failed / pushes, 3);
+  return out;
+}
+
+// ------------------------------------------------------------------ phases
+
+async function scalePhase(bench: Bench, results: BenchResults): Promise<void> {
+  const { options } = bench;
+  for (const [i, pushes] of options.scale.entries()) {
+    // Alternate which side goes first, so drift of the machine does not favour one.
+    const order: ControllerKind[] = i % 2 === 0 ? ['baseline', 'operator'] : ['operator', 'baseline'];
+    for (const kind of order) {
+      await bench.side(kind, `scale-${pushes}`, async (side) => {
+        const mark = side.audit.mark();
+        const applied = await applyPushes(side, `scale${pushes}`, 0, pushes, options.applyConcurrency);
+        const readyAt = await side.tracker.waitAll(applied.keys, readyTimeout(pushes));
+        const seconds = (Math.max(...readyAt) - applied.firstStart) / 1000;
+        const stats = await settle(side.controller, quietMs);
+        const writes = breakdown(side.audit.since(mark), side.userAgent);
+        const memory = await memorySample(side.controller);
+        const run = {
+          kind,
+          pushes,
+          applySeconds: round(applied.applySeconds, 2),
+          seconds: round(seconds, 2),
+          throughput: round(pushes / seconds, 2),
+          burstLatency: summarize(readyAt.map((t, j) => t - (applied.startedAt[j] as number))),
+          writes,
+          writesPerPush: perPush(writes, pushes),
+          memory,
+          ...(stats.counters ? { counters: stats.counters } : {}),
+        };
+        results.scale.push(run);
+        log(`  ${kind} ${pushes} pushes: ${run.seconds} s to Ready, ${run.throughput}/s; writes/push ${JSON.stringify(run.writesPerPush)}`);
+        if (pushes === options.throughputPushes) await idleAfter(bench, side, pushes, results);
+      });
+    }
+  }
+}
+
+/** With `pushes` applied: restart (shortened resync), then an idle window; count every write of the controller. */
+async function idleAfter(bench: Bench, side: Side, pushes: number, results: BenchResults): Promise<void> {
+  const { options } = bench;
+  const operator = !side.kind.startsWith('baseline');
+  const idleSeconds = operator ? options.idleSeconds : options.baselineIdleSeconds;
+  log(`  ${side.kind}: restart, then ${idleSeconds} s idle${operator ? ` (resync ${options.resyncSeconds} s, relist ${options.relistSeconds} s)` : ''}`);
+  let mark = side.audit.mark();
+  const restartStarted = performance.now();
+  await side.restart(operator ? { resyncSeconds: options.resyncSeconds, relistSeconds: options.relistSeconds } : {});
+  if (operator) {
+    const deadline = Date.now() + readyTimeout(pushes);
+    while ((await side.controller.stats()).processed < pushes) {
+      if (Date.now() > deadline) throw new Error('the restarted operator did not reconcile every push');
+      await sleep(200);
+    }
+  }
+  // A short resync keeps the operator busy, so "settled" is: all reconciled once, queue empty, then a grace period.
+  const afterRestart = operator ? await drained(side.controller, quietMs) : await settle(side.controller, quietMs);
+  const restartSeconds = (performance.now() - restartStarted) / 1000;
+  const restartWrites = breakdown(side.audit.since(mark), side.userAgent);
+
+  mark = side.audit.mark();
+  const before = await side.controller.stats();
+  await sleep(idleSeconds * 1000);
+  const after = await side.controller.stats();
+  const idleWrites = breakdown(side.audit.since(mark), side.userAgent);
+  const memory = await memorySample(side.controller);
+  results.idle.push({
+    kind: side.kind,
+    pushes,
+    idleSeconds,
+    ...(operator ? { resyncSeconds: options.resyncSeconds, relistSeconds: options.relistSeconds } : {}),
+    restart: { seconds: round(restartSeconds, 1), reconciles: afterRestart.processed, writes: restartWrites },
+    idle: { reconciles: after.processed - before.processed, writes: idleWrites },
+    memory,
+  });
+  log(`  ${side.kind}: restart ${restartWrites.ok + restartWrites.failed} writes (${afterRestart.processed} reconciles); idle ${idleWrites.ok + idleWrites.failed} writes (${after.processed - before.processed} reconciles)`);
+}
+
+/**
+ * After a restart with a short resync the queue may never empty (a resync can
+ * come round before the last one is done), so: every push reconciled once,
+ * then the queue empty or 30 s, then a grace period.
+ */
+async function drained(controller: ControllerProcess, graceMs: number): Promise<ControllerStats> {
+  const deadline = Date.now() + 30_000;
+  while ((await controller.stats()).depth > 0 && Date.now() < deadline) await sleep(200);
+  await sleep(graceMs);
+  return controller.stats();
+}
+
+async function mixedPhase(bench: Bench, results: BenchResults): Promise<void> {
+  const { options } = bench;
+  // The open-loop rate: a fraction of the slower side's throughput from this run's scaling phase.
+  const throughputs = results.scale.filter((r) => r.pushes === options.throughputPushes).map((r) => r.throughput);
+  const rate = round(Math.max(1, options.loadFraction * (throughputs.length > 0 ? Math.min(...throughputs) : 20)), 1);
+  for (const kind of ['operator', 'baseline'] as const) {
+    await bench.side(kind, 'mixed', async (side) => {
+      const idle = await latencyIdle(side, options.latencySamples, 'lat-idle');
+      log(`  ${kind} idle latency: p50 ${idle.p50Ms} ms, p99 ${idle.p99Ms} ms`);
+      for (const targets of options.ampTargets) await amplification(side, options, targets, results);
+      const load = await latencyUnderLoad(side, rate, options.loadSeconds);
+      log(`  ${kind} latency at ${rate} pushes/s: p50 ${load.p50Ms} ms, p99 ${load.p99Ms} ms`);
+      results.latency.push({ kind, idle, load: { ...load, ratePerSecond: rate, seconds: options.loadSeconds } });
+      await fanout(side, options, results);
+    });
+  }
+}
+
+/** Sequential single pushes, each from create to Ready, with a pause between them. */
+async function latencyIdle(side: Side, samples: number, namespace: string): Promise<LatencySummary> {
+  await createNamespaces(side.api, [namespace]);
+  const latencies: number[] = [];
+  for (let i = 0; i < samples; i++) {
+    const name = `idle-${i}`;
+    const t0 = performance.now();
+    await createPush(side.api, namespace, name, pushSpec(i, [{ kind: 'ConfigMap', name }]));
+    const [readyAt = Number.NaN] = await side.tracker.waitAll([readyKey(namespace, name, 1)], 60_000);
+    latencies.push(readyAt - t0);
+    await sleep(200);
+  }
+  return summarize(latencies);
+}
+
+/** An open-loop stream: one push every 1/rate s for `seconds`, whatever the controller does; latency of each. */
+async function latencyUnderLoad(side: Side, rate: number, seconds: number): Promise<LatencySummary> {
+  const namespace = 'load';
+  await createNamespaces(side.api, [namespace]);
+  const count = Math.max(1, Math.round(rate * seconds));
+  const keys: string[] = [];
+  const startedAt: number[] = [];
+  const creates: Promise<unknown>[] = [];
+  const t0 = performance.now();
+  for (let i = 0; i < count; i++) {
+    const due = t0 + (i * 1000) / rate;
+    const wait = due - performance.now();
+    if (wait > 0) await sleep(wait);
+    const name = `load-${i}`;
+    keys.push(readyKey(namespace, name, 1));
+    startedAt.push(performance.now());
+    creates.push(createPush(side.api, namespace, name, pushSpec(i, [{ kind: 'ConfigMap', name }])));
+  }
+  await Promise.all(creates);
+  const readyAt = await side.tracker.waitAll(keys, readyTimeout(count));
+  await settle(side.controller, quietMs);
+  return summarize(readyAt.map((t, i) => t - (startedAt[i] as number)));
+}
+
+/** Writes per target and per generation, from the audit log, for pushes of `targets` targets. */
+async function amplification(side: Side, options: BenchOptions, targets: number, results: BenchResults): Promise<void> {
+  const namespace = `amp-${targets}`;
+  await createNamespaces(side.api, [namespace]);
+  const names = Array.from({ length: options.ampPushes }, (_, i) => `amp-${i}`);
+  const targetList = (i: number) => Array.from({ length: targets }, (_, t) => ({ kind: 'ConfigMap' as const, name: `amp-${i}-t${t}` }));
+  const generations = [];
+  for (let generation = 1; generation <= options.ampGenerations; generation++) {
+    const mark = side.audit.mark();
+    await forEachLimit(names, options.applyConcurrency, async (name, i) => {
+      if (generation === 1) await createPush(side.api, namespace, name, pushSpec(i, targetList(i), 1));
+      else {
+        const g = await updatePush(side.api, namespace, name, (spec) => pushSpec(i, spec.targets, generation));
+        if (g !== generation) throw new Error(`${namespace}/${name}: expected generation ${generation}, got ${g}`);
+      }
+    });
+    await side.tracker.waitAll(names.map((n) => readyKey(namespace, n, generation)), readyTimeout(names.length * targets));
+    // Let the echoes of our own writes (watch events on targets and status) play out before counting.
+    await settle(side.controller, quietMs);
+    const writes = breakdown(side.audit.since(mark), side.userAgent, namespace);
+    const pushes = names.length;
+    generations.push({
+      generation,
+      targetWritesPerTarget: round((writes.byResource.configmaps?.ok ?? 0) / (pushes * targets), 3),
+      statusWritesPerGeneration: round((writes.byResource['configpushes/status']?.ok ?? 0) / pushes, 3),
+      pushWritesPerGeneration: round((writes.byResource.configpushes?.ok ?? 0) / pushes, 3),
+      eventWritesPerGeneration: round((writes.byResource.events?.ok ?? 0) / pushes, 3),
+      failedWritesPerGeneration: round(writes.failed / pushes, 3),
+      writes,
+    });
+  }
+  results.amplification.push({ kind: side.kind, targets, pushes: names.length, generations });
+  log(`  ${side.kind} amplification, ${targets} targets: ${generations.map((g) => `gen ${g.generation}: ${g.targetWritesPerTarget}/target, ${g.statusWritesPerGeneration} status, ${g.failedWritesPerGeneration} failed`).join('; ')}`);
+}
+
+/**
+ * One push whose target has a namespaceSelector matching `fanoutNamespaces`
+ * namespaces (labelled, and opted in to pushes from the source namespace, as
+ * tenancy requires without a serviceAccountName): one ConfigMap per namespace.
+ */
+async function fanout(side: Side, options: BenchOptions, results: BenchResults): Promise<void> {
+  const count = options.fanoutNamespaces;
+  const source = 'fanout';
+  const namespaces = Array.from({ length: count }, (_, i) => `fan-${i}`);
+  await createNamespaces(side.api, [source]);
+  await createNamespaces(side.api, namespaces, 8, {
+    labels: { 'bench.configpush.io/fanout': 'true' },
+    annotations: { 'configpush.io/allowed-source-namespaces': source },
+  });
+  // Let the operator digest 500 namespace events before the clock starts.
+  await settle(side.controller, quietMs);
+  const mark = side.audit.mark();
+  const t0 = performance.now();
+  await createPush(side.api, source, 'fanout', {
+    targets: [{ kind: 'ConfigMap', name: 'fanout', namespaceSelector: { matchLabels: { 'bench.configpush.io/fanout': 'true' } } }],
+    data: { 'app.properties': 'color=blue\nfanout=true\n' },
+  });
+  const [readyAt = Number.NaN] = await side.tracker.waitAll([readyKey(source, 'fanout', 1)], readyTimeout(count));
+  const seconds = (readyAt - t0) / 1000;
+  await settle(side.controller, quietMs);
+  const writes = breakdown(side.audit.since(mark), side.userAgent);
+  results.fanout.push({
+    kind: side.kind,
+    pushes: 1,
+    targetsPerPush: count,
+    namespaces: count,
+    seconds: round(seconds, 2),
+    targetsPerSecond: round(count / seconds, 1),
+    targetWritesPerTarget: round((writes.byResource.configmaps?.ok ?? 0) / count, 3),
+    writes,
+  });
+  log(`  ${side.kind} fan-out to ${count} namespaces: ${round(seconds, 2)} s, ${round(count / seconds, 1)} targets/s`);
+}
+
+async function memoryPhase(bench: Bench, results: BenchResults): Promise<void> {
+  const { options } = bench;
+  for (const kind of ['baseline', 'operator'] as const) {
+    const profile = options.profile && kind === 'operator';
+    const snapshots = join(root, '.cache/bench/profiles');
+    mkdirSync(snapshots, { recursive: true });
+    await bench.side(
+      kind,
+      'memory',
+      async (side) => {
+        const levels = [];
+        let applied = 0;
+        const idle = await memorySample(side.controller);
+        for (const level of options.memory) {
+          const run = await applyPushes(side, 'mem', applied, level, options.applyConcurrency);
+          await side.tracker.waitAll(run.keys, readyTimeout(level - applied));
+          const readySeconds = (performance.now() - run.firstStart) / 1000;
+          applied = level;
+          await settle(side.controller, quietMs);
+          const memory = await memorySample(side.controller);
+          levels.push({ pushes: level, readySeconds: round(readySeconds, 1), ...memory });
+          log(`  ${kind} with ${level} pushes: RSS ${Math.round(memory.rssBytes / 2 ** 20)} MiB, heap ${Math.round(memory.heapUsedBytes / 2 ** 20)} MiB`);
+        }
+        let heap: HeapSummary | undefined;
+        if (profile) {
+          const before = new Set(readdirSync(snapshots));
+          process.kill(side.controller.pid, 'SIGUSR2');
+          const file = await waitForNewFile(snapshots, before, '.heapsnapshot', 180_000);
+          log(`  heap snapshot: ${file}`);
+          const summary = spawnSync(process.execPath, ['--max-old-space-size=8192', join(build, 'bench/heap-summary.js'), file], { encoding: 'utf8', maxBuffer: 16 * 2 ** 20 });
+          if (summary.status === 0) heap = JSON.parse(summary.stdout) as HeapSummary;
+          else log(`  could not summarize the heap snapshot (exit ${summary.status}): ${summary.stderr.slice(0, 500)}`);
+        }
+        results.memory.push({ kind, idle, levels, ...(heap ? { heapSnapshot: heap } : {}) });
+      },
+      profile ? { nodeFlags: ['--heapsnapshot-signal=SIGUSR2', `--diagnostic-dir=${snapshots}`] } : {},
+    );
+  }
+}
+
+async function waitForNewFile(dir: string, before: Set<string>, suffix: string, timeoutMs: number): Promise<string> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const fresh = readdirSync(dir).filter((f) => f.endsWith(suffix) && !before.has(f));
+    if (fresh[0]) {
+      // A snapshot is written in one go by the child; wait until its size holds still.
+      const path = join(dir, fresh[0]);
+      let last = -1;
+      for (;;) {
+        const size = statSync(path).size;
+        if (size === last && size > 0) return path;
+        last = size;
+        await sleep(1000);
+      }
+    }
+    if (Date.now() > deadline) throw new Error(`no ${suffix} appeared in ${dir}`);
+    await sleep(500);
+  }
+}
+
+/** The proposed fix (connection reuse), measured on both sides: throughput and idle latency. */
+async function variantPhase(bench: Bench, results: BenchResults): Promise<void> {
+  const { options } = bench;
+  const pushes = options.throughputPushes;
+  for (const kind of ['baseline+reuse', 'operator+reuse'] as const) {
+    await bench.side(kind, 'variant', async (side) => {
+      const idle = await latencyIdle(side, options.latencySamples, 'lat-variant');
+      const mark = side.audit.mark();
+      const applied = await applyPushes(side, 'variant', 0, pushes, options.applyConcurrency);
+      const readyAt = await side.tracker.waitAll(applied.keys, readyTimeout(pushes));
+      const seconds = (Math.max(...readyAt) - applied.firstStart) / 1000;
+      const stats = await settle(side.controller, quietMs);
+      const writes = breakdown(side.audit.since(mark), side.userAgent);
+      results.variant.push({
+        kind,
+        pushes,
+        seconds: round(seconds, 2),
+        throughput: round(pushes / seconds, 2),
+        idleLatency: idle,
+        burstLatency: summarize(readyAt.map((t, j) => t - (applied.startedAt[j] as number))),
+        writes,
+        memory: await memorySample(side.controller),
+        ...(stats.counters ? { counters: stats.counters } : {}),
+      });
+      log(`  ${kind}: ${round(pushes / seconds, 2)} pushes/s; idle latency p50 ${idle.p50Ms} ms`);
+    });
+  }
+}
+
+/** An unreported throughput run of the operator under --cpu-prof. */
+async function cpuProfile(bench: Bench, results: BenchResults): Promise<void> {
+  const dir = join(root, '.cache/bench/profiles');
+  mkdirSync(dir, { recursive: true });
+  const before = new Set(readdirSync(dir));
+  const pushes = bench.options.throughputPushes;
+  await bench.side(
+    'operator',
+    'cpu-profile',
+    async (side) => {
+      const applied = await applyPushes(side, 'prof', 0, pushes, bench.options.applyConcurrency);
+      await side.tracker.waitAll(applied.keys, readyTimeout(pushes));
+      await settle(side.controller, quietMs);
+    },
+    { nodeFlags: ['--cpu-prof', `--cpu-prof-dir=${dir}`] },
+  );
+  const file = await waitForNewFile(dir, before, '.cpuprofile', 60_000);
+  const summary: CpuSummary = summarizeCpuProfile(file, root);
+  results.profiles.push({ pushes, file, ...summary });
+  log(`  cpu profile: ${file}; busy ${summary.busyPercent}% of ${summary.seconds} s`);
+}
+
+// ------------------------------------------------------------------ main
+
+async function main(): Promise<void> {
+  const options = parseOptions(process.argv.slice(2), process.env, root);
+  if (!existsSync(join(root, 'hack/cluster.sh'))) throw new Error(`run from the repository root (no hack/cluster.sh in ${root})`);
+  const bench = new Bench(options);
+  // --update: re-run some phases and keep the other phases' figures from the day's results.
+  const previousFile = join(options.out, `${options.date}.json`);
+  const previous = options.update && existsSync(previousFile) ? (JSON.parse(readFileSync(previousFile, 'utf8')) as BenchResults) : undefined;
+  quietMs = options.quietMs;
+  sampleGapMs = options.smoke ? 100 : 1000;
+  const results: BenchResults = {
+    date: options.date,
+    startedAt: new Date().toISOString(),
+    finishedAt: '',
+    durationSeconds: 0,
+    smoke: options.smoke,
+    machine: machineInfo(root),
+    options,
+    scale: [],
+    idle: [],
+    amplification: [],
+    fanout: [],
+    latency: [],
+    memory: [],
+    variant: [],
+    profiles: [],
+    figures: [],
+  };
+  if (previous) {
+    const keep = (phase: string, fields: (keyof BenchResults)[]) => {
+      if (options.phases.includes(phase as never) || (phase === 'profile' && options.profile)) return;
+      for (const field of fields) (results as unknown as Record<string, unknown>)[field] = previous[field];
+    };
+    keep('scale', ['scale', 'idle']);
+    keep('mixed', ['amplification', 'fanout', 'latency']);
+    keep('memory', ['memory']);
+    keep('variant', ['variant']);
+    keep('profile', ['profiles']);
+    results.startedAt = previous.startedAt;
+    results.machine.loadAverageAtStart = previous.machine.loadAverageAtStart;
+    results.updates = [...(previous.updates ?? []), { at: new Date().toISOString(), phases: options.phases }];
+  }
+  let interrupted = false;
+  const cleanup = async () => {
+    for (const controller of live) await controller.stop().catch(() => undefined);
+    if (process.env.BENCH_KEEP_CLUSTER === '1') log(`BENCH_KEEP_CLUSTER=1: leaving the control plane in ${options.clusterDir} running`);
+    else for (const cluster of bench.clusters.values()) cluster.down();
+  };
+  process.on('SIGINT', () => {
+    if (interrupted) return;
+    interrupted = true;
+    log('interrupted: stopping controllers and the control plane');
+    void cleanup().finally(() => process.exit(130));
+  });
+  log(`${options.smoke ? 'smoke' : 'full'} run, phases ${options.phases.join(', ')}; results to ${options.out}`);
+  try {
+    // The raw figures are saved after every phase, so a failure late in a long run keeps the rest.
+    const save = () => {
+      mkdirSync(options.out, { recursive: true });
+      writeFileSync(join(options.out, `${options.date}.json`), `${JSON.stringify(results, null, 2)}\n`);
+    };
+    if (options.phases.includes('scale')) await scalePhase(bench, results).then(save);
+    if (options.phases.includes('mixed')) await mixedPhase(bench, results).then(save);
+    if (options.phases.includes('memory')) await memoryPhase(bench, results).then(save);
+    if (options.phases.includes('variant')) await variantPhase(bench, results).then(save);
+    if (options.profile) await cpuProfile(bench, results).then(save);
+  } finally {
+    await cleanup();
+  }
+  results.finishedAt = new Date().toISOString();
+  results.durationSeconds = (previous?.durationSeconds ?? 0) + Math.round((performance.now() - started) / 1000);
+  results.machine.loadAverageAtEnd = loadavg().map((v) => round(v, 2));
+  // Raw figures first, so a failure while building the report never loses a long run.
+  mkdirSync(options.out, { recursive: true });
+  writeFileSync(join(options.out, `${options.date}.json`), `${JSON.stringify(results, null, 2)}\n`);
+  results.figures = buildFigures(results);
+  const files = writeReport(results, options.out);
+  log(`done in ${results.durationSeconds} s: ${files.join(', ')}`);
+  const broken = results.figures.filter((f) => f.pass === null && f.required);
+  if (broken.length > 0) throw new Error(`figures could not be computed: ${broken.map((f) => f.figure).join(', ')}`);
+}
+
+main().catch((err: unknown) => {
+  log(`failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+  process.exit(1);
+});
+
