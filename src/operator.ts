@@ -95,6 +95,7 @@ export async function startOperator(config: OperatorConfig, log: Logger, options
       await controller.stop();
     }
     await Promise.all(servers.map(closeServer));
+    await factory.close();
   };
   return {
     controller,

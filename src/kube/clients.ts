@@ -10,6 +10,7 @@ import {
   type RequestContext,
   type ResponseContext,
 } from '@kubernetes/client-node';
+import { ConnectionReusingAuth } from './connection-reuse.js';
 
 /**
  * The API clients the operator uses, all built from one KubeConfig with the
@@ -56,12 +57,16 @@ function userAgentMiddleware(userAgent: string): Middleware {
   };
 }
 
-export function makeClients(kubeConfig: KubeConfig, options: ClientOptions): ApiClients {
+/**
+ * `auth` is shared by every client of one identity (the operator's own and
+ * its impersonating ones), so they share one TLS connection pool.
+ */
+export function makeClients(kubeConfig: KubeConfig, options: ClientOptions, auth = new ConnectionReusingAuth(kubeConfig)): ApiClients {
   const cluster = kubeConfig.getCurrentCluster();
   if (!cluster) throw new Error('kubeconfig has no current cluster');
   const configuration = createConfiguration({
     baseServer: new ServerConfiguration(cluster.server, {}),
-    authMethods: { default: kubeConfig },
+    authMethods: { default: auth },
     promiseMiddleware: [
       userAgentMiddleware(options.userAgent ?? 'configpush-operator'),
       timeoutMiddleware(options.requestTimeoutMs),
@@ -97,12 +102,20 @@ export function loadKubeConfig(path?: string): KubeConfig {
 export class ClientFactory {
   readonly operator: ApiClients;
   private readonly impersonated = new Map<string, ApiClients>();
+  // Impersonation is a header, not a TLS identity: every client shares one pool.
+  private readonly auth: ConnectionReusingAuth;
 
   constructor(
     private readonly kubeConfig: KubeConfig,
     private readonly options: ClientOptions,
   ) {
-    this.operator = makeClients(kubeConfig, options);
+    this.auth = new ConnectionReusingAuth(kubeConfig);
+    this.operator = makeClients(kubeConfig, options, this.auth);
+  }
+
+  /** Closes the shared connection pool once in-flight requests finish. */
+  close(): Promise<void> {
+    return this.auth.close();
   }
 
   forServiceAccount(namespace: string, name: string): ApiClients {
@@ -116,7 +129,7 @@ export class ClientFactory {
         },
         post: async (context: ResponseContext) => context,
       };
-      clients = makeClients(this.kubeConfig, { ...this.options, middleware: [impersonate, ...(this.options.middleware ?? [])] });
+      clients = makeClients(this.kubeConfig, { ...this.options, middleware: [impersonate, ...(this.options.middleware ?? [])] }, this.auth);
       this.impersonated.set(user, clients);
     }
     return clients;

@@ -1,0 +1,75 @@
+import { HttpMethod, KubeConfig, RequestContext } from '@kubernetes/client-node';
+import { describe, expect, it } from 'vitest';
+import { ConnectionReusingAuth, tlsIdentity } from '../../src/kube/connection-reuse.js';
+
+const b64 = (s: string) => Buffer.from(s).toString('base64');
+
+function kubeConfig(cert: string, server = 'https://127.0.0.1:6443'): KubeConfig {
+  const kc = new KubeConfig();
+  kc.loadFromOptions({
+    clusters: [{ name: 'c', server, caData: b64('ca'), skipTLSVerify: false }],
+    users: [{ name: 'u', certData: b64(cert), keyData: b64(`key of ${cert}`) }],
+    contexts: [{ name: 'x', cluster: 'c', user: 'u' }],
+    currentContext: 'x',
+  });
+  return kc;
+}
+
+/** undici's Agent has a `closed` flag that client-node's Dispatcher type leaves out. */
+const isClosed = (dispatcher: unknown): boolean => (dispatcher as { closed: boolean }).closed;
+
+async function dispatcherFor(auth: ConnectionReusingAuth) {
+  const context = new RequestContext('https://127.0.0.1:6443/api/v1/namespaces', HttpMethod.GET);
+  await auth.applySecurityAuthentication(context);
+  return context.getDispatcher();
+}
+
+describe('ConnectionReusingAuth', () => {
+  it('hands every request the same connection pool while the TLS identity is unchanged', async () => {
+    const auth = new ConnectionReusingAuth(kubeConfig('cert-1'));
+    const first = await dispatcherFor(auth);
+    expect(first).toBeDefined();
+    for (let i = 0; i < 5; i++) expect(await dispatcherFor(auth)).toBe(first);
+    await auth.close();
+    expect(isClosed(first)).toBe(true);
+  });
+
+  it('switches to a new pool and closes the old one when the client certificate rotates', async () => {
+    const kc = kubeConfig('cert-1');
+    const auth = new ConnectionReusingAuth(kc);
+    const before = await dispatcherFor(auth);
+    const user = kc.getCurrentUser();
+    if (!user) throw new Error('no user');
+    (user as { certData?: string }).certData = b64('cert-2'); // what a reloaded kubeconfig or rotated file shows
+    const after = await dispatcherFor(auth);
+    expect(after).toBeDefined();
+    expect(after).not.toBe(before);
+    expect(isClosed(before)).toBe(true);
+    expect(isClosed(after)).toBe(false);
+    expect(await dispatcherFor(auth)).toBe(after);
+    await auth.close();
+  });
+
+  it('keeps the kubeconfig authentication headers (a token per request)', async () => {
+    const kc = new KubeConfig();
+    kc.loadFromOptions({
+      clusters: [{ name: 'c', server: 'https://127.0.0.1:6443', caData: b64('ca'), skipTLSVerify: false }],
+      users: [{ name: 'u', token: 'secret-token' }],
+      contexts: [{ name: 'x', cluster: 'c', user: 'u' }],
+      currentContext: 'x',
+    });
+    const auth = new ConnectionReusingAuth(kc);
+    const context = new RequestContext('https://127.0.0.1:6443/api', HttpMethod.GET);
+    await auth.applySecurityAuthentication(context);
+    expect(context.getHeaders().Authorization).toBe('Bearer secret-token');
+    await auth.close();
+  });
+});
+
+describe('tlsIdentity', () => {
+  it('depends on the server and the certificate, not on anything per request', () => {
+    expect(tlsIdentity(kubeConfig('cert-1'))).toBe(tlsIdentity(kubeConfig('cert-1')));
+    expect(tlsIdentity(kubeConfig('cert-1'))).not.toBe(tlsIdentity(kubeConfig('cert-2')));
+    expect(tlsIdentity(kubeConfig('cert-1'))).not.toBe(tlsIdentity(kubeConfig('cert-1', 'https://10.0.0.1:6443')));
+  });
+});
