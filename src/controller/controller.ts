@@ -1,7 +1,7 @@
 import type { KubernetesListObject, KubernetesObject, V1ConfigMap, V1Namespace, V1Secret } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
-import { ANNOTATION, GROUP, MANAGED_SELECTOR, PLURAL, VERSION } from '../api/constants.js';
-import { TARGET_KINDS, type ConfigPush, type TargetKind } from '../api/types.js';
+import { ANNOTATION, GROUP, KIND, MANAGED_SELECTOR, PLURAL, VERSION } from '../api/constants.js';
+import type { ConfigPush, TargetKind } from '../api/types.js';
 import { classifyError, describeError } from '../core/errors.js';
 import type { ClientFactory } from '../kube/clients.js';
 import { kubeConfigPushClient } from '../kube/configpush-client.js';
@@ -9,9 +9,10 @@ import { EventRecorder } from '../kube/event-recorder.js';
 import { ResilientInformer } from '../kube/resilient-informer.js';
 import { kubeTargetStore } from '../kube/target-store.js';
 import { kubeWorkloadClient } from '../kube/workload-client.js';
-import type { ResolvedTarget } from '../core/resolve-spec.js';
 import type { Metrics } from '../metrics.js';
 import { WorkQueue } from '../queue/work-queue.js';
+import { OwnerIndex } from './owner-index.js';
+import { objectId, OwnWrites, recordingPushClient, recordingTargetStore } from './own-writes.js';
 import { Reconciler } from './reconciler.js';
 
 export interface ControllerOptions {
@@ -56,6 +57,9 @@ export class Controller {
   /** Namespaces: for the cross-namespace opt-in, and to retry pushes when a namespace appears or changes. */
   private readonly namespaceInformer: ResilientInformer<V1Namespace>;
   private readonly generations = new Map<string, number>();
+  /** Our own writes, whose watch echoes queue nothing. */
+  private readonly ownWrites = new OwnWrites();
+  private readonly ownerIndex = new OwnerIndex();
   private workers: Promise<void>[] = [];
   private resyncTimer: NodeJS.Timeout | undefined;
   private running = false;
@@ -69,23 +73,28 @@ export class Controller {
   ) {
     const clients = factory.operator;
     this.queue = new WorkQueue({ backoff: { baseMs: options.backoffBaseMs, maxMs: options.backoffMaxMs, jitter: 0.5 } });
-    const pushes = kubeConfigPushClient(clients.custom);
+    const pushes = recordingPushClient(kubeConfigPushClient(clients.custom), this.ownWrites);
     this.pushInformer = new ResilientInformer<KubernetesObject>({
       kubeConfig: clients.kubeConfig,
       path: `/apis/${GROUP}/${VERSION}/${PLURAL}`,
       list: () => pushes.list() as unknown as Promise<KubernetesListObject<KubernetesObject>>,
-      handlers: { upsert: (push) => this.onPush(asPush(push)), delete: (push) => this.enqueue(keyOf(push)) },
+      handlers: { upsert: (push) => this.onPush(asPush(push)), delete: (push) => this.onPushDeleted(asPush(push)) },
+      transform: dropManagedFields,
       log,
       relistIntervalMs: options.relistPeriodMs,
     });
-    const onTarget = { upsert: (t: V1ConfigMap | V1Secret) => this.onTarget(t), delete: (t: V1ConfigMap | V1Secret) => this.onTarget(t) };
+    const onTarget = (kind: TargetKind) => ({
+      upsert: (t: V1ConfigMap | V1Secret) => this.onTarget(kind, t),
+      delete: (t: V1ConfigMap | V1Secret) => this.onTargetDeleted(kind, t),
+    });
     this.targetInformers = {
       ConfigMap: new ResilientInformer<V1ConfigMap | V1Secret>({
         kubeConfig: clients.kubeConfig,
         path: '/api/v1/configmaps',
         list: () => clients.core.listConfigMapForAllNamespaces({ labelSelector: MANAGED_SELECTOR }),
         labelSelector: MANAGED_SELECTOR,
-        handlers: onTarget,
+        handlers: onTarget('ConfigMap'),
+        transform: keepTargetMetadataOnly,
         log,
         relistIntervalMs: options.relistPeriodMs,
       }),
@@ -94,7 +103,8 @@ export class Controller {
         path: '/api/v1/secrets',
         list: () => clients.core.listSecretForAllNamespaces({ labelSelector: MANAGED_SELECTOR }),
         labelSelector: MANAGED_SELECTOR,
-        handlers: onTarget,
+        handlers: onTarget('Secret'),
+        transform: keepTargetMetadataOnly,
         log,
         relistIntervalMs: options.relistPeriodMs,
       }),
@@ -104,15 +114,18 @@ export class Controller {
       path: '/api/v1/namespaces',
       list: () => clients.core.listNamespace(),
       handlers: { upsert: (ns) => this.onNamespace(ns), delete: (ns) => this.onNamespace(ns) },
+      transform: dropManagedFields,
       log,
       relistIntervalMs: options.relistPeriodMs,
     });
-    const operatorStore = kubeTargetStore(clients.core);
+    const operatorStore = recordingTargetStore(kubeTargetStore(clients.core), this.ownWrites);
     this.reconciler = new Reconciler({
       getPush: (namespace, name) => asPushOrUndefined(this.pushInformer.get(name, namespace)),
       pushes,
       targetStoreFor: (namespace, serviceAccountName) =>
-        serviceAccountName ? kubeTargetStore(factory.forServiceAccount(namespace, serviceAccountName).core) : operatorStore,
+        serviceAccountName
+          ? recordingTargetStore(kubeTargetStore(factory.forServiceAccount(namespace, serviceAccountName).core), this.ownWrites)
+          : operatorStore,
       namespaceAnnotations: (name) => {
         const namespace = this.namespaceInformer.get(name);
         return namespace ? (namespace.metadata?.annotations ?? {}) : undefined;
@@ -123,7 +136,7 @@ export class Controller {
           .list()
           .filter((ns) => !ns.metadata?.deletionTimestamp && ns.status?.phase !== 'Terminating')
           .map((ns) => ({ name: ns.metadata?.name ?? '', labels: ns.metadata?.labels ?? {} })),
-      ownedTargets: (uid) => this.ownedTargets(uid),
+      ownedTargets: (uid) => this.ownerIndex.owned(uid),
       workloadsFor: (namespace, serviceAccountName) =>
         kubeWorkloadClient(serviceAccountName ? factory.forServiceAccount(namespace, serviceAccountName).apps : clients.apps),
       events: new EventRecorder(clients.core, log, { component: 'configpush-operator', windowMs: 10 * 60_000, minUpdateIntervalMs: 60_000 }),
@@ -175,7 +188,12 @@ export class Controller {
       this.queue.forget(key);
     }
     this.generations.set(key, generation);
-    this.enqueue(key);
+    this.enqueueUnlessEcho(key, objectId(KIND, push.metadata.namespace, push.metadata.name), push.metadata.resourceVersion);
+  }
+
+  /** Queues `key` for an event on one of its objects, unless the event only echoes our own write. */
+  private enqueueUnlessEcho(key: string, id: string, resourceVersion: string | undefined): void {
+    if (this.ownWrites.shouldQueue(key, id, resourceVersion, this.queue.isProcessing(key))) this.enqueue(key);
   }
 
   /**
@@ -193,21 +211,24 @@ export class Controller {
     }
   }
 
-  /** The managed targets in the watch caches that carry `uid`. */
-  private ownedTargets(uid: string): ResolvedTarget[] {
-    const owned: ResolvedTarget[] = [];
-    for (const kind of TARGET_KINDS) {
-      for (const obj of this.targetInformers[kind].list()) {
-        if (obj.metadata?.annotations?.[ANNOTATION.ownerUid] !== uid) continue;
-        owned.push({ kind, name: obj.metadata.name ?? '', namespace: obj.metadata.namespace ?? '' });
-      }
-    }
-    return owned;
+  private onPushDeleted(push: ConfigPush): void {
+    this.ownWrites.forget(objectId(KIND, push.metadata.namespace, push.metadata.name));
+    this.enqueue(keyOf(push));
   }
 
-  private onTarget(target: V1ConfigMap | V1Secret): void {
-    const owner = target.metadata?.annotations?.[ANNOTATION.owner];
-    if (owner && /^[^/]+\/[^/]+$/.test(owner)) this.enqueue(owner);
+  private onTarget(kind: TargetKind, target: V1ConfigMap | V1Secret): void {
+    const { namespace = '', name = '', annotations, resourceVersion } = target.metadata ?? {};
+    this.ownerIndex.upsert(kind, namespace, name, annotations?.[ANNOTATION.ownerUid]);
+    const owner = ownerKey(target);
+    if (owner) this.enqueueUnlessEcho(owner, objectId(kind, namespace, name), resourceVersion);
+  }
+
+  private onTargetDeleted(kind: TargetKind, target: V1ConfigMap | V1Secret): void {
+    const { namespace = '', name = '' } = target.metadata ?? {};
+    this.ownerIndex.delete(kind, namespace, name);
+    this.ownWrites.forget(objectId(kind, namespace, name));
+    const owner = ownerKey(target);
+    if (owner) this.enqueue(owner);
   }
 
   private async work(): Promise<void> {
@@ -218,6 +239,8 @@ export class Controller {
       const waited = this.queue.takeWaitTime(key);
       if (waited !== undefined) this.metrics.queueLatency.observe(waited / 1000);
       await this.process(key);
+      // Events that came in during the reconcile and were not its own writes: run it again.
+      if (this.ownWrites.release(key)) this.enqueue(key);
       this.queue.done(key);
     }
   }
@@ -261,8 +284,36 @@ export class Controller {
   }
 }
 
+/** The namespace/name of the push a target's owner annotation names, if well-formed. */
+function ownerKey(target: V1ConfigMap | V1Secret): string | undefined {
+  const owner = target.metadata?.annotations?.[ANNOTATION.owner];
+  return owner && /^[^/]+\/[^/]+$/.test(owner) ? owner : undefined;
+}
+
 function keyOf(obj: { metadata?: { namespace?: string; name?: string } }): string {
   return `${obj.metadata?.namespace ?? ''}/${obj.metadata?.name ?? ''}`;
+}
+
+/**
+ * Cache trimming (controller-runtime's cache transforms): what the caches
+ * hold is what the operator keeps in memory for every object it watches.
+ * managedFields are often the larger half of an object and nothing reads them
+ * from a cache (status history reads them from a live GET).
+ */
+function dropManagedFields(obj: KubernetesObject): void {
+  if (obj.metadata) delete obj.metadata.managedFields;
+}
+
+/**
+ * Target caches serve only ownership lookups and echo detection: metadata is
+ * enough. Dropping the content also keeps Secret values out of the
+ * operator's long-lived memory; every decision re-reads the live target.
+ */
+function keepTargetMetadataOnly(obj: V1ConfigMap | V1Secret): void {
+  dropManagedFields(obj);
+  delete obj.data;
+  if ('binaryData' in obj) delete obj.binaryData;
+  if ('stringData' in obj) delete obj.stringData;
 }
 
 function asPush(obj: KubernetesObject): ConfigPush {

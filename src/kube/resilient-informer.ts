@@ -19,6 +19,12 @@ export interface ResilientInformerOptions<T extends KubernetesObject> {
   log: Logger;
   /** A fresh LIST this often (jittered), so a watch that went silent cannot starve the operator. */
   relistIntervalMs: number;
+  /**
+   * Trims an object in place before the handlers see it. client-node's cache
+   * stores the very object it hands to the add and update handlers, so what
+   * this removes is not held in memory (the e2e informer test checks that).
+   */
+  transform?: (obj: T) => void;
 }
 
 type Cache<T extends KubernetesObject> = Informer<T> & ObjectCache<T>;
@@ -98,7 +104,7 @@ export class ResilientInformer<T extends KubernetesObject> {
   }
 
   private create(): Cache<T> {
-    const { kubeConfig, path, list, labelSelector, handlers, log } = this.options;
+    const { kubeConfig, path, list, labelSelector, handlers, log, transform } = this.options;
     const informer = makeInformer<T>(kubeConfig, path, list, labelSelector);
     const guard = (what: string, fn: (obj: T) => void) => (obj: T) => {
       // A throwing handler would become an unhandled rejection and crash Node.
@@ -108,8 +114,12 @@ export class ResilientInformer<T extends KubernetesObject> {
         log.error({ err, path, event: what }, 'informer handler failed');
       }
     };
-    informer.on('add', guard('add', (obj) => handlers.upsert(obj)));
-    informer.on('update', guard('update', (obj) => handlers.upsert(obj)));
+    const upsert = (obj: T) => {
+      transform?.(obj);
+      handlers.upsert(obj);
+    };
+    informer.on('add', guard('add', upsert));
+    informer.on('update', guard('update', upsert));
     informer.on('delete', guard('delete', (obj) => handlers.delete(obj)));
     // Not forgotten on 'connect': client-node emits it before every LIST/WATCH
     // attempt, failed or not, which would hold the restart delay at its floor

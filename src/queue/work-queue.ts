@@ -103,6 +103,11 @@ export class WorkQueue {
     return this.processing.size;
   }
 
+  /** Whether a worker holds `key` right now. */
+  isProcessing(key: string): boolean {
+    return this.processing.has(key);
+  }
+
   isShuttingDown(): boolean {
     return this.shuttingDown;
   }

@@ -1,0 +1,31 @@
+import { describe, expect, it } from 'vitest';
+import { OwnerIndex } from '../../src/controller/owner-index.js';
+
+describe('OwnerIndex', () => {
+  it('lists the targets carrying an owner uid, following changes of owner and deletes', () => {
+    const index = new OwnerIndex();
+    index.upsert('ConfigMap', 'a', 'app', 'uid-1');
+    index.upsert('Secret', 'a', 'app', 'uid-1');
+    index.upsert('ConfigMap', 'b', 'app', 'uid-2');
+    expect(index.owned('uid-1')).toEqual([
+      { kind: 'ConfigMap', namespace: 'a', name: 'app' },
+      { kind: 'Secret', namespace: 'a', name: 'app' },
+    ]);
+
+    index.upsert('ConfigMap', 'a', 'app', 'uid-2'); // adopted by another push
+    expect(index.owned('uid-1')).toEqual([{ kind: 'Secret', namespace: 'a', name: 'app' }]);
+    expect(index.owned('uid-2')).toHaveLength(2);
+
+    index.upsert('Secret', 'a', 'app', undefined); // released: annotations removed
+    index.delete('ConfigMap', 'b', 'app');
+    expect(index.owned('uid-1')).toEqual([]);
+    expect(index.owned('uid-2')).toEqual([{ kind: 'ConfigMap', namespace: 'a', name: 'app' }]);
+  });
+
+  it('is unchanged by repeated upserts of the same owner', () => {
+    const index = new OwnerIndex();
+    for (let i = 0; i < 3; i++) index.upsert('ConfigMap', 'a', 'app', 'uid-1');
+    expect(index.owned('uid-1')).toHaveLength(1);
+    expect(index.owned('nobody')).toEqual([]);
+  });
+});
