@@ -137,6 +137,7 @@ export class Controller {
           .filter((ns) => !ns.metadata?.deletionTimestamp && ns.status?.phase !== 'Terminating')
           .map((ns) => ({ name: ns.metadata?.name ?? '', labels: ns.metadata?.labels ?? {} })),
       ownedTargets: (uid) => this.ownerIndex.owned(uid),
+      isTargetCached: (target) => this.targetInformers[target.kind].get(target.name, target.namespace) !== undefined,
       workloadsFor: (namespace, serviceAccountName) =>
         kubeWorkloadClient(serviceAccountName ? factory.forServiceAccount(namespace, serviceAccountName).apps : clients.apps),
       events: new EventRecorder(clients.core, log, { component: 'configpush-operator', windowMs: 10 * 60_000, minUpdateIntervalMs: 60_000 }),

@@ -30,6 +30,8 @@ export interface ReconcilerDeps {
   namespaces(): NamespaceInfo[];
   /** Targets in the watch caches that carry this push's uid. */
   ownedTargets(uid: string): ResolvedTarget[];
+  /** Whether the watch caches hold this target as a managed object (of any push). */
+  isTargetCached(target: ResolvedTarget): boolean;
   /** Workload reads and patches, as the operator or the push's ServiceAccount. */
   workloadsFor(namespace: string, serviceAccountName: string | undefined): WorkloadClient;
   tenancy: TenancyPolicy;
@@ -112,7 +114,12 @@ export class Reconciler {
       const refused = refuseTarget(namespace, target, spec, this.deps.namespaceAnnotations(target.namespace));
       if (refused) return { target, state: 'Failed', message: refused.message, permanentReason: refused.reason };
       try {
-        return await applyTarget(store, target, spec, ownership, log, this.deps.metrics, targetMode, written.has(targetId(target)));
+        const previouslyWritten = written.has(targetId(target));
+        return await applyTarget(store, target, spec, ownership, log, this.deps.metrics, {
+          mode: targetMode,
+          previouslyWritten,
+          assumeAbsent: !previouslyWritten && !spec.adopt && !this.deps.isTargetCached(target),
+        });
       } catch (err) {
         const errorClass = classifyError(err);
         log.warn({ target: targetLabel(target), errorClass, error: describeError(err) }, 'target not applied');

@@ -34,6 +34,21 @@ export class TargetContendedError extends Error {
 /** How many read-decide-write rounds one target gets before the reconcile backs off. */
 const MAX_ROUNDS = 5;
 
+export interface ApplyOptions {
+  /** 'inspect' (suspended): decide and report, write nothing. */
+  mode: 'apply' | 'inspect';
+  /** The push's status already lists this target as written (a missing target is then a deletion, not news). */
+  previouslyWritten: boolean;
+  /**
+   * Nothing suggests the target exists (no managed object in the watch cache,
+   * not written before, nothing to adopt): skip the first read and create at
+   * once. Create is conditional by nature; if the object does exist after
+   * all, AlreadyExists sends the loop back to reading and deciding, so this
+   * saves one GET per new target and risks only a refused create.
+   */
+  assumeAbsent: boolean;
+}
+
 /**
  * Brings one target to the desired content with at most one successful
  * conditional write. The loop re-reads after AlreadyExists, 409 and 404 and
@@ -48,11 +63,11 @@ export async function applyTarget(
   ownership: Ownership,
   log: Logger,
   metrics: Metrics,
-  mode: 'apply' | 'inspect' = 'apply',
-  previouslyWritten = false,
+  { mode, previouslyWritten, assumeAbsent }: ApplyOptions = { mode: 'apply', previouslyWritten: false, assumeAbsent: false },
 ): Promise<TargetOutcome> {
   for (let round = 1; round <= MAX_ROUNDS; round++) {
-    const live = await store.read(target.kind, target.namespace, target.name);
+    const skipRead = round === 1 && assumeAbsent && mode === 'apply' && !previouslyWritten;
+    const live = skipRead ? undefined : await store.read(target.kind, target.namespace, target.name);
     const plan = planTarget({
       kind: target.kind,
       live,

@@ -109,9 +109,20 @@ export class EventRecorder {
     await this.core.replaceNamespacedEvent({ name, namespace, body: event });
   }
 
+  /** Series remembered (each one Event that repeats may still join). */
+  get size(): number {
+    return this.series.size;
+  }
+
+  /**
+   * Drops expired series. A Map iterates in insertion order and a series is
+   * inserted when first seen, so the expired ones are a prefix: stopping at
+   * the first live one keeps a burst of new pushes from costing O(n) each.
+   */
   private prune(now: number) {
     for (const [id, series] of this.series) {
-      if (now - series.firstSeenAt > this.options.windowMs) this.series.delete(id);
+      if (now - series.firstSeenAt <= this.options.windowMs) break;
+      this.series.delete(id);
     }
   }
 }

@@ -16,9 +16,11 @@ describe('the operator does no needless work', () => {
   let ns: string;
   const dispatchers = new Set<unknown>();
   let requests = 0;
+  const calls: string[] = [];
   const observe: Middleware = {
     pre: async (context: RequestContext) => {
       requests++;
+      calls.push(`${context.getHttpMethod()} ${new URL(context.getUrl()).pathname}`);
       dispatchers.add(context.getDispatcher());
       return context;
     },
@@ -46,6 +48,9 @@ describe('the operator does no needless work', () => {
       expect(writes({ resource: 'configmaps', namespace: ns, name: `cm${i}`, userAgent: 'configpush-operator' })).toHaveLength(1);
       expect(writes({ resource: 'secrets', namespace: ns, name: `s${i}`, userAgent: 'configpush-operator' })).toHaveLength(1);
     }
+    // New targets are created without a read first (nothing in the caches said they existed).
+    const targetReads = calls.filter((c) => c.startsWith('GET ') && new RegExp(`/namespaces/${ns}/(configmaps|secrets)/`).test(c));
+    expect(targetReads).toEqual([]);
     const perPush = Array.from({ length: pushes }, (_, i) => operator.reconciles.get(`${ns}/p${i}`) ?? 0);
     const total = perPush.reduce((a, b) => a + b, 0);
     // Each push's four writes echo back as four watch events. Treated as news

@@ -13,10 +13,12 @@ describe('retry policy', () => {
   let ns: string;
   let failing = false;
 
-  // The apiserver answering 503 to every request about one target.
+  // The apiserver answering 503 to every request about one target: its reads
+  // and replaces (…/configmaps/flaky) and its create (POST …/configmaps; the
+  // only ConfigMap of this namespace).
   const unavailable: Middleware = {
     pre: async (context: RequestContext) => {
-      if (failing && context.getUrl().includes(`/namespaces/${ns}/configmaps/flaky`)) {
+      if (failing && new URL(context.getUrl()).pathname.match(`/namespaces/${ns}/configmaps(/flaky)?$`)) {
         throw new ApiException(503, 'HTTP-Code: 503', JSON.stringify({ reason: 'ServiceUnavailable', message: 'try later', code: 503 }), {});
       }
       return context;

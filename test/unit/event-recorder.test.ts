@@ -68,6 +68,20 @@ describe('EventRecorder', () => {
     expect(stored.size).toBe(2);
   });
 
+  it('forgets series older than the window, so memory follows the window and not the number of pushes ever applied', async () => {
+    const { core } = fakeCore();
+    const recorder = new EventRecorder(core, pino({ level: 'silent' }), { component: 'test', windowMs: 600_000, minUpdateIntervalMs: 60_000 });
+    for (let i = 0; i < 100; i++) {
+      await recorder.record({ ...object, uid: `u${i}` }, 'Normal', 'Applied', `operation ${i}`);
+      vi.advanceTimersByTime(10_000); // 100 pushes over 1,000 s
+    }
+    // At the last record (t = 990 s) the series first seen at 390..990 s remain.
+    expect(recorder.size).toBe(61);
+    vi.advanceTimersByTime(600_001);
+    await recorder.record(object, 'Normal', 'Applied', 'late');
+    expect(recorder.size).toBe(1);
+  });
+
   it('never throws when the apiserver refuses an event', async () => {
     const core = { createNamespacedEvent: async () => Promise.reject(new Error('boom')) } as unknown as CoreV1Api;
     const recorder = new EventRecorder(core, pino({ level: 'silent' }), { component: 'test', windowMs: 1, minUpdateIntervalMs: 1 });
