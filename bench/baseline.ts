@@ -4,9 +4,10 @@
  * against @kubernetes/client-node. Run as a child process by bench/run.ts.
  *
  * Per push and generation: a merge patch adding the finalizer at the
- * resourceVersion read (first generation only); per target a GET, then a
- * create (AlreadyExists: re-read) or a replace at the resourceVersion read
- * (409: re-read); then one PUT of /status at the push's resourceVersion. The
+ * resourceVersion read (first generation only); per target a create when the
+ * push's status lists no written target yet (AlreadyExists: read), otherwise
+ * a GET and then a create or a replace at the resourceVersion read (409:
+ * re-read); then one PUT of /status at the push's resourceVersion. The
  * same --workers pushes at once, and --target-concurrency targets per push.
  *
  * What it leaves out is what the operator adds: target watches and drift
@@ -156,9 +157,11 @@ class Baseline {
     }
     const results: TargetStatus[] = new Array(targets.length);
     const owner = push;
+    // Like the operator: a push whose status lists no written targets creates them without reading first.
+    const firstApply = (push.status?.targets ?? []).length === 0;
     await forEachLimit(targets, this.targetConcurrency, async (target, index) => {
       if (target.kind !== 'ConfigMap') throw new Error('the baseline writes ConfigMap targets only');
-      results[index] = await this.applyTarget(owner, target.namespace, target.name, data, digest);
+      results[index] = await this.applyTarget(owner, target.namespace, target.name, data, digest, firstApply);
     });
     const status: ConfigPushStatus = {
       observedGeneration: generation,
@@ -195,11 +198,12 @@ class Baseline {
     this.done.set(key, generation);
   }
 
-  private async applyTarget(push: ConfigPush, namespace: string, name: string, data: Record<string, string>, digest: string): Promise<TargetStatus> {
+  /** `createFirst`: the push never wrote its targets, so try the create before any read (AlreadyExists: read). */
+  private async applyTarget(push: ConfigPush, namespace: string, name: string, data: Record<string, string>, digest: string, createFirst: boolean): Promise<TargetStatus> {
     for (let round = 0; round < 5; round++) {
       let live: V1ConfigMap | undefined;
       try {
-        live = await this.api.core.readNamespacedConfigMap({ name, namespace });
+        if (!(createFirst && round === 0)) live = await this.api.core.readNamespacedConfigMap({ name, namespace });
       } catch (err) {
         if ((err as { code?: number }).code !== 404) throw err;
       }
@@ -258,11 +262,10 @@ async function main(): Promise<void> {
       kubeconfig: { type: 'string' },
       workers: { type: 'string', default: '4' },
       'target-concurrency': { type: 'string', default: '4' },
-      'reuse-connections': { type: 'boolean', default: false },
     },
   });
   if (!values.kubeconfig) throw new Error('--kubeconfig is required');
-  const api = makeApi(values.kubeconfig, BASELINE_USER_AGENT, { reuse: values['reuse-connections'] });
+  const api = makeApi(values.kubeconfig, BASELINE_USER_AGENT);
   const baseline = new Baseline(api, Number(values.workers), Number(values['target-concurrency']));
   await baseline.start();
   const send = (message: object) => process.send?.(message);

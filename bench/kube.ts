@@ -12,11 +12,11 @@ import {
 } from '@kubernetes/client-node';
 import { GROUP, PLURAL, VERSION } from '../src/api/constants.js';
 import type { ConfigPush, ConfigPushSpec } from '../src/api/types.js';
+import { ConnectionReusingAuth } from '../src/kube/connection-reuse.js';
 
 /**
  * The bench's own API access: it applies pushes, creates namespaces and
- * watches for Ready. It is the "user", not a measured party, so it reuses one
- * TLS connection pool (see reuseConnections) to stay light, and it sends its
+ * watches for Ready. It is the "user", not a measured party; it sends its
  * own User-Agent so the audit log never counts its writes as the operator's.
  */
 export const BENCH_USER_AGENT = 'configpush-bench';
@@ -25,28 +25,6 @@ export const OPERATOR_USER_AGENT = 'configpush-operator';
 /** Where the operator's leader-election Lease lives (the manifests' namespace). */
 export const LEASE_NAMESPACE = 'configpush-system';
 export const LEASE_NAME = 'configpush-operator-leader';
-
-/**
- * client-node 2.0.1 builds a new undici Agent for every request inside
- * KubeConfig.applySecurityAuthentication, so every call opens (and TLS-
- * handshakes) a new connection. This middleware keeps the first dispatcher
- * it sees and hands it to every later request, so connections are pooled.
- * (Measured and proposed for src/kube/clients.ts; see the bench README section.)
- */
-export function reuseConnections(): Middleware {
-  let shared: ReturnType<RequestContext['getDispatcher']>;
-  return {
-    pre: async (context: RequestContext) => {
-      const dispatcher = context.getDispatcher();
-      if (dispatcher !== undefined) {
-        shared ??= dispatcher;
-        context.setDispatcher(shared);
-      }
-      return context;
-    },
-    post: async (context: ResponseContext) => context,
-  };
-}
 
 export function userAgent(value: string): Middleware {
   return {
@@ -65,15 +43,21 @@ export interface Api {
   coordination: CoordinationV1Api;
 }
 
-export function makeApi(kubeconfigPath: string, agent: string, options: { reuse: boolean }): Api {
+/**
+ * Clients with the operator's own connection handling (one TLS connection
+ * pool, src/kube/connection-reuse.ts), for the bench driver and the baseline
+ * alike: the baseline then differs from the operator only in the controller
+ * work, which is what the ratios are meant to compare.
+ */
+export function makeApi(kubeconfigPath: string, agent: string): Api {
   const kubeConfig = new KubeConfig();
   kubeConfig.loadFromFile(kubeconfigPath);
   const cluster = kubeConfig.getCurrentCluster();
   if (!cluster) throw new Error(`${kubeconfigPath}: no current cluster`);
   const configuration = createConfiguration({
     baseServer: new ServerConfiguration(cluster.server, {}),
-    authMethods: { default: kubeConfig },
-    promiseMiddleware: [userAgent(agent), ...(options.reuse ? [reuseConnections()] : [])],
+    authMethods: { default: new ConnectionReusingAuth(kubeConfig) },
+    promiseMiddleware: [userAgent(agent)],
   });
   return {
     kubeConfig,

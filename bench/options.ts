@@ -1,6 +1,8 @@
+import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
+import { parseAllDocuments } from 'yaml';
 
-export const PHASES = ['scale', 'mixed', 'memory', 'variant'] as const;
+export const PHASES = ['scale', 'mixed', 'memory'] as const;
 export type Phase = (typeof PHASES)[number];
 
 /** Every size the bench uses. The smoke run is the same code with the small numbers. */
@@ -42,6 +44,19 @@ export interface BenchOptions {
   applyConcurrency: number;
   /** Run the operator under --cpu-prof in an extra, unreported throughput run, and heap-snapshot it at the largest memory level. */
   profile: boolean;
+  /** NODE_OPTIONS for the operator process: by default the Deployment's own (manifests/deployment.yaml). */
+  operatorNodeOptions: string;
+  /** Which controllers the memory phase measures (both by default). */
+  memorySides: ('baseline' | 'operator')[];
+}
+
+/** The NODE_OPTIONS the Deployment gives the operator container, so the bench measures what ships. */
+export function deploymentNodeOptions(root: string): string {
+  const docs = parseAllDocuments(readFileSync(`${root}/manifests/deployment.yaml`, 'utf8')).map((d) => d.toJS() as Record<string, unknown>);
+  type Container = { name?: string; env?: { name: string; value?: string }[] };
+  const deployment = docs.find((d) => d?.kind === 'Deployment') as { spec?: { template?: { spec?: { containers?: Container[] } } } } | undefined;
+  const container = deployment?.spec?.template?.spec?.containers?.find((c) => c.name === 'operator');
+  return container?.env?.find((e) => e.name === 'NODE_OPTIONS')?.value ?? '';
 }
 
 const FULL = {
@@ -58,7 +73,7 @@ const FULL = {
   ampPushes: 10,
   ampGenerations: 3,
   ampTargets: [1, 10],
-  memory: [100, 1000, 5000],
+  memory: [100, 1000, 5000, 10000],
 };
 
 const SMOKE: typeof FULL = {
@@ -99,6 +114,8 @@ const USAGE = `usage: node <build>/bench/run.js [flags]   (npm run bench | npm r
   --workers N --target-concurrency N --apply-concurrency N   (default 4 each)
   --profile               also profile the operator (cpu profile of a throughput run, heap snapshot at the largest memory level)
   --date YYYY-MM-DD       results file name (default today, UTC)
+  --operator-node-options S   NODE_OPTIONS of the operator process (default: the Deployment's, manifests/deployment.yaml)
+  --memory-sides LIST     baseline,operator (default both)
 Environment: BENCH_ARGS is prepended to the flags (e.g. BENCH_ARGS="--phases scale").`;
 
 export function parseOptions(argv: string[], env: NodeJS.ProcessEnv, root: string): BenchOptions {
@@ -134,6 +151,8 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv, root: strin
       'apply-concurrency': { type: 'string' },
       profile: { type: 'boolean' },
       date: { type: 'string' },
+      'operator-node-options': { type: 'string' },
+      'memory-sides': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -185,5 +204,14 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv, root: strin
     targetConcurrency: num('target-concurrency', values['target-concurrency'], 4),
     applyConcurrency: num('apply-concurrency', values['apply-concurrency'], 4),
     profile: values.profile === true,
+    operatorNodeOptions: values['operator-node-options'] ?? deploymentNodeOptions(root),
+    memorySides: memorySides(values['memory-sides']),
   };
+}
+
+function memorySides(value: string | undefined): ('baseline' | 'operator')[] {
+  if (value === undefined) return ['baseline', 'operator'];
+  const sides = value.split(',');
+  for (const side of sides) if (side !== 'baseline' && side !== 'operator') throw new Error(`--memory-sides: unknown side ${side}\n${USAGE}`);
+  return sides as ('baseline' | 'operator')[];
 }

@@ -18,7 +18,7 @@ export interface ControllerStats {
   counters?: Record<string, number>;
 }
 
-export type ControllerKind = 'operator' | 'baseline' | 'operator+reuse' | 'baseline+reuse';
+export type ControllerKind = 'operator' | 'baseline';
 
 export interface ControllerProcess {
   readonly kind: ControllerKind;
@@ -39,6 +39,8 @@ export interface StartOptions {
   relistSeconds?: number;
   /** Extra flags for node itself (--cpu-prof, --heapsnapshot-signal=...). */
   nodeFlags?: string[];
+  /** Operator: NODE_OPTIONS, as the Deployment sets them. */
+  nodeOptions?: string;
   /** Operator: run with --leader-elect, as manifests/deployment.yaml does (Lease in configpush-system). */
   leaderElect?: boolean;
   /** Operator with leader election: resolves once `identity` holds the Lease (a standby is /readyz-ready before that). */
@@ -100,7 +102,7 @@ let starts = 0;
 async function startOperatorProcess(options: StartOptions): Promise<ControllerProcess> {
   const metricsPort = await freePort();
   const healthPort = await freePort();
-  const entry = options.kind === 'operator+reuse' ? `${options.build}/bench/operator-variant.js` : `${options.build}/src/main.js`;
+  const entry = `${options.build}/src/main.js`;
   const args = [
     ...(options.nodeFlags ?? []),
     entry,
@@ -120,7 +122,7 @@ async function startOperatorProcess(options: StartOptions): Promise<ControllerPr
   ];
   // POD_NAME is the replica's identity in the Lease (and in its User-Agent).
   const identity = `bench-operator-${++starts}`;
-  const child = spawnLogged(args, options.logFile, false, { POD_NAME: identity });
+  const child = spawnLogged(args, options.logFile, false, { POD_NAME: identity, ...(options.nodeOptions ? { NODE_OPTIONS: options.nodeOptions } : {}) });
   let exit: string | undefined;
   child.once('exit', (code, signal) => (exit = `exited (code ${code}, signal ${signal})`));
   const deadline = Date.now() + 90_000;
@@ -204,7 +206,6 @@ async function startBaseline(options: StartOptions): Promise<ControllerProcess> 
     String(options.workers),
     '--target-concurrency',
     String(options.targetConcurrency),
-    ...(options.kind === 'baseline+reuse' ? ['--reuse-connections'] : []),
   ];
   const child = spawnLogged(args, options.logFile, true);
   type Reply = { type: string; processed?: number; depth?: number; rss?: number; heapUsed?: number; heapTotal?: number };

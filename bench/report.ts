@@ -78,18 +78,6 @@ export interface MemoryRun {
   heapSnapshot?: HeapSummary;
 }
 
-export interface VariantRun {
-  kind: ControllerKind;
-  pushes: number;
-  seconds: number;
-  throughput: number;
-  idleLatency: LatencySummary;
-  burstLatency: LatencySummary;
-  writes: WriteBreakdown;
-  memory: MemorySample;
-  counters?: Record<string, number>;
-}
-
 export interface Machine {
   cpu: string;
   cores: number;
@@ -131,7 +119,6 @@ export interface BenchResults {
   fanout: FanoutRun[];
   latency: LatencyRun[];
   memory: MemoryRun[];
-  variant: VariantRun[];
   profiles: (CpuSummary & { pushes: number; file: string })[];
   figures: Figure[];
   /** Phases re-run later with --update (their figures replaced the first run's). */
@@ -443,29 +430,6 @@ export function buildFigures(r: BenchResults): Figure[] {
     });
   }
 
-  // The proposed fix, measured.
-  const vOp = r.variant.find((v) => v.kind === 'operator+reuse');
-  const vBase = r.variant.find((v) => v.kind === 'baseline+reuse');
-  if (vOp) {
-    add({
-      measure: 'Proposed fix (reuse TLS connections), throughput',
-      figure: `pushes/s, ${vOp.pushes} pushes; both sides with the fix`,
-      operator: `${vOp.throughput}/s`,
-      baseline: vBase ? `${vBase.throughput}/s` : 'n/a',
-      ratio: vBase ? fmt(ratio(vOp.throughput, vBase.throughput)) : '',
-      target: 'ratio >= 0.8',
-      result: vBase ? verdict(ratio(vOp.throughput, vBase.throughput) >= 0.8) : 'info',
-    });
-    add({
-      measure: 'Proposed fix (reuse TLS connections), latency at idle',
-      figure: 'p50 / p99',
-      operator: `${vOp.idleLatency.p50Ms} / ${vOp.idleLatency.p99Ms} ms`,
-      baseline: vBase ? `${vBase.idleLatency.p50Ms} / ${vBase.idleLatency.p99Ms} ms` : 'n/a',
-      ratio: vBase ? fmt(ratio(vOp.idleLatency.p50Ms, vBase.idleLatency.p50Ms)) : '',
-      target: 'p50 < 50 ms',
-      result: verdict(vOp.idleLatency.p50Ms < 50),
-    });
-  }
   return figures;
 }
 
@@ -480,8 +444,8 @@ function markdown(r: BenchResults): string {
   );
   lines.push('');
   lines.push(
-    `Run: ${r.startedAt} to ${r.finishedAt} (${Math.round(r.durationSeconds / 60)} min). Operator = \`src/main.ts\` built from this tree, run as a child process the way manifests/deployment.yaml runs it (${r.options.leaderElect ? '`--leader-elect`, ' : ''}${r.options.workers} workers, target concurrency ${r.options.targetConcurrency}, log level info to a file). ` +
-      'Baseline = `bench/baseline.ts`: the same conditional writes (finalizer merge patch at the resourceVersion, GET then create or replace at the resourceVersion per target, PUT status at the resourceVersion) straight on @kubernetes/client-node 2.0.1, with the same concurrency, and nothing else. ' +
+    `Run: ${r.startedAt} to ${r.finishedAt} (${Math.round(r.durationSeconds / 60)} min). Operator = \`src/main.ts\` built from this tree, run as a child process the way manifests/deployment.yaml runs it (${r.options.leaderElect ? '`--leader-elect`, ' : ''}${r.options.operatorNodeOptions ? `NODE_OPTIONS \`${r.options.operatorNodeOptions}\`, ` : ''}${r.options.workers} workers, target concurrency ${r.options.targetConcurrency}, log level info to a file). ` +
+      'Baseline = `bench/baseline.ts`: the same conditional writes (finalizer merge patch at the resourceVersion, per target a create when nothing was written yet, else a GET then create or replace at the resourceVersion, PUT status at the resourceVersion) straight on @kubernetes/client-node 2.0.1 with the operator\'s connection pooling, with the same concurrency, and nothing else. ' +
       `${r.options.shareClusters ? 'One control plane per family (smoke shortcut)' : 'Each phase ran on a fresh control plane'}; writes are counted from the audit log.` +
       (r.updates?.length ? ` Phases re-run later with --update: ${r.updates.map((u) => `${u.phases.join(', ')} at ${u.at}`).join('; ')}.` : ''),
   );

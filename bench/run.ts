@@ -96,7 +96,7 @@ class Bench {
   async side<T>(kind: ControllerKind, label: string, fn: (side: Side) => Promise<T>, extra: Partial<StartOptions> = {}): Promise<T> {
     log(`${label}: ${kind}${this.options.shareClusters ? '' : ' (fresh control plane)'}`);
     const cluster = await this.clusterFor(kind);
-    const api = makeApi(cluster.kubeconfig, BENCH_USER_AGENT, { reuse: true });
+    const api = makeApi(cluster.kubeconfig, BENCH_USER_AGENT);
     await createNamespaces(api, [LEASE_NAMESPACE]);
     const tracker = new ReadyTracker(api);
     await tracker.start();
@@ -110,6 +110,7 @@ class Bench {
       targetConcurrency: this.options.targetConcurrency,
       leaderElect: this.options.leaderElect,
       waitLeader: (identity: string) => waitForLeader(api, identity),
+      nodeOptions: this.options.operatorNodeOptions,
       ...extra,
       ...more,
     });
@@ -411,7 +412,7 @@ async function fanout(side: Side, options: BenchOptions, results: BenchResults):
 
 async function memoryPhase(bench: Bench, results: BenchResults): Promise<void> {
   const { options } = bench;
-  for (const kind of ['baseline', 'operator'] as const) {
+  for (const kind of options.memorySides) {
     const profile = options.profile && kind === 'operator';
     const snapshots = join(root, '.cache/bench/profiles');
     mkdirSync(snapshots, { recursive: true });
@@ -469,35 +470,6 @@ async function waitForNewFile(dir: string, before: Set<string>, suffix: string, 
   }
 }
 
-/** The proposed fix (connection reuse), measured on both sides: throughput and idle latency. */
-async function variantPhase(bench: Bench, results: BenchResults): Promise<void> {
-  const { options } = bench;
-  const pushes = options.throughputPushes;
-  for (const kind of ['baseline+reuse', 'operator+reuse'] as const) {
-    await bench.side(kind, 'variant', async (side) => {
-      const idle = await latencyIdle(side, options.latencySamples, 'lat-variant');
-      const mark = side.audit.mark();
-      const applied = await applyPushes(side, 'variant', 0, pushes, options.applyConcurrency);
-      const readyAt = await side.tracker.waitAll(applied.keys, readyTimeout(pushes));
-      const seconds = (Math.max(...readyAt) - applied.firstStart) / 1000;
-      const stats = await settle(side.controller, quietMs);
-      const writes = breakdown(side.audit.since(mark), side.userAgent);
-      results.variant.push({
-        kind,
-        pushes,
-        seconds: round(seconds, 2),
-        throughput: round(pushes / seconds, 2),
-        idleLatency: idle,
-        burstLatency: summarize(readyAt.map((t, j) => t - (applied.startedAt[j] as number))),
-        writes,
-        memory: await memorySample(side.controller),
-        ...(stats.counters ? { counters: stats.counters } : {}),
-      });
-      log(`  ${kind}: ${round(pushes / seconds, 2)} pushes/s; idle latency p50 ${idle.p50Ms} ms`);
-    });
-  }
-}
-
 /** An unreported throughput run of the operator under --cpu-prof. */
 async function cpuProfile(bench: Bench, results: BenchResults): Promise<void> {
   const dir = join(root, '.cache/bench/profiles');
@@ -545,7 +517,6 @@ async function main(): Promise<void> {
     fanout: [],
     latency: [],
     memory: [],
-    variant: [],
     profiles: [],
     figures: [],
   };
@@ -557,7 +528,6 @@ async function main(): Promise<void> {
     keep('scale', ['scale', 'idle']);
     keep('mixed', ['amplification', 'fanout', 'latency']);
     keep('memory', ['memory']);
-    keep('variant', ['variant']);
     keep('profile', ['profiles']);
     results.startedAt = previous.startedAt;
     results.machine.loadAverageAtStart = previous.machine.loadAverageAtStart;
@@ -585,7 +555,6 @@ async function main(): Promise<void> {
     if (options.phases.includes('scale')) await scalePhase(bench, results).then(save);
     if (options.phases.includes('mixed')) await mixedPhase(bench, results).then(save);
     if (options.phases.includes('memory')) await memoryPhase(bench, results).then(save);
-    if (options.phases.includes('variant')) await variantPhase(bench, results).then(save);
     if (options.profile) await cpuProfile(bench, results).then(save);
   } finally {
     await cleanup();
