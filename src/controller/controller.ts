@@ -11,6 +11,7 @@ import { kubeTargetStore } from '../kube/target-store.js';
 import { kubeWorkloadClient } from '../kube/workload-client.js';
 import type { Metrics } from '../metrics.js';
 import { WorkQueue } from '../queue/work-queue.js';
+import { dropManagedFields, keepTargetMetadataOnly, trimPush } from './cache-transforms.js';
 import { OwnerIndex } from './owner-index.js';
 import { objectId, OwnWrites, recordingPushClient, recordingTargetStore } from './own-writes.js';
 import { Reconciler } from './reconciler.js';
@@ -79,7 +80,7 @@ export class Controller {
       path: `/apis/${GROUP}/${VERSION}/${PLURAL}`,
       list: () => pushes.list() as unknown as Promise<KubernetesListObject<KubernetesObject>>,
       handlers: { upsert: (push) => this.onPush(asPush(push)), delete: (push) => this.onPushDeleted(asPush(push)) },
-      transform: dropManagedFields,
+      transform: trimPush,
       log,
       relistIntervalMs: options.relistPeriodMs,
     });
@@ -293,28 +294,6 @@ function ownerKey(target: V1ConfigMap | V1Secret): string | undefined {
 
 function keyOf(obj: { metadata?: { namespace?: string; name?: string } }): string {
   return `${obj.metadata?.namespace ?? ''}/${obj.metadata?.name ?? ''}`;
-}
-
-/**
- * Cache trimming (controller-runtime's cache transforms): what the caches
- * hold is what the operator keeps in memory for every object it watches.
- * managedFields are often the larger half of an object and nothing reads them
- * from a cache (status history reads them from a live GET).
- */
-function dropManagedFields(obj: KubernetesObject): void {
-  if (obj.metadata) delete obj.metadata.managedFields;
-}
-
-/**
- * Target caches serve only ownership lookups and echo detection: metadata is
- * enough. Dropping the content also keeps Secret values out of the
- * operator's long-lived memory; every decision re-reads the live target.
- */
-function keepTargetMetadataOnly(obj: V1ConfigMap | V1Secret): void {
-  dropManagedFields(obj);
-  delete obj.data;
-  if ('binaryData' in obj) delete obj.binaryData;
-  if ('stringData' in obj) delete obj.stringData;
 }
 
 function asPush(obj: KubernetesObject): ConfigPush {
