@@ -3,6 +3,7 @@ import type { TargetState } from '../api/types.js';
 import { ANNOTATION } from '../api/constants.js';
 import { renderTarget, type Ownership, type TargetObject } from '../core/desired-target.js';
 import { isAlreadyExists, isConflict, isNotFound } from '../core/errors.js';
+import { generationOfKey } from '../core/operation-key.js';
 import type { ResolvedSpec, ResolvedTarget } from '../core/resolve-spec.js';
 import { planTarget } from '../core/target-plan.js';
 import type { TargetStore } from '../kube/target-store.js';
@@ -28,6 +29,20 @@ export class TargetContendedError extends Error {
   constructor(target: ResolvedTarget, attempts: number) {
     super(`${target.kind} ${target.namespace}/${target.name} changed ${attempts} times while being written`);
     this.name = 'TargetContendedError';
+  }
+}
+
+/**
+ * The push this reconcile read is older than what the target already
+ * carries: transient, because the watch will deliver the newer push and its
+ * new generation re-queues it without backoff.
+ */
+export class StalePushError extends Error {
+  constructor(target: ResolvedTarget, generation: number, liveGeneration: number) {
+    super(
+      `${target.kind} ${target.namespace}/${target.name} already carries generation ${liveGeneration}; this view of the push is generation ${generation}`,
+    );
+    this.name = 'StalePushError';
   }
 }
 
@@ -65,6 +80,8 @@ export async function applyTarget(
   metrics: Metrics,
   { mode, previouslyWritten, assumeAbsent }: ApplyOptions = { mode: 'apply', previouslyWritten: false, assumeAbsent: false },
 ): Promise<TargetOutcome> {
+  // The key is minted from (uid, generation); it names the generation this reconcile acts on.
+  const generation = generationOfKey(ownership.operationKey) ?? 0;
   for (let round = 1; round <= MAX_ROUNDS; round++) {
     const skipRead = round === 1 && assumeAbsent && mode === 'apply' && !previouslyWritten;
     const live = skipRead ? undefined : await store.read(target.kind, target.namespace, target.name);
@@ -72,6 +89,7 @@ export async function applyTarget(
       kind: target.kind,
       live,
       ownerUid: ownership.ownerUid,
+      generation,
       content: spec.content,
       digest: spec.digest,
       adopt: spec.adopt,
@@ -82,6 +100,8 @@ export async function applyTarget(
       case 'none':
         metrics.targetsSkipped.inc();
         return applied(target, live);
+      case 'stale':
+        throw new StalePushError(target, generation, plan.liveGeneration);
       case 'conflict':
         return {
           target,

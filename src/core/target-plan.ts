@@ -2,6 +2,7 @@ import { ANNOTATION } from '../api/constants.js';
 import type { DriftPolicy, TargetKind } from '../api/types.js';
 import type { DesiredContent } from './content-digest.js';
 import { contentMatches, ownedBy, type TargetObject } from './desired-target.js';
+import { generationOfKey } from './operation-key.js';
 
 /**
  * What to do with one target, decided from a fresh read. Pure, so the rules
@@ -16,12 +17,21 @@ export type TargetPlan =
   /** Someone else owns it (another ConfigPush, or nobody while adopt is false). */
   | { action: 'conflict'; owner: string }
   /** Drifted, and driftPolicy Report forbids correcting it. */
-  | { action: 'report-drift' };
+  | { action: 'report-drift' }
+  /**
+   * The target already carries a later generation of this push: the push
+   * this reconcile read is stale (another replica, or an earlier run of this
+   * one, acted on a newer spec). Writing would put old content back, and the
+   * newer generation would then write it again: a double apply.
+   */
+  | { action: 'stale'; liveGeneration: number };
 
 export interface PlanInput {
   kind: TargetKind;
   live: TargetObject | undefined;
   ownerUid: string;
+  /** The push generation this reconcile acts on. */
+  generation: number;
   content: DesiredContent;
   digest: string;
   adopt: boolean;
@@ -43,6 +53,8 @@ export function planTarget(input: PlanInput): TargetPlan {
     }
     return input.adopt ? { action: 'update', reason: 'adopt' } : { action: 'conflict', owner: 'unmanaged' };
   }
+  const liveGeneration = generationOfKey(live.metadata?.annotations?.[ANNOTATION.operationKey] ?? '');
+  if (liveGeneration !== undefined && liveGeneration > input.generation) return { action: 'stale', liveGeneration };
   if (contentMatches(input.kind, live, input.content, input.digest)) return { action: 'none' };
   // Same digest on the target but different content means someone edited it
   // after we wrote it: that is drift, not a new operation.

@@ -18,6 +18,7 @@ const input = (live: TargetObject | undefined, over: Partial<PlanInput> = {}): P
   kind: 'ConfigMap',
   live,
   ownerUid: 'uid-1',
+  generation: 1,
   content,
   digest,
   adopt: false,
@@ -103,5 +104,20 @@ describe('renderTarget', () => {
     const body = renderTarget('Secret', 's', 'ns', secretContent, ownership, undefined);
     expect(body.data).toEqual({ t: Buffer.from('héllo').toString('base64'), b: 'AAH/' });
     expect((body as { type?: string }).type).toBe('Opaque');
+  });
+
+  it('refuses to act on a stale view: the target already carries a later generation of this push', () => {
+    const newer = written(content, { ...ownership, operationKey: '3-0123456789' });
+    // A replica (or a lagging cache) still holding generation 2 must not write generation 2's content back.
+    expect(planTarget(input(newer, { generation: 2, digest: 'sha256:other', content: { ...content, data: { a: 'old' } } }))).toEqual({
+      action: 'stale',
+      liveGeneration: 3,
+    });
+    // The same generation, or an older one on the target, is decided as usual.
+    expect(planTarget(input(newer, { generation: 3 }))).toEqual({ action: 'none' });
+    expect(planTarget(input(written(), { generation: 2, digest: 'sha256:new', content: { ...content, data: { a: 'new' } } }))).toEqual({
+      action: 'update',
+      reason: 'new-content',
+    });
   });
 });
