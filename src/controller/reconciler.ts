@@ -105,7 +105,7 @@ export class Reconciler {
     const store = this.deps.targetStoreFor(namespace, spec.serviceAccountName);
 
     const mode = spec.suspend ? 'inspect' : 'apply';
-    const ownership = { ownerUid: push.metadata.uid, owner: `${namespace}/${name}`, operationKey: key, contentDigest: spec.digest };
+    const ownership = { ownerUid: push.metadata.uid, owner: `${namespace}/${name}`, operationKey: key, generation, contentDigest: spec.digest };
     // Targets the last status shows as written (or already found drifted).
     const written = new Set(
       (push.status?.targets ?? []).filter((t) => t.state === 'Applied' || t.state === 'Drifted').map((t) => targetId(t)),
@@ -114,11 +114,10 @@ export class Reconciler {
       const refused = refuseTarget(namespace, target, spec, this.deps.namespaceAnnotations(target.namespace));
       if (refused) return { target, state: 'Failed', message: refused.message, permanentReason: refused.reason };
       try {
-        const previouslyWritten = written.has(targetId(target));
         return await applyTarget(store, target, spec, ownership, log, this.deps.metrics, {
           mode: targetMode,
-          previouslyWritten,
-          assumeAbsent: !previouslyWritten && !spec.adopt && !this.deps.isTargetCached(target),
+          previouslyWritten: written.has(targetId(target)),
+          assumeAbsent: !spec.adopt && !this.deps.isTargetCached(target),
         });
       } catch (err) {
         const errorClass = classifyError(err);

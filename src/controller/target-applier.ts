@@ -3,7 +3,6 @@ import type { TargetState } from '../api/types.js';
 import { ANNOTATION } from '../api/constants.js';
 import { renderTarget, type Ownership, type TargetObject } from '../core/desired-target.js';
 import { isAlreadyExists, isConflict, isNotFound } from '../core/errors.js';
-import { generationOfKey } from '../core/operation-key.js';
 import type { ResolvedSpec, ResolvedTarget } from '../core/resolve-spec.js';
 import { planTarget } from '../core/target-plan.js';
 import type { TargetStore } from '../kube/target-store.js';
@@ -55,11 +54,12 @@ export interface ApplyOptions {
   /** The push's status already lists this target as written (a missing target is then a deletion, not news). */
   previouslyWritten: boolean;
   /**
-   * Nothing suggests the target exists (no managed object in the watch cache,
-   * not written before, nothing to adopt): skip the first read and create at
-   * once. Create is conditional by nature; if the object does exist after
-   * all, AlreadyExists sends the loop back to reading and deciding, so this
-   * saves one GET per new target and risks only a refused create.
+   * Nothing the caller knows suggests the target exists (no managed object in
+   * the watch cache, nothing to adopt): unless the status says it was written
+   * or the mode is inspect, skip the first read and create at once. Create is
+   * conditional by nature; if the object does exist after all, AlreadyExists
+   * sends the loop back to reading and deciding, so this saves one GET per
+   * new target and risks only a refused create.
    */
   assumeAbsent: boolean;
 }
@@ -80,8 +80,6 @@ export async function applyTarget(
   metrics: Metrics,
   { mode, previouslyWritten, assumeAbsent }: ApplyOptions = { mode: 'apply', previouslyWritten: false, assumeAbsent: false },
 ): Promise<TargetOutcome> {
-  // The key is minted from (uid, generation); it names the generation this reconcile acts on.
-  const generation = generationOfKey(ownership.operationKey) ?? 0;
   for (let round = 1; round <= MAX_ROUNDS; round++) {
     const skipRead = round === 1 && assumeAbsent && mode === 'apply' && !previouslyWritten;
     const live = skipRead ? undefined : await store.read(target.kind, target.namespace, target.name);
@@ -89,7 +87,7 @@ export async function applyTarget(
       kind: target.kind,
       live,
       ownerUid: ownership.ownerUid,
-      generation,
+      generation: ownership.generation,
       content: spec.content,
       digest: spec.digest,
       adopt: spec.adopt,
@@ -101,7 +99,7 @@ export async function applyTarget(
         metrics.targetsSkipped.inc();
         return applied(target, live);
       case 'stale':
-        throw new StalePushError(target, generation, plan.liveGeneration);
+        throw new StalePushError(target, ownership.generation, plan.liveGeneration);
       case 'conflict':
         return {
           target,

@@ -17,6 +17,8 @@ export interface Ownership {
   /** `<namespace>/<name>` of the ConfigPush. */
   owner: string;
   operationKey: string;
+  /** The push generation the operation key was minted for. */
+  generation: number;
   contentDigest: string;
 }
 

@@ -6,7 +6,7 @@ import { planTarget, type PlanInput } from '../../src/core/target-plan.js';
 
 const content: DesiredContent = { data: { a: '1' }, binaryData: {}, labels: { team: 'x' }, annotations: {} };
 const digest = contentDigest(content);
-const ownership = { ownerUid: 'uid-1', owner: 'ns/push', operationKey: '1-abcdef0123', contentDigest: digest };
+const ownership = { ownerUid: 'uid-1', owner: 'ns/push', operationKey: '1-abcdef0123', generation: 1, contentDigest: digest };
 
 /** The object as the apiserver would return it after our write. */
 const written = (c = content, o = ownership): TargetObject => ({
