@@ -70,6 +70,7 @@ export function makeClients(kubeConfig: KubeConfig, options: ClientOptions, auth
     promiseMiddleware: [
       userAgentMiddleware(options.userAgent ?? 'configpush-operator'),
       timeoutMiddleware(options.requestTimeoutMs),
+      auth.healthMiddleware(),
       ...(options.middleware ?? []),
     ],
   });

@@ -1,5 +1,12 @@
 import { createHash } from 'node:crypto';
-import { bufferFromFileOrString, type KubeConfig, type RequestContext, type SecurityAuthentication } from '@kubernetes/client-node';
+import {
+  bufferFromFileOrString,
+  type KubeConfig,
+  type Middleware,
+  type RequestContext,
+  type ResponseContext,
+  type SecurityAuthentication,
+} from '@kubernetes/client-node';
 
 type Dispatcher = NonNullable<ReturnType<RequestContext['getDispatcher']>>;
 
@@ -17,10 +24,19 @@ type Dispatcher = NonNullable<ReturnType<RequestContext['getDispatcher']>>;
  * and the old one is closed once its in-flight requests finish, so rotation
  * keeps working without a restart. The discarded per-call Agents never open a
  * socket.
+ *
+ * A pool can also go bad: after an apiserver restart the CI run once saw
+ * every request on the kept HTTP/2 session hang until its timeout, for good,
+ * where a new connection per request would have recovered. So a request that
+ * times out with no response at all arriving on the pool since it was sent
+ * condemns the pool (healthMiddleware): it is destroyed and the next request
+ * starts a new one.
  */
 export class ConnectionReusingAuth implements SecurityAuthentication {
   private dispatcher: Dispatcher | undefined;
   private identity: string | undefined;
+  /** When the last response (any status) came back: proof the pool is alive. */
+  private lastResponseAt = -Infinity;
 
   constructor(private readonly kubeConfig: KubeConfig) {}
 
@@ -42,6 +58,43 @@ export class ConnectionReusingAuth implements SecurityAuthentication {
     this.identity = identity;
     // close() waits for requests already sent on it; new ones use the new pool.
     previous?.close().catch(() => undefined);
+  }
+
+  /**
+   * Watches requests for the pool's health; it must run after the timeout
+   * middleware, whose signal (aborted with a TimeoutError) it listens to.
+   */
+  healthMiddleware(): Middleware {
+    return {
+      pre: async (context: RequestContext) => {
+        const dispatcher = context.getDispatcher();
+        const signal = context.getSignal();
+        if (dispatcher !== undefined && signal !== undefined) {
+          const sentAt = performance.now();
+          signal.addEventListener(
+            'abort',
+            () => {
+              if ((signal.reason as { name?: string } | undefined)?.name === 'TimeoutError') this.timedOut(dispatcher, sentAt);
+            },
+            { once: true },
+          );
+        }
+        return context;
+      },
+      post: async (context: ResponseContext) => {
+        this.lastResponseAt = performance.now();
+        return context;
+      },
+    };
+  }
+
+  /** A request sent at `sentAt` on `dispatcher` timed out: if nothing answered since, the pool is dead. */
+  private timedOut(dispatcher: Dispatcher, sentAt: number): void {
+    if (dispatcher !== this.dispatcher || this.lastResponseAt >= sentAt) return;
+    this.dispatcher = undefined;
+    this.identity = undefined;
+    // destroy, not close: the requests still on it are hung, not finishing.
+    dispatcher.destroy().catch(() => undefined);
   }
 
   /** Closes the pool (the operator is stopping). */

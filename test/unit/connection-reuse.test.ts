@@ -1,4 +1,4 @@
-import { HttpMethod, KubeConfig, RequestContext } from '@kubernetes/client-node';
+import { HttpMethod, KubeConfig, RequestContext, ResponseContext } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
 import { ConnectionReusingAuth, tlsIdentity } from '../../src/kube/connection-reuse.js';
 
@@ -62,6 +62,49 @@ describe('ConnectionReusingAuth', () => {
     const context = new RequestContext('https://127.0.0.1:6443/api', HttpMethod.GET);
     await auth.applySecurityAuthentication(context);
     expect(context.getHeaders().Authorization).toBe('Bearer secret-token');
+    await auth.close();
+  });
+});
+
+describe('ConnectionReusingAuth.healthMiddleware', () => {
+  /** One request through auth + health middleware with its own abort controller; returns how to end it. */
+  async function send(auth: ConnectionReusingAuth) {
+    const context = new RequestContext('https://127.0.0.1:6443/api', HttpMethod.GET);
+    await auth.applySecurityAuthentication(context);
+    const controller = new AbortController();
+    context.setSignal(controller.signal);
+    const health = auth.healthMiddleware();
+    await health.pre(context);
+    return {
+      dispatcher: context.getDispatcher(),
+      timeOut: () => controller.abort(new DOMException('timed out', 'TimeoutError')),
+      cancel: () => controller.abort(new DOMException('cancelled', 'AbortError')),
+      answer: async () => health.post(new ResponseContext(200, {}, {} as ConstructorParameters<typeof ResponseContext>[2])),
+    };
+  }
+
+  it('condemns a pool on which a request timed out with nothing answered since it was sent', async () => {
+    const auth = new ConnectionReusingAuth(kubeConfig('cert-1'));
+    const hung = await send(auth);
+    hung.timeOut();
+    await new Promise((resolve) => setImmediate(resolve));
+    expect((hung.dispatcher as unknown as { destroyed: boolean }).destroyed).toBe(true);
+    const next = await send(auth);
+    expect(next.dispatcher).toBeDefined();
+    expect(next.dispatcher).not.toBe(hung.dispatcher);
+    await auth.close();
+  });
+
+  it('keeps a pool that answered after the request was sent, and ignores cancellations', async () => {
+    const auth = new ConnectionReusingAuth(kubeConfig('cert-1'));
+    const slow = await send(auth);
+    const quick = await send(auth);
+    await quick.answer(); // the pool is alive: one slow request is not its fault
+    slow.timeOut();
+    const cancelled = await send(auth);
+    cancelled.cancel(); // a caller giving up says nothing about the pool
+    const next = await send(auth);
+    expect(next.dispatcher).toBe(slow.dispatcher);
     await auth.close();
   });
 });
