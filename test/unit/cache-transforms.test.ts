@@ -29,6 +29,8 @@ describe('cache transforms', () => {
     });
     expect(secret.data).toBeUndefined();
     expect(secret.stringData).toBeUndefined();
+    // What a write or a log would serialize carries no Secret value.
+    expect(JSON.stringify(secret)).not.toMatch(/c2VjcmV0|plain/);
   });
 
   it('drop managedFields and kubectl\'s copy of the last applied push, keeping spec and status', () => {
@@ -45,5 +47,6 @@ describe('cache transforms', () => {
     expect(push.metadata).toEqual({ name: 'p', annotations: { team: 'a' } });
     expect(push.spec).toEqual({ data: { a: '1' } });
     expect(push.status).toEqual({ observedGeneration: 1 });
+    expect(JSON.stringify(push)).not.toContain('managedFields');
   });
 });
