@@ -44,19 +44,25 @@ export interface BenchOptions {
   applyConcurrency: number;
   /** Run the operator under --cpu-prof in an extra, unreported throughput run, and heap-snapshot it at the largest memory level. */
   profile: boolean;
-  /** NODE_OPTIONS for the operator process: by default the Deployment's own (manifests/deployment.yaml). */
-  operatorNodeOptions: string;
+  /**
+   * Environment of the operator process: by default the literal values the
+   * Deployment sets (NODE_OPTIONS, MALLOC_ARENA_MAX, ...), so the bench
+   * measures what ships; --operator-node-options and --operator-env override.
+   */
+  operatorEnv: Record<string, string>;
   /** Which controllers the memory phase measures (both by default). */
   memorySides: ('baseline' | 'operator')[];
 }
 
-/** The NODE_OPTIONS the Deployment gives the operator container, so the bench measures what ships. */
-export function deploymentNodeOptions(root: string): string {
+/** The literal environment values the Deployment gives the operator container, so the bench measures what ships. */
+export function deploymentEnv(root: string): Record<string, string> {
   const docs = parseAllDocuments(readFileSync(`${root}/manifests/deployment.yaml`, 'utf8')).map((d) => d.toJS() as Record<string, unknown>);
   type Container = { name?: string; env?: { name: string; value?: string }[] };
   const deployment = docs.find((d) => d?.kind === 'Deployment') as { spec?: { template?: { spec?: { containers?: Container[] } } } } | undefined;
   const container = deployment?.spec?.template?.spec?.containers?.find((c) => c.name === 'operator');
-  return container?.env?.find((e) => e.name === 'NODE_OPTIONS')?.value ?? '';
+  const env: Record<string, string> = {};
+  for (const e of container?.env ?? []) if (e.value !== undefined) env[e.name] = e.value;
+  return env;
 }
 
 const FULL = {
@@ -115,6 +121,7 @@ const USAGE = `usage: node <build>/bench/run.js [flags]   (npm run bench | npm r
   --profile               also profile the operator (cpu profile of a throughput run, heap snapshot at the largest memory level)
   --date YYYY-MM-DD       results file name (default today, UTC)
   --operator-node-options S   NODE_OPTIONS of the operator process (default: the Deployment's, manifests/deployment.yaml)
+  --operator-env NAME=VALUE   one more environment variable of the operator process (repeatable; default: the Deployment's literal env)
   --memory-sides LIST     baseline,operator (default both)
 Environment: BENCH_ARGS is prepended to the flags (e.g. BENCH_ARGS="--phases scale").`;
 
@@ -152,6 +159,7 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv, root: strin
       profile: { type: 'boolean' },
       date: { type: 'string' },
       'operator-node-options': { type: 'string' },
+      'operator-env': { type: 'string', multiple: true },
       'memory-sides': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
@@ -204,9 +212,20 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv, root: strin
     targetConcurrency: num('target-concurrency', values['target-concurrency'], 4),
     applyConcurrency: num('apply-concurrency', values['apply-concurrency'], 4),
     profile: values.profile === true,
-    operatorNodeOptions: values['operator-node-options'] ?? deploymentNodeOptions(root),
+    operatorEnv: operatorEnv(root, values['operator-node-options'], values['operator-env']),
     memorySides: memorySides(values['memory-sides']),
   };
+}
+
+function operatorEnv(root: string, nodeOptions: string | undefined, extra: string[] | undefined): Record<string, string> {
+  const env = deploymentEnv(root);
+  if (nodeOptions !== undefined) env.NODE_OPTIONS = nodeOptions;
+  for (const pair of extra ?? []) {
+    const eq = pair.indexOf('=');
+    if (eq <= 0) throw new Error(`--operator-env: expected NAME=VALUE, got ${pair}\n${USAGE}`);
+    env[pair.slice(0, eq)] = pair.slice(eq + 1);
+  }
+  return env;
 }
 
 function memorySides(value: string | undefined): ('baseline' | 'operator')[] {

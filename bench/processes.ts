@@ -39,8 +39,8 @@ export interface StartOptions {
   relistSeconds?: number;
   /** Extra flags for node itself (--cpu-prof, --heapsnapshot-signal=...). */
   nodeFlags?: string[];
-  /** Operator: NODE_OPTIONS, as the Deployment sets them. */
-  nodeOptions?: string;
+  /** Operator: environment, as the Deployment sets it (NODE_OPTIONS, ...). */
+  env?: Record<string, string>;
   /** Operator: run with --leader-elect, as manifests/deployment.yaml does (Lease in configpush-system). */
   leaderElect?: boolean;
   /** Operator with leader election: resolves once `identity` holds the Lease (a standby is /readyz-ready before that). */
@@ -122,7 +122,7 @@ async function startOperatorProcess(options: StartOptions): Promise<ControllerPr
   ];
   // POD_NAME is the replica's identity in the Lease (and in its User-Agent).
   const identity = `bench-operator-${++starts}`;
-  const child = spawnLogged(args, options.logFile, false, { POD_NAME: identity, ...(options.nodeOptions ? { NODE_OPTIONS: options.nodeOptions } : {}) });
+  const child = spawnLogged(args, options.logFile, false, { ...options.env, POD_NAME: identity });
   let exit: string | undefined;
   child.once('exit', (code, signal) => (exit = `exited (code ${code}, signal ${signal})`));
   const deadline = Date.now() + 90_000;

@@ -110,7 +110,7 @@ class Bench {
       targetConcurrency: this.options.targetConcurrency,
       leaderElect: this.options.leaderElect,
       waitLeader: (identity: string) => waitForLeader(api, identity),
-      nodeOptions: this.options.operatorNodeOptions,
+      env: this.options.operatorEnv,
       ...extra,
       ...more,
     });
