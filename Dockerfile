@@ -28,4 +28,4 @@ COPY crds/ ./crds/
 # above are root-owned and world-readable, which is all the process needs.
 USER 65532:65532
 EXPOSE 8080 8081
-ENTRYPOINT ["node", "--enable-source-maps", "dist/src/main.js"]
+ENTRYPOINT ["node", "dist/src/main.js"]

@@ -24,4 +24,4 @@ if [ "${embedded:-0}" = 1 ]; then
   echo "  export KUBECONFIG=$KUBECONFIG" >&2
   echo "  kubectl apply -f samples/configpush-secret.yaml && kubectl get cpush -A" >&2
 fi
-exec node --enable-source-maps dist/src/main.js "$@"
+exec node dist/src/main.js "$@"

@@ -1,45 +1,12 @@
 #!/usr/bin/env node
-import { ConfigError, parseConfig } from './config.js';
-import { createLogger } from './log.js';
-import { startOperator } from './operator.js';
+/**
+ * Entry point. Source maps first, then the program: stack traces then point
+ * into src/*.ts, and a map is only read for modules loaded after this line.
+ * Only our own maps: `node --enable-source-maps` also reads the ~1,000 maps of
+ * client-node (measured: +14 MiB RSS and +9 MiB heap at startup).
+ */
+import { setSourceMapsSupport } from 'node:module';
 
-/** Entry point: the same program runs locally (`npm start`), in the container and in-cluster. */
-async function main(): Promise<void> {
-  const log = createLogger();
-  let config;
-  try {
-    config = parseConfig(process.argv.slice(2), process.env);
-  } catch (err) {
-    if (err instanceof ConfigError) {
-      process.stderr.write(`${err.message}\n`);
-      process.exit(2);
-    }
-    throw err;
-  }
-  const operator = await startOperator(config, log, { defaultMetrics: true });
-  // The program, not the library, holds the event loop: with both HTTP
-  // endpoints disabled and every watch down (an apiserver outage), Node would
-  // otherwise find nothing to wait for and exit 0 in the middle of the work.
-  const keepAlive = setInterval(() => undefined, 1 << 30);
-  let stopping = false;
-  const shutdown = (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    log.info({ signal }, 'shutting down: finishing in-flight reconciles');
-    clearInterval(keepAlive);
-    operator
-      .stop()
-      .then(() => process.exit(0))
-      .catch((err: unknown) => {
-        log.error({ err }, 'shutdown failed');
-        process.exit(1);
-      });
-  };
-  process.on('SIGTERM', () => shutdown('SIGTERM'));
-  process.on('SIGINT', () => shutdown('SIGINT'));
-}
-
-main().catch((err: unknown) => {
-  process.stderr.write(`configpush-operator: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
-  process.exit(1);
-});
+setSourceMapsSupport(true, { nodeModules: false, generatedCode: false });
+const { run } = await import('./run-operator.js');
+run();

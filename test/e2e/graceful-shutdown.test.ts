@@ -45,4 +45,18 @@ describe('the operator process', () => {
       child.kill('SIGKILL');
     }
   });
+
+  it('a startup failure names the TypeScript source of our frames, not the compiled JavaScript', async () => {
+    // src/main.ts turns source maps on for our modules only (not node_modules'): guard that it still works.
+    const child = spawn(process.execPath, [join(repoRoot, 'dist/src/main.js'), '--kubeconfig', join(repoRoot, 'no-such-kubeconfig'), '--metrics-address', '', '--health-address', ''], {
+      env: { ...process.env, LOG_LEVEL: 'silent' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stderr = '';
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    const code = await new Promise<number | null>((resolve) => child.on('exit', (c) => resolve(c)));
+    expect(code).toBe(1);
+    expect(stderr).toMatch(/no-such-kubeconfig/);
+    expect(stderr).toMatch(/src\/kube\/clients\.ts:\d+:\d+/);
+  });
 });
