@@ -50,8 +50,22 @@ export interface BenchOptions {
    * measures what ships; --operator-node-options and --operator-env override.
    */
   operatorEnv: Record<string, string>;
+  /** Node flags of the operator process: by default the image's own (the Dockerfile's ENTRYPOINT); --operator-node-flags overrides. */
+  operatorNodeFlags: string[];
   /** Which controllers the memory phase measures (both by default). */
   memorySides: ('baseline' | 'operator')[];
+}
+
+/** The flags the image gives node (Dockerfile: ENTRYPOINT ["node", ...flags, "dist/src/main.js"]), so the bench runs what ships. */
+export function imageNodeFlags(root: string): string[] {
+  const line = readFileSync(`${root}/Dockerfile`, 'utf8')
+    .split('\n')
+    .find((l) => l.startsWith('ENTRYPOINT '));
+  if (!line) throw new Error('Dockerfile has no ENTRYPOINT');
+  const entrypoint = JSON.parse(line.slice('ENTRYPOINT '.length)) as string[];
+  const script = entrypoint.findIndex((arg) => arg.endsWith('main.js'));
+  if (entrypoint[0] !== 'node' || script < 0) throw new Error(`Dockerfile ENTRYPOINT is not ["node", ...flags, ".../main.js"]: ${line}`);
+  return entrypoint.slice(1, script);
 }
 
 /** The literal environment values the Deployment gives the operator container, so the bench measures what ships. */
@@ -121,6 +135,7 @@ const USAGE = `usage: node <build>/bench/run.js [flags]   (npm run bench | npm r
   --profile               also profile the operator (cpu profile of a throughput run, heap snapshot at the largest memory level)
   --date YYYY-MM-DD       results file name (default today, UTC)
   --operator-node-options S   NODE_OPTIONS of the operator process (default: the Deployment's, manifests/deployment.yaml)
+  --operator-node-flags S     node flags of the operator process, space-separated (default: the image's, Dockerfile ENTRYPOINT)
   --operator-env NAME=VALUE   one more environment variable of the operator process (repeatable; default: the Deployment's literal env)
   --memory-sides LIST     baseline,operator (default both)
 Environment: BENCH_ARGS is prepended to the flags (e.g. BENCH_ARGS="--phases scale").`;
@@ -160,6 +175,7 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv, root: strin
       date: { type: 'string' },
       'operator-node-options': { type: 'string' },
       'operator-env': { type: 'string', multiple: true },
+      'operator-node-flags': { type: 'string' },
       'memory-sides': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
@@ -213,6 +229,7 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv, root: strin
     applyConcurrency: num('apply-concurrency', values['apply-concurrency'], 4),
     profile: values.profile === true,
     operatorEnv: operatorEnv(root, values['operator-node-options'], values['operator-env']),
+    operatorNodeFlags: values['operator-node-flags'] !== undefined ? values['operator-node-flags'].split(/\s+/).filter(Boolean) : imageNodeFlags(root),
     memorySides: memorySides(values['memory-sides']),
   };
 }

@@ -37,6 +37,8 @@ export interface StartOptions {
   targetConcurrency: number;
   resyncSeconds?: number;
   relistSeconds?: number;
+  /** Operator: node flags, as the image passes them (Dockerfile ENTRYPOINT). */
+  imageNodeFlags?: string[];
   /** Extra flags for node itself (--cpu-prof, --heapsnapshot-signal=...). */
   nodeFlags?: string[];
   /** Operator: environment, as the Deployment sets it (NODE_OPTIONS, ...). */
@@ -104,6 +106,7 @@ async function startOperatorProcess(options: StartOptions): Promise<ControllerPr
   const healthPort = await freePort();
   const entry = `${options.build}/src/main.js`;
   const args = [
+    ...(options.imageNodeFlags ?? []),
     ...(options.nodeFlags ?? []),
     entry,
     '--kubeconfig',

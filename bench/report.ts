@@ -450,7 +450,7 @@ function markdown(r: BenchResults): string {
   );
   lines.push('');
   lines.push(
-    `Run: ${r.startedAt} to ${r.finishedAt} (${Math.round(r.durationSeconds / 60)} min). Operator = \`src/main.ts\` built from this tree, run as a child process the way manifests/deployment.yaml runs it (${r.options.leaderElect ? '`--leader-elect`, ' : ''}${operatorEnvText(r.options.operatorEnv)}${r.options.workers} workers, target concurrency ${r.options.targetConcurrency}, log level info to a file). ` +
+    `Run: ${r.startedAt} to ${r.finishedAt} (${Math.round(r.durationSeconds / 60)} min). Operator = \`src/main.ts\` built from this tree, run as a child process the way manifests/deployment.yaml runs it (${r.options.leaderElect ? '`--leader-elect`, ' : ''}${r.options.operatorNodeFlags?.length ? `node flags \`${r.options.operatorNodeFlags.join(' ')}\`, ` : ''}${operatorEnvText(r.options.operatorEnv)}${r.options.workers} workers, target concurrency ${r.options.targetConcurrency}, log level info to a file). ` +
       'Baseline = `bench/baseline.ts`: the same conditional writes (finalizer merge patch at the resourceVersion, per target a create when nothing was written yet, else a GET then create or replace at the resourceVersion, PUT status at the resourceVersion) straight on @kubernetes/client-node 2.0.1 with the operator\'s connection pooling, with the same concurrency, and nothing else. ' +
       `${r.options.shareClusters ? 'One control plane per family (smoke shortcut)' : 'Each phase ran on a fresh control plane'}; writes are counted from the audit log.` +
       (r.updates?.length ? ` Phases re-run later with --update: ${r.updates.map((u) => `${u.phases.join(', ')} at ${u.at}`).join('; ')}.` : ''),

@@ -111,6 +111,7 @@ class Bench {
       leaderElect: this.options.leaderElect,
       waitLeader: (identity: string) => waitForLeader(api, identity),
       env: this.options.operatorEnv,
+      imageNodeFlags: this.options.operatorNodeFlags,
       ...extra,
       ...more,
     });
