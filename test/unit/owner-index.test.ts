@@ -22,6 +22,24 @@ describe('OwnerIndex', () => {
     expect(index.owned('uid-2')).toEqual([{ kind: 'ConfigMap', namespace: 'a', name: 'app' }]);
   });
 
+  it('keeps a push that owns one target, two, then one again, in order', () => {
+    const index = new OwnerIndex();
+    index.upsert('ConfigMap', 'a', 'one', 'uid-1');
+    expect(index.owned('uid-1')).toEqual([{ kind: 'ConfigMap', namespace: 'a', name: 'one' }]);
+    index.upsert('ConfigMap', 'a', 'two', 'uid-1');
+    index.upsert('ConfigMap', 'a', 'three', 'uid-1');
+    expect(index.owned('uid-1').map((t) => t.name)).toEqual(['one', 'two', 'three']);
+    index.delete('ConfigMap', 'a', 'one');
+    index.delete('ConfigMap', 'a', 'three');
+    expect(index.owned('uid-1')).toEqual([{ kind: 'ConfigMap', namespace: 'a', name: 'two' }]);
+    index.delete('ConfigMap', 'a', 'two');
+    expect(index.owned('uid-1')).toEqual([]);
+    // A delete of a target the push does not own leaves its single target alone.
+    index.upsert('Secret', 'a', 'only', 'uid-1');
+    index.delete('Secret', 'a', 'other');
+    expect(index.owned('uid-1')).toEqual([{ kind: 'Secret', namespace: 'a', name: 'only' }]);
+  });
+
   it('is unchanged by repeated upserts of the same owner', () => {
     const index = new OwnerIndex();
     for (let i = 0; i < 3; i++) index.upsert('ConfigMap', 'a', 'app', 'uid-1');
