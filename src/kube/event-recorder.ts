@@ -51,7 +51,10 @@ export class EventRecorder {
   ) {}
 
   async record(object: InvolvedObject, type: EventType, reason: EventReason, message: string): Promise<void> {
-    const id = `${object.uid}/${reason}/${message}`;
+    // Keyed by a digest: the series outlive their pushes' reconciles by the
+    // whole window, one per push after a burst, and the full text as key cost
+    // ~150 bytes more each.
+    const id = createHash('sha256').update(`${object.uid}/${reason}/${message}`).digest('base64url').slice(0, 22);
     const now = Date.now();
     let series = this.series.get(id);
     if (series && now - series.firstSeenAt > this.options.windowMs) {
