@@ -31,19 +31,19 @@ export function trimPush(obj: KubernetesObject): void {
 
 /**
  * Target caches serve ownership lookups and echo detection only: name,
- * namespace, resourceVersion and the two owner annotations are enough.
+ * namespace, resourceVersion and the two owner annotations are enough (the
+ * informer itself compares only name, namespace and resourceVersion).
  * Dropping the content also keeps Secret values out of the operator's
  * long-lived memory; every decision re-reads the live target.
  */
 export function keepTargetMetadataOnly(obj: V1ConfigMap | V1Secret): void {
-  const { name, namespace, resourceVersion, uid, annotations } = obj.metadata ?? {};
+  const { name, namespace, resourceVersion, annotations } = obj.metadata ?? {};
   const owner = annotations?.[ANNOTATION.owner];
   const ownerUid = annotations?.[ANNOTATION.ownerUid];
   obj.metadata = {
     ...(name !== undefined ? { name } : {}),
     ...(namespace !== undefined ? { namespace } : {}),
     ...(resourceVersion !== undefined ? { resourceVersion } : {}),
-    ...(uid !== undefined ? { uid } : {}),
     annotations: { ...(owner !== undefined ? { [ANNOTATION.owner]: owner } : {}), ...(ownerUid !== undefined ? { [ANNOTATION.ownerUid]: ownerUid } : {}) },
   };
   // Not \`delete\`: see dropManagedFields.

@@ -23,7 +23,6 @@ describe('cache transforms', () => {
     expect(secret.metadata).toEqual({
       name: 's',
       namespace: 'ns',
-      uid: 'u',
       resourceVersion: '7',
       annotations: { [ANNOTATION.owner]: 'ns/p', [ANNOTATION.ownerUid]: 'pu' },
     });
