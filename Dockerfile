@@ -28,4 +28,9 @@ COPY crds/ ./crds/
 # above are root-owned and world-readable, which is all the process needs.
 USER 65532:65532
 EXPOSE 8080 8081
-ENTRYPOINT ["node", "dist/src/main.js"]
+# --optimize-for-size: V8 keeps a small young generation and grows the heap
+# little past what is live. Measured (bench/results): RSS at 10,000 pushes
+# about a third of the default's, for a small cost in throughput. It is a V8
+# flag, which NODE_OPTIONS does not accept, so it is here; hack/start.sh and
+# the bench read or repeat it (a unit test keeps them equal).
+ENTRYPOINT ["node", "--optimize-for-size", "dist/src/main.js"]

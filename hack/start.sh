@@ -24,4 +24,5 @@ if [ "${embedded:-0}" = 1 ]; then
   echo "  export KUBECONFIG=$KUBECONFIG" >&2
   echo "  kubectl apply -f samples/configpush-secret.yaml && kubectl get cpush -A" >&2
 fi
-exec node dist/src/main.js "$@"
+# The image's node flags (Dockerfile ENTRYPOINT; test/unit/entrypoint.test.ts keeps them equal).
+exec node --optimize-for-size dist/src/main.js "$@"
