@@ -301,6 +301,12 @@ async function mixedPhase(bench: Bench, results: BenchResults): Promise<void> {
 /** Sequential single pushes, each from create to Ready, with a pause between them. */
 async function latencyIdle(side: Side, samples: number, namespace: string): Promise<LatencySummary> {
   await createNamespaces(side.api, [namespace]);
+  // One push first, not counted: on a fresh control plane the first push into
+  // a new namespace sometimes took ~2 s to Ready for either side (seen for the
+  // operator in one run, for the baseline in another), the apiserver warming
+  // up, not the controller.
+  await createPush(side.api, namespace, 'idle-warmup', pushSpec(0, [{ kind: 'ConfigMap', name: 'idle-warmup' }]));
+  await side.tracker.waitAll([readyKey(namespace, 'idle-warmup', 1)], 60_000);
   const latencies: number[] = [];
   for (let i = 0; i < samples; i++) {
     const name = `idle-${i}`;
