@@ -61,6 +61,7 @@ export class Controller {
   /** Our own writes, whose watch echoes queue nothing. */
   private readonly ownWrites = new OwnWrites();
   private readonly ownerIndex = new OwnerIndex();
+  private readonly events: EventRecorder;
   private workers: Promise<void>[] = [];
   private resyncTimer: NodeJS.Timeout | undefined;
   private running = false;
@@ -119,6 +120,7 @@ export class Controller {
       log,
       relistIntervalMs: options.relistPeriodMs,
     });
+    this.events = new EventRecorder(clients.core, log, { component: 'configpush-operator', windowMs: 10 * 60_000, minUpdateIntervalMs: 60_000 });
     const operatorStore = recordingTargetStore(kubeTargetStore(clients.core), this.ownWrites);
     this.reconciler = new Reconciler({
       getPush: (namespace, name) => asPushOrUndefined(this.pushInformer.get(name, namespace)),
@@ -141,7 +143,7 @@ export class Controller {
       isTargetCached: (target) => this.targetInformers[target.kind].get(target.name, target.namespace) !== undefined,
       workloadsFor: (namespace, serviceAccountName) =>
         kubeWorkloadClient(serviceAccountName ? factory.forServiceAccount(namespace, serviceAccountName).apps : clients.apps),
-      events: new EventRecorder(clients.core, log, { component: 'configpush-operator', windowMs: 10 * 60_000, minUpdateIntervalMs: 60_000 }),
+      events: this.events,
       metrics,
       log,
       targetConcurrency: options.targetConcurrency,
@@ -163,6 +165,8 @@ export class Controller {
     clearTimeout(this.resyncTimer);
     await this.queue.shutdown();
     await Promise.all(this.workers);
+    // Events are written behind the reconciles; give the last ones a moment.
+    if (!(await this.events.flush(5_000))) this.log.warn('stopped before every event was written');
     await Promise.all([this.pushInformer.stop(), this.namespaceInformer.stop(), ...Object.values(this.targetInformers).map((i) => i.stop())]);
     this.log.info('controller stopped');
   }

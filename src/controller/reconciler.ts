@@ -153,7 +153,7 @@ export class Reconciler {
       now: this.timestamp(),
     });
     await this.writeStatusIfChanged(push, status, log);
-    await this.emitEvents(push, key, outcomes);
+    this.emitEvents(push, key, outcomes);
 
     if (transient !== undefined) throw new RetryableReconcileError(describeError(transient), transient);
     return result.requeueAfterMs !== undefined ? { requeueAfterMs: result.requeueAfterMs } : {};
@@ -172,7 +172,7 @@ export class Reconciler {
     const touched = results.filter((r) => r !== 'untouched').length;
     if (touched > 0) {
       const verb = spec.deletionPolicy === 'Delete' ? 'deleted' : 'released';
-      await this.deps.events.record(involved(push), 'Normal', spec.deletionPolicy === 'Delete' ? 'Deleted' : 'Released', `${verb} ${touched} target${touched === 1 ? '' : 's'} no longer in the spec`);
+      this.deps.events.emit(involved(push), 'Normal', spec.deletionPolicy === 'Delete' ? 'Deleted' : 'Released', `${verb} ${touched} target${touched === 1 ? '' : 's'} no longer in the spec`);
     }
   }
 
@@ -187,7 +187,7 @@ export class Reconciler {
     await this.deps.pushes.setFinalizers(push, (push.metadata.finalizers ?? []).filter((f) => f !== FINALIZER));
     log.info({ deletionPolicy: policy, targets: touched }, 'finalized');
     if (touched > 0) {
-      await this.deps.events.record(
+      this.deps.events.emit(
         involved(push),
         'Normal',
         policy === 'Delete' ? 'Deleted' : 'Released',
@@ -212,7 +212,7 @@ export class Reconciler {
   private async refuse(push: ConfigPush, reason: string, message: string, log: Logger): Promise<void> {
     const changed = await this.writeStatusIfChanged(push, refusedStatus(push, reason, message, this.timestamp()), log);
     log[changed ? 'warn' : 'debug']({ reason, error: message }, 'not acting on this ConfigPush until it changes');
-    if (changed) await this.deps.events.record(involved(push), 'Warning', 'Failed', message);
+    if (changed) this.deps.events.emit(involved(push), 'Warning', 'Failed', message);
   }
 
   /** Writes status only when it differs from what the push already has; returns whether it wrote. */
@@ -225,22 +225,22 @@ export class Reconciler {
     return true;
   }
 
-  private async emitEvents(push: ConfigPush, key: string, outcomes: TargetOutcome[]): Promise<void> {
+  private emitEvents(push: ConfigPush, key: string, outcomes: TargetOutcome[]): void {
     const object = involved(push);
     const written = outcomes.filter((o) => o.wrote && !o.driftCorrected);
     if (written.length > 0) {
       const names = written.map((o) => targetLabel(o.target)).join(', ');
-      await this.deps.events.record(object, 'Normal', 'Applied', `operation ${key} applied to ${names}`);
+      this.deps.events.emit(object, 'Normal', 'Applied', `operation ${key} applied to ${names}`);
     }
     const corrected = outcomes.filter((o) => o.driftCorrected);
     if (corrected.length > 0) {
       this.deps.metrics.driftCorrections.inc(corrected.length);
       const names = corrected.map((o) => targetLabel(o.target)).join(', ');
-      await this.deps.events.record(object, 'Normal', 'DriftCorrected', `restored desired content of ${names}`);
+      this.deps.events.emit(object, 'Normal', 'DriftCorrected', `restored desired content of ${names}`);
     }
     for (const outcome of outcomes) {
-      if (outcome.state === 'Conflict') await this.deps.events.record(object, 'Warning', 'Conflict', outcome.message ?? 'conflict');
-      if (outcome.state === 'Failed') await this.deps.events.record(object, 'Warning', 'Failed', outcome.message ?? 'failed');
+      if (outcome.state === 'Conflict') this.deps.events.emit(object, 'Warning', 'Conflict', outcome.message ?? 'conflict');
+      if (outcome.state === 'Failed') this.deps.events.emit(object, 'Warning', 'Failed', outcome.message ?? 'failed');
     }
   }
 

@@ -32,6 +32,10 @@ export interface EventRecorderOptions {
   windowMs: number;
   /** A series is written back at most this often; counts in between accumulate. */
   minUpdateIntervalMs: number;
+  /** emit(): Event writes at most this many at a time (default 2)... */
+  maxConcurrentWrites?: number;
+  /** ...and at most this many waiting; more are dropped and logged, as client-go's broadcaster drops when its buffer is full (default 1000). */
+  maxQueued?: number;
 }
 
 /**
@@ -43,6 +47,10 @@ export interface EventRecorderOptions {
  */
 export class EventRecorder {
   private readonly series = new Map<string, Series>();
+  private readonly queued: (() => Promise<void>)[] = [];
+  private writing = 0;
+  private idleWaiters: (() => void)[] = [];
+  private dropped = 0;
 
   constructor(
     private readonly core: CoreV1Api,
@@ -50,6 +58,59 @@ export class EventRecorder {
     private readonly options: EventRecorderOptions,
   ) {}
 
+  /**
+   * Records an Event without making the caller wait, like client-go's
+   * recorder: a reconcile's worker is not held for a write that is only
+   * telemetry (it was the fourth request on each new push's critical path).
+   * Writes run in order of emission, a few at a time, so a burst cannot crowd
+   * the apiserver with Events.
+   */
+  emit(object: InvolvedObject, type: EventType, reason: EventReason, message: string): void {
+    if (this.queued.length >= (this.options.maxQueued ?? 1000)) {
+      this.dropped += 1;
+      this.log.warn({ reason, namespace: object.namespace, configpush: object.name, dropped: this.dropped }, 'event dropped: too many waiting to be written');
+      return;
+    }
+    this.queued.push(() => this.record(object, type, reason, message));
+    this.pump();
+  }
+
+  /**
+   * Resolves once every emitted Event is written (or given up), or after
+   * `timeoutMs`: a graceful stop waits a little for them, never for an
+   * apiserver that does not answer. Resolves true when all were written.
+   */
+  async flush(timeoutMs = Number.POSITIVE_INFINITY): Promise<boolean> {
+    if (this.writing === 0 && this.queued.length === 0) return true;
+    const idle = new Promise<boolean>((resolve) => this.idleWaiters.push(() => resolve(true)));
+    if (!Number.isFinite(timeoutMs)) return idle;
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), timeoutMs)));
+    try {
+      return await Promise.race([idle, timeout]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  private pump(): void {
+    while (this.writing < (this.options.maxConcurrentWrites ?? 2)) {
+      const next = this.queued.shift();
+      if (!next) break;
+      this.writing += 1;
+      void next().finally(() => {
+        this.writing -= 1;
+        this.pump();
+        if (this.writing === 0 && this.queued.length === 0) {
+          const waiters = this.idleWaiters;
+          this.idleWaiters = [];
+          for (const resolve of waiters) resolve();
+        }
+      });
+    }
+  }
+
+  /** Records an Event and resolves when it is written; never rejects (a failure is logged). */
   async record(object: InvolvedObject, type: EventType, reason: EventReason, message: string): Promise<void> {
     // Keyed by a digest: the series outlive their pushes' reconciles by the
     // whole window, one per push after a burst, and the full text as key cost

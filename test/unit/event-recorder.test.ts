@@ -88,3 +88,60 @@ describe('EventRecorder', () => {
     await expect(recorder.record(object, 'Normal', 'Applied', 'x')).resolves.toBeUndefined();
   });
 });
+
+describe('EventRecorder.emit', () => {
+  /** A core whose creates wait until released, to see what runs at once. */
+  function gatedCore() {
+    const created: string[] = [];
+    let inFlight = 0;
+    let maxInFlight = 0;
+    const gates: (() => void)[] = [];
+    const core = {
+      async createNamespacedEvent({ body }: { namespace: string; body: CoreV1Event }) {
+        inFlight += 1;
+        maxInFlight = Math.max(maxInFlight, inFlight);
+        await new Promise<void>((resolve) => gates.push(resolve));
+        inFlight -= 1;
+        created.push(body.message ?? '');
+        return body;
+      },
+    };
+    const releaseAll = async () => {
+      while (gates.length > 0 || inFlight > 0) {
+        gates.splice(0).forEach((open) => open());
+        await new Promise((resolve) => setImmediate(resolve));
+      }
+    };
+    return { core: core as unknown as CoreV1Api, created, gates, releaseAll, maxInFlight: () => maxInFlight };
+  }
+  const options = { component: 'test', windowMs: 600_000, minUpdateIntervalMs: 60_000 };
+
+  it('returns at once, writes in order, at most maxConcurrentWrites at a time, and flush waits for all', async () => {
+    const { core, created, gates, releaseAll, maxInFlight } = gatedCore();
+    const recorder = new EventRecorder(core, pino({ level: 'silent' }), { ...options, maxConcurrentWrites: 2 });
+    for (let i = 0; i < 5; i++) recorder.emit({ ...object, uid: `u${i}` }, 'Normal', 'Applied', `m${i}`);
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(gates).toHaveLength(2); // the caller did not wait; two writes started
+    let flushed = false;
+    const flush = recorder.flush().then((all) => (flushed = all));
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(flushed).toBe(false);
+    await releaseAll();
+    await flush;
+    expect(flushed).toBe(true);
+    expect(created).toEqual(['m0', 'm1', 'm2', 'm3', 'm4']);
+    expect(maxInFlight()).toBe(2);
+  });
+
+  it('drops what does not fit in the queue, and a flush with a timeout gives up on a write that never answers', async () => {
+    const { core, created, gates, releaseAll } = gatedCore();
+    const recorder = new EventRecorder(core, pino({ level: 'silent' }), { ...options, maxConcurrentWrites: 1, maxQueued: 2 });
+    for (let i = 0; i < 6; i++) recorder.emit({ ...object, uid: `u${i}` }, 'Normal', 'Applied', `m${i}`);
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(gates).toHaveLength(1); // one writing, two waiting, three dropped
+    expect(await recorder.flush(20)).toBe(false);
+    await releaseAll();
+    expect(created).toEqual(['m0', 'm1', 'm2']);
+    expect(await recorder.flush(20)).toBe(true);
+  });
+});
