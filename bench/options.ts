@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { parseAllDocuments } from 'yaml';
+import { imageNodeFlags } from '../test/support/image.js';
 
 export const PHASES = ['scale', 'mixed', 'memory'] as const;
 export type Phase = (typeof PHASES)[number];
@@ -54,18 +55,6 @@ export interface BenchOptions {
   operatorNodeFlags: string[];
   /** Which controllers the memory phase measures (both by default). */
   memorySides: ('baseline' | 'operator')[];
-}
-
-/** The flags the image gives node (Dockerfile: ENTRYPOINT ["node", ...flags, "dist/src/main.js"]), so the bench runs what ships. */
-export function imageNodeFlags(root: string): string[] {
-  const line = readFileSync(`${root}/Dockerfile`, 'utf8')
-    .split('\n')
-    .find((l) => l.startsWith('ENTRYPOINT '));
-  if (!line) throw new Error('Dockerfile has no ENTRYPOINT');
-  const entrypoint = JSON.parse(line.slice('ENTRYPOINT '.length)) as string[];
-  const script = entrypoint.findIndex((arg) => arg.endsWith('main.js'));
-  if (entrypoint[0] !== 'node' || script < 0) throw new Error(`Dockerfile ENTRYPOINT is not ["node", ...flags, ".../main.js"]: ${line}`);
-  return entrypoint.slice(1, script);
 }
 
 /** The literal environment values the Deployment gives the operator container, so the bench measures what ships. */

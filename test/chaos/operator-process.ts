@@ -2,6 +2,8 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { appendFileSync, createWriteStream, existsSync, readFileSync, type WriteStream } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
+import { imageNodeFlags } from '../support/image.js';
+import { repoRoot } from '../support/paths.js';
 import { operatorMain, runDir } from './profile.js';
 
 /**
@@ -84,6 +86,8 @@ export class OperatorProcess {
     if (this.child) throw new Error(`${this.options.name} is already running`);
     const o = this.options;
     const args = [
+      // What the image runs: its node flags too (Dockerfile ENTRYPOINT).
+      ...imageNodeFlags(repoRoot),
       operatorMain,
       '--kubeconfig',
       o.kubeconfig,

@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { CoordinationV1Api } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
+import { imageNodeFlags } from '../support/image.js';
 import { createPush, eventually, newNamespace, testKubeConfig, waitReady } from '../support/kube.js';
 import { OPERATOR_NAMESPACE } from '../support/operator-identity.js';
 import { operatorKubeconfigPath, repoRoot } from '../support/paths.js';
@@ -15,6 +16,7 @@ describe('the operator process', () => {
     const child = spawn(
       process.execPath,
       [
+        ...imageNodeFlags(repoRoot),
         join(repoRoot, 'dist/src/main.js'),
         '--kubeconfig', operatorKubeconfigPath,
         '--leader-elect', '--leader-election-namespace', OPERATOR_NAMESPACE, '--leader-election-id', lease,
@@ -48,7 +50,7 @@ describe('the operator process', () => {
 
   it('a startup failure names the TypeScript source of our frames, not the compiled JavaScript', async () => {
     // src/main.ts turns source maps on for our modules only (not node_modules'): guard that it still works.
-    const child = spawn(process.execPath, [join(repoRoot, 'dist/src/main.js'), '--kubeconfig', join(repoRoot, 'no-such-kubeconfig'), '--metrics-address', '', '--health-address', ''], {
+    const child = spawn(process.execPath, [...imageNodeFlags(repoRoot), join(repoRoot, 'dist/src/main.js'), '--kubeconfig', join(repoRoot, 'no-such-kubeconfig'), '--metrics-address', '', '--health-address', ''], {
       env: { ...process.env, LOG_LEVEL: 'silent' },
       stdio: ['ignore', 'pipe', 'pipe'],
     });

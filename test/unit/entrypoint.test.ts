@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { imageNodeFlags } from '../../bench/options.js';
+import { imageNodeFlags } from '../support/image.js';
 
 const root = new URL('../..', import.meta.url).pathname;
 
