@@ -3,7 +3,7 @@ import { parseArgs } from 'node:util';
 import { parseAllDocuments } from 'yaml';
 import { imageNodeFlags } from '../test/support/image.js';
 
-export const PHASES = ['scale', 'mixed', 'memory'] as const;
+export const PHASES = ['scale', 'throughput', 'mixed', 'memory'] as const;
 export type Phase = (typeof PHASES)[number];
 
 /** Every size the bench uses. The smoke run is the same code with the small numbers. */
@@ -16,6 +16,8 @@ export interface BenchOptions {
   /** Pushes per burst run on a fresh control plane; one of them is the throughput run. */
   scale: number[];
   throughputPushes: number;
+  /** Burst runs of throughputPushes per side, alternating which side goes first; the throughput target is judged on the median ratio. */
+  throughputRepeats: number;
   /** Idle window after the throughput run, with the operator's resync and relist periods shortened to fit in it. */
   idleSeconds: number;
   baselineIdleSeconds: number;
@@ -71,6 +73,7 @@ export function deploymentEnv(root: string): Record<string, string> {
 const FULL = {
   scale: [100, 1000],
   throughputPushes: 1000,
+  throughputRepeats: 5,
   idleSeconds: 300,
   baselineIdleSeconds: 60,
   resyncSeconds: 60,
@@ -88,6 +91,7 @@ const FULL = {
 const SMOKE: typeof FULL = {
   scale: [5],
   throughputPushes: 5,
+  throughputRepeats: 1,
   idleSeconds: 4,
   baselineIdleSeconds: 1,
   resyncSeconds: 1,
@@ -109,6 +113,7 @@ const USAGE = `usage: node <build>/bench/run.js [flags]   (npm run bench | npm r
   --cluster-dir DIR       the bench's own control plane (default $CLUSTER_DIR or .cache/cluster-bench)
   --scale LIST            pushes per burst run on a fresh control plane (default ${FULL.scale.join(',')})
   --throughput N          the scaling run that is the throughput figure (default ${FULL.throughputPushes})
+  --throughput-repeats N  runs of it per side, alternating; the target is judged on the median ratio (default ${FULL.throughputRepeats})
   --idle-seconds S        idle window with resync (default ${FULL.idleSeconds}); --baseline-idle-seconds S (${FULL.baselineIdleSeconds})
   --resync-seconds S      operator --resync-period during the idle window (default ${FULL.resyncSeconds}); --relist-seconds S (${FULL.relistSeconds})
   --latency-samples N     sequential pushes for idle latency (default ${FULL.latencySamples})
@@ -141,6 +146,7 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv, root: strin
       'cluster-dir': { type: 'string' },
       scale: { type: 'string' },
       throughput: { type: 'string' },
+      'throughput-repeats': { type: 'string' },
       'idle-seconds': { type: 'string' },
       'baseline-idle-seconds': { type: 'string' },
       'resync-seconds': { type: 'string' },
@@ -197,6 +203,7 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv, root: strin
     date: values.date ?? new Date().toISOString().slice(0, 10),
     scale,
     throughputPushes,
+    throughputRepeats: Math.max(1, num('throughput-repeats', values['throughput-repeats'], d.throughputRepeats)),
     idleSeconds: num('idle-seconds', values['idle-seconds'], d.idleSeconds),
     baselineIdleSeconds: num('baseline-idle-seconds', values['baseline-idle-seconds'], d.baselineIdleSeconds),
     resyncSeconds: num('resync-seconds', values['resync-seconds'], d.resyncSeconds),

@@ -6,7 +6,7 @@ import { COLORS, renderChart, type Panel } from './chart.js';
 import type { BenchOptions } from './options.js';
 import type { ControllerKind } from './processes.js';
 import type { CpuSummary, HeapSummary } from './profile.js';
-import { round, type LatencySummary } from './stats.js';
+import { median, round, type LatencySummary } from './stats.js';
 
 export interface MemorySample {
   rssBytes: number;
@@ -105,6 +105,15 @@ export interface Figure {
   pass?: boolean | null;
 }
 
+export interface ThroughputRun {
+  kind: ControllerKind;
+  /** Which repeat (pairs of one operator and one baseline run share it). */
+  repeat: number;
+  pushes: number;
+  seconds: number;
+  throughput: number;
+}
+
 export interface BenchResults {
   date: string;
   startedAt: string;
@@ -114,6 +123,8 @@ export interface BenchResults {
   machine: Machine;
   options: BenchOptions;
   scale: ScaleRun[];
+  /** The throughput phase: repeated bursts of throughputPushes, sides alternating (absent in older files). */
+  throughput?: ThroughputRun[];
   idle: IdleRun[];
   amplification: AmpRun[];
   fanout: FanoutRun[];
@@ -262,7 +273,29 @@ export function buildFigures(r: BenchResults): Figure[] {
       operator: `${tOp.throughput}/s (${tOp.seconds} s)`,
       baseline: `${tBase.throughput}/s (${tBase.seconds} s)`,
       ratio: fmt(q),
-      target: 'ratio >= 0.8',
+      // With the throughput phase's repeats, they decide; one run is noise.
+      ...((r.throughput ?? []).length > 0
+        ? { target: '(one run; the repeats below decide)', result: 'info' as const }
+        : { target: 'ratio >= 0.8', result: verdict(q >= 0.8), required: true }),
+    });
+  }
+
+  // Throughput over repeats: one run is at the mercy of the machine's load.
+  const repeats = r.throughput ?? [];
+  const pairs = [...new Set(repeats.map((t) => t.repeat))].flatMap((repeat) => {
+    const op = repeats.find((t) => t.repeat === repeat && t.kind === 'operator');
+    const base = repeats.find((t) => t.repeat === repeat && t.kind === 'baseline');
+    return op && base ? [{ op, base, q: ratio(op.throughput, base.throughput) }] : [];
+  });
+  if (pairs.length > 0) {
+    const q = median(pairs.map((p) => p.q));
+    add({
+      measure: `Throughput, ${pairs.length} alternating runs per side of ${pairs[0]!.op.pushes} pushes, each on a fresh control plane`,
+      figure: `pushes/s per run (ratio); the ratio is the median of the runs' ratios`,
+      operator: pairs.map((p) => `${p.op.throughput}`).join(', '),
+      baseline: pairs.map((p) => `${p.base.throughput}`).join(', '),
+      ratio: `${fmt(q)} (${pairs.map((p) => fmt(p.q)).join(', ')})`,
+      target: 'median ratio >= 0.8',
       result: verdict(q >= 0.8),
       required: true,
     });
