@@ -13,7 +13,7 @@ export interface BenchOptions {
   out: string;
   clusterDir: string;
   date: string;
-  /** Pushes per burst run on a fresh control plane; one of them is the throughput run. */
+  /** Pushes per burst run on a fresh control plane (the scaling curve); throughputPushes is always among them. */
   scale: number[];
   throughputPushes: number;
   /** Burst runs of throughputPushes per side, alternating which side goes first; the throughput target is judged on the median ratio. */
@@ -112,7 +112,7 @@ const USAGE = `usage: node <build>/bench/run.js [flags]   (npm run bench | npm r
   --out DIR               results folder (default bench/results, smoke: .cache/bench-smoke)
   --cluster-dir DIR       the bench's own control plane (default $CLUSTER_DIR or .cache/cluster-bench)
   --scale LIST            pushes per burst run on a fresh control plane (default ${FULL.scale.join(',')})
-  --throughput N          the scaling run that is the throughput figure (default ${FULL.throughputPushes})
+  --throughput N          pushes per throughput run, also one of the scaling runs (default ${FULL.throughputPushes})
   --throughput-repeats N  runs of it per side, alternating; the target is judged on the median ratio (default ${FULL.throughputRepeats})
   --idle-seconds S        idle window with resync (default ${FULL.idleSeconds}); --baseline-idle-seconds S (${FULL.baselineIdleSeconds})
   --resync-seconds S      operator --resync-period during the idle window (default ${FULL.resyncSeconds}); --relist-seconds S (${FULL.relistSeconds})
