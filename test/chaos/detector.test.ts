@@ -63,6 +63,58 @@ describe('the double-apply detector', () => {
     expect(ledgers.get(id('edited'))?.otherWrites).toHaveLength(1);
   });
 
+  it('keeps writes answered 500/504 apart: not refused, maybe applied', () => {
+    const op = 'configpush-operator';
+    const ledgers = ledgerByTarget(
+      [
+        event('create', 'cut-short', 504, op), // the operator killed mid-request: the create may have committed
+        event('update', 'cut-short', 500, op),
+        event('update', 'cut-short', 503, op), // shutting down: refused before storage
+        event('update', 'cut-short', 409, op),
+        event('update', 'cut-short', 504, 'kubectl/v1.36'), // someone else's: not counted at all
+      ],
+      ['ns'],
+    );
+    const ledger = ledgers.get(targetId({ resource: 'configmaps', namespace: 'ns', name: 'cut-short' }));
+    expect(ledger?.operatorWrites).toHaveLength(0);
+    expect(ledger?.unknownOutcomeOperatorWrites.map((e) => e.responseStatus?.code)).toEqual([504, 500]);
+    expect(ledger?.refusedOperatorWrites.map((e) => e.responseStatus?.code)).toEqual([503, 409]);
+    expect(ledger?.otherWrites).toHaveLength(0);
+  });
+
+  it('where the operator is the only creator, counts a create cut short from existence, and every rewrite after it', () => {
+    const op = 'configpush-operator';
+    const events = [
+      event('create', 'cut-short', 504, op), // committed: the target exists, no 2xx create is logged
+      event('create', 'rewritten', 504, op),
+      event('update', 'rewritten', 200, op), // a second write of the same operation
+      event('create', 'rewrite-cut-short', 504, op),
+      event('update', 'rewrite-cut-short', 504, op), // may have landed: counted
+      event('create', 'did-not-land', 504, op),
+      event('create', 'did-not-land', 201, op), // so the first never committed: one create
+      event('create', 'refused-rewrite', 201, op),
+      event('update', 'refused-rewrite', 409, op),
+      event('create', 'missing', 504, op), // never committed, never retried: the target does not exist
+    ];
+    const id = (name: string) => targetId({ resource: 'configmaps', namespace: 'ns', name });
+    const names = ['cut-short', 'rewritten', 'rewrite-cut-short', 'did-not-land', 'refused-rewrite', 'missing'];
+    const expected = new Map(names.map((name) => [id(name), 1]));
+    const existing = new Set(names.filter((name) => name !== 'missing').map(id));
+    const ledgers = ledgerByTarget(events, ['ns']);
+
+    const found = findDoubleApplies(ledgers, expected, undefined, { existing });
+    expect(found.map((d) => [d.target, d.writes])).toEqual([
+      [id('rewritten'), 2],
+      [id('rewrite-cut-short'), 2],
+    ]);
+    expect(found[0]?.evidence.map((line) => line.split(' ').slice(1, 5).join(' '))).toEqual([
+      `create configmaps/ns/rewritten -> 504`,
+      `update configmaps/ns/rewritten -> 200`,
+    ]);
+    // Counting 2xx writes alone misses both: their creates have no 2xx.
+    expect(findDoubleApplies(ledgers, expected)).toEqual([]);
+  });
+
   describe('on the real apiserver behind the lossy proxy', () => {
     let scenario: Scenario;
     let proxy: LossyProxy;

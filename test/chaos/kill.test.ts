@@ -87,9 +87,13 @@ describe('kill -9', () => {
     const convergence = await waitConverged(s.c, pushes, profile.convergeTimeoutMs);
     // A late duplicate (a retry still in a backoff) would land now.
     await sleep(3_000);
-    const doubles = s.doubleApplies(allowedWrites(pushes));
+    // The operator is the only creator of these targets: a create that a kill
+    // cut short (answered 504, maybe committed) is counted from the target's
+    // existence, and any rewrite after it counts, whatever its answer.
+    const doubles = await s.soleCreatorDoubleApplies(allowedWrites(pushes));
     const ledgers = s.ledgers();
     const operatorWrites = s.operatorTargetWrites();
+    const unknownOutcome = s.unknownOutcomeTargetWrites();
     const refused = [...ledgers.values()].reduce((n, l) => n + l.refusedOperatorWrites.length, 0);
     // A kill "during writes": the operator completed a write in the scenario within 500 ms before it.
     const scope = new Set(s.namespaces);
@@ -121,6 +125,7 @@ describe('kill -9', () => {
         'kills before ready': kills.filter((k) => k.beforeReady).length,
         'kills within 500 ms of a write': duringWrites,
         'refused (409/404) operator target writes': refused,
+        'operator target writes answered 500/504 (cut short by a kill)': unknownOutcome,
         incarnations: op.incarnations.length,
       },
     });
@@ -128,8 +133,11 @@ describe('kill -9', () => {
     expect(crashes, op.crashes.map((c) => c.stderrTail).join('\n---\n')).toBe(0);
     expect(convergence.lost, JSON.stringify(convergence.lost.slice(0, 10), null, 2)).toEqual([]);
     expect(doubles, evidence(doubles)).toEqual([]);
-    // Every target was written at least once, and the kills did hit work in flight.
-    expect(operatorWrites).toBeGreaterThanOrEqual(targets);
+    // Every target's write is in the audit log: answered 2xx, or 504 when the
+    // kill closed the connection mid-request (the write may still commit; the
+    // target then exists and no 2xx create of it is logged).
+    expect(operatorWrites + unknownOutcome).toBeGreaterThanOrEqual(targets);
+    // The kills did hit work in flight.
     expect(duringWrites).toBeGreaterThan(0);
   });
 });

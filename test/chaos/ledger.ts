@@ -7,9 +7,14 @@ import type { AuditEvent } from '../support/audit.js';
  *
  * A target is a ConfigMap or Secret (main resource, not a subresource). An
  * operator write is a successful (2xx) create/update/patch/delete whose
- * User-Agent starts with "configpush-operator". Failed writes (409
- * AlreadyExists or a stale resourceVersion, 404, 422) change nothing and are
- * not counted; they are the operator's conditional writes doing their job.
+ * User-Agent starts with "configpush-operator". Refused writes (409
+ * AlreadyExists or a stale resourceVersion, 404, 422: any 4xx) change nothing
+ * and are not counted; they are the operator's conditional writes doing their
+ * job. A 5xx answer is different: its outcome is unknown. When the client's
+ * connection goes away mid-request (a kill -9), the apiserver answers 504 at
+ * once while the storage write goes on and may commit. Those are kept apart
+ * (`unknownOutcomeOperatorWrites`); where the operator is the targets' only
+ * creator, CountOptions.existing counts them without guessing.
  *
  * Each target may be written once per operation. A scenario says how many
  * operations a target legitimately had (`allowed`): 1 for a push created
@@ -36,6 +41,18 @@ export function isSuccess(event: AuditEvent): boolean {
   return code >= 200 && code < 300;
 }
 
+/**
+ * 500 or 504 (or no code): the apiserver may or may not have committed the
+ * write. 504 is what a client that went away mid-request leaves behind
+ * (finisher.go answers "request did not complete within requested timeout -
+ * context canceled" while the storage write runs on); 500 can be etcd timing
+ * out on a write it then commits. 503 and 429 are refusals before storage.
+ */
+export function isUnknownOutcome(event: AuditEvent): boolean {
+  const code = event.responseStatus?.code ?? 0;
+  return code === 500 || code === 504 || code === 0;
+}
+
 export function isOperator(event: AuditEvent): boolean {
   return (event.userAgent ?? '').startsWith(OPERATOR_USER_AGENT);
 }
@@ -53,8 +70,12 @@ export interface TargetLedger {
   target: TargetRef;
   /** Successful operator writes, in order. */
   operatorWrites: AuditEvent[];
-  /** Operator writes the apiserver refused (409, 404, 422, ...). */
+  /** Operator writes the apiserver refused (409, 404, 422, ...): not applied. */
   refusedOperatorWrites: AuditEvent[];
+  /** Operator writes answered 500/504 (504 when the operator died mid-request): applied or not. */
+  unknownOutcomeOperatorWrites: AuditEvent[];
+  /** Every operator write, whatever its answer, in the audit log's order. */
+  operatorAttempts: AuditEvent[];
   /** Successful writes by anyone else (the test, a third party). */
   otherWrites: AuditEvent[];
 }
@@ -69,11 +90,17 @@ export function ledgerByTarget(events: readonly AuditEvent[], namespaces: Iterab
     const id = targetId(target);
     let ledger = ledgers.get(id);
     if (!ledger) {
-      ledger = { target, operatorWrites: [], refusedOperatorWrites: [], otherWrites: [] };
+      ledger = { target, operatorWrites: [], refusedOperatorWrites: [], unknownOutcomeOperatorWrites: [], operatorAttempts: [], otherWrites: [] };
       ledgers.set(id, ledger);
     }
-    if (isOperator(event)) (isSuccess(event) ? ledger.operatorWrites : ledger.refusedOperatorWrites).push(event);
-    else if (isSuccess(event)) ledger.otherWrites.push(event);
+    if (!isOperator(event)) {
+      if (isSuccess(event)) ledger.otherWrites.push(event);
+      continue;
+    }
+    ledger.operatorAttempts.push(event);
+    if (isSuccess(event)) ledger.operatorWrites.push(event);
+    else if (isUnknownOutcome(event)) ledger.unknownOutcomeOperatorWrites.push(event);
+    else ledger.refusedOperatorWrites.push(event);
   }
   return ledgers;
 }
@@ -86,23 +113,44 @@ export interface DoubleApply {
   evidence: string[];
 }
 
+export interface CountOptions {
+  /**
+   * The targets that exist now, for a scenario where the operator is their
+   * only creator and nothing deletes them. Then each one's create is counted
+   * once from its existence, whatever the audit log says of it: a create
+   * answered 504 may have committed, and the 2xx create is then missing. Every
+   * other operator write answered 2xx, or with an unknown outcome, counts too
+   * (so a rewrite after a create that was cut short is not missed).
+   */
+  existing?: ReadonlySet<string>;
+}
+
+/** The operator writes to one target that count as applied, in order. */
+function countedWrites(id: string, ledger: TargetLedger, options: CountOptions): { writes: number; evidence: AuditEvent[] } {
+  if (!options.existing) return { writes: ledger.operatorWrites.length, evidence: ledger.operatorWrites };
+  const maybeApplied = ledger.operatorAttempts.filter((e) => isSuccess(e) || isUnknownOutcome(e));
+  const creates = options.existing.has(id) ? 1 : 0;
+  return { writes: creates + maybeApplied.filter((e) => e.verb !== 'create').length, evidence: maybeApplied };
+}
+
 /**
- * Every target whose successful operator writes exceed what it was allowed.
- * `expected` lists the targets the scenario made (so a target the operator
- * wrote without being asked is caught too: it is allowed 0) with their
- * allowance; `allowance` may raise it from the ledger (e.g. drift).
+ * Every target whose operator writes exceed what it was allowed: its
+ * successful ones, or with `options.existing` those counted as described
+ * there. `expected` lists the targets the scenario made (so a target the
+ * operator wrote without being asked is caught too: it is allowed 0) with
+ * their allowance; `allowance` may raise it from the ledger (e.g. drift).
  */
 export function findDoubleApplies(
   ledgers: ReadonlyMap<string, TargetLedger>,
   expected: ReadonlyMap<string, number>,
   allowance: (ledger: TargetLedger, base: number) => number = (_l, base) => base,
+  options: CountOptions = {},
 ): DoubleApply[] {
   const found: DoubleApply[] = [];
   for (const [id, ledger] of ledgers) {
     const allowed = allowance(ledger, expected.get(id) ?? 0);
-    if (ledger.operatorWrites.length > allowed) {
-      found.push({ target: id, allowed, writes: ledger.operatorWrites.length, evidence: ledger.operatorWrites.map(describeEvent) });
-    }
+    const { writes, evidence } = countedWrites(id, ledger, options);
+    if (writes > allowed) found.push({ target: id, allowed, writes, evidence: evidence.map(describeEvent) });
   }
   return found;
 }

@@ -48,7 +48,7 @@ describe('lost responses', () => {
     const lastDrop = stats.dropped.at(-1)?.at ?? firstCreate;
     await sleep(3_000);
 
-    const doubles = s.doubleApplies(allowedWrites(pushes));
+    const doubles = await s.soleCreatorDoubleApplies(allowedWrites(pushes));
     const operatorWrites = s.operatorTargetWrites();
     const isTarget = (path: string) => /\/(configmaps|secrets)(\/|\?|$)/.test(path);
     const ok = (status: number) => status >= 200 && status < 300;

@@ -52,7 +52,7 @@ describe('control-plane restart', () => {
     const convergence = await waitConverged(s.c, pushes, profile.convergeTimeoutMs);
     await sleep(3_000);
 
-    const doubles = s.doubleApplies(allowedWrites(pushes));
+    const doubles = await s.soleCreatorDoubleApplies(allowedWrites(pushes));
     const operatorWrites = s.operatorTargetWrites();
     const crashes = op.crashes.length;
     const still = op.running;

@@ -8,7 +8,7 @@ import { clusterEnv, type ClusterEnv } from './cluster.js';
 import { describeEvent, findDoubleApplies, ledgerByTarget, type DoubleApply, type TargetLedger } from './ledger.js';
 import { chaosClusterDir, profile } from './profile.js';
 import { Random } from './random.js';
-import { clients, createNamespace, type Clients } from './workload.js';
+import { clients, createNamespace, listTargets, type Clients } from './workload.js';
 
 /** What every scenario starts from: the cluster, clients, the audit ledger, its own namespaces and seed. */
 export interface Scenario {
@@ -25,8 +25,16 @@ export interface Scenario {
   events(): AuditEvent[];
   doubleApplies(expected: ReadonlyMap<string, number>, allowance?: (ledger: TargetLedger, base: number) => number): DoubleApply[];
   ledgers(): Map<string, TargetLedger>;
+  /**
+   * Double applies where the operator is the targets' only creator and nothing
+   * deletes them: creates counted from the targets that exist, writes with an
+   * unknown outcome counted as applied (ledger.ts, CountOptions).
+   */
+  soleCreatorDoubleApplies(expected: ReadonlyMap<string, number>): Promise<DoubleApply[]>;
   /** Successful operator writes to targets in this scenario's namespaces. */
   operatorTargetWrites(): number;
+  /** Operator writes to targets answered 500/504: each may or may not have been applied. */
+  unknownOutcomeTargetWrites(): number;
 }
 
 export async function startScenario(name: string, index: number): Promise<Scenario> {
@@ -52,7 +60,14 @@ export async function startScenario(name: string, index: number): Promise<Scenar
     events: () => audit.read(),
     ledgers: () => ledgerByTarget(audit.read(), namespaces),
     doubleApplies: (expected, allowance) => findDoubleApplies(ledgerByTarget(audit.read(), namespaces), expected, allowance),
+    async soleCreatorDoubleApplies(expected) {
+      const existing = new Set<string>();
+      for (const namespace of namespaces) for (const id of (await listTargets(c, namespace)).keys()) existing.add(id);
+      return findDoubleApplies(ledgerByTarget(audit.read(), namespaces), expected, undefined, { existing });
+    },
     operatorTargetWrites: () => [...ledgerByTarget(audit.read(), namespaces).values()].reduce((n, l) => n + l.operatorWrites.length, 0),
+    unknownOutcomeTargetWrites: () =>
+      [...ledgerByTarget(audit.read(), namespaces).values()].reduce((n, l) => n + l.unknownOutcomeOperatorWrites.length, 0),
   };
   return scenario;
 }

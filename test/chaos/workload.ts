@@ -243,7 +243,7 @@ export async function listPushes(c: Clients, namespace: string): Promise<ConfigP
 
 type Target = V1ConfigMap | V1Secret;
 
-async function listTargets(c: Clients, namespace: string): Promise<Map<string, Target>> {
+export async function listTargets(c: Clients, namespace: string): Promise<Map<string, Target>> {
   const out = new Map<string, Target>();
   const [cms, secrets] = await Promise.all([
     c.core.listNamespacedConfigMap({ namespace, labelSelector: MANAGED_SELECTOR }),

@@ -11,7 +11,8 @@ export interface AuditEvent {
   /** Whom the request acted as, when it used impersonation. */
   impersonatedUser?: { username: string };
   objectRef?: { resource?: string; namespace?: string; name?: string; subresource?: string; apiGroup?: string };
-  responseStatus?: { code?: number };
+  /** For failures, the apiserver's reason (e.g. Timeout) and message too. */
+  responseStatus?: { code?: number; reason?: string; message?: string };
   requestReceivedTimestamp: string;
   stageTimestamp: string;
 }
