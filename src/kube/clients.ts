@@ -9,8 +9,10 @@ import {
   type Middleware,
   type RequestContext,
   type ResponseContext,
+  wrapHttpLibrary,
 } from '@kubernetes/client-node';
 import { ConnectionReusingAuth } from './connection-reuse.js';
+import { UndiciRequestLibrary } from './undici-http-library.js';
 
 /**
  * The API clients the operator uses, all built from one KubeConfig with the
@@ -66,6 +68,7 @@ export function makeClients(kubeConfig: KubeConfig, options: ClientOptions, auth
   if (!cluster) throw new Error('kubeconfig has no current cluster');
   const configuration = createConfiguration({
     baseServer: new ServerConfiguration(cluster.server, {}),
+    httpApi: wrapHttpLibrary(new UndiciRequestLibrary()),
     authMethods: { default: auth },
     promiseMiddleware: [
       userAgentMiddleware(options.userAgent ?? 'configpush-operator'),

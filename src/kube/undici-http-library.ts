@@ -1,0 +1,52 @@
+import { promisify } from 'node:util';
+import { brotliDecompress, gunzip, inflate } from 'node:zlib';
+import { ResponseContext, SelfDecodingBody, type PromiseHttpLibrary, type RequestContext } from '@kubernetes/client-node';
+import { getGlobalDispatcher } from 'undici';
+
+const decoders: Record<string, (data: Buffer) => Promise<Buffer>> = {
+  gzip: promisify(gunzip),
+  deflate: promisify(inflate),
+  br: promisify(brotliDecompress),
+};
+
+/**
+ * client-node's HTTP layer, on undici's `Dispatcher.request()` instead of
+ * `fetch()`. Everything above it is unchanged: client-node builds the request
+ * (URL, headers, body), the kubeconfig authenticates it and picks the
+ * dispatcher (ConnectionReusingAuth's pooled one), the middleware runs, and
+ * client-node parses the response and raises ApiException on an error status.
+ *
+ * Why: fetch() wraps every request and response in WHATWG streams, Headers
+ * and Response objects. Measured on the local control plane, one small
+ * create cost ~1.7 ms of CPU through fetch and ~0.9 ms through request(),
+ * with the operator spending ~35% of its busy time in undici under load.
+ *
+ * Bodies are read whole (every call here returns one JSON document; watches
+ * do not come through this layer). Like fetch, it asks for compressed
+ * responses (the apiserver gzips those over 128 KiB, i.e. large lists) and
+ * decodes them.
+ */
+export class UndiciRequestLibrary implements PromiseHttpLibrary {
+  async send(request: RequestContext): Promise<ResponseContext> {
+    const url = new URL(request.getUrl());
+    const dispatcher = request.getDispatcher() ?? getGlobalDispatcher();
+    const body = request.getBody();
+    const response = await dispatcher.request({
+      origin: url.origin,
+      path: `${url.pathname}${url.search}`,
+      method: request.getHttpMethod() as 'GET',
+      headers: { 'accept-encoding': 'gzip, deflate, br', ...request.getHeaders() },
+      body: body === undefined ? null : typeof body === 'string' ? body : body.toString(),
+      signal: request.getSignal() ?? null,
+    });
+    const headers: Record<string, string> = {};
+    for (const [name, value] of Object.entries(response.headers)) {
+      if (value !== undefined) headers[name] = Array.isArray(value) ? value.join(', ') : value;
+    }
+    const raw = Buffer.from(await response.body.arrayBuffer());
+    const encoding = headers['content-encoding']?.trim().toLowerCase();
+    const decode = encoding ? decoders[encoding] : undefined;
+    const data = decode && raw.length > 0 ? decode(raw) : Promise.resolve(raw);
+    return new ResponseContext(response.statusCode, headers, new SelfDecodingBody(data));
+  }
+}

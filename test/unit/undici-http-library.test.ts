@@ -1,0 +1,84 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { gzipSync } from 'node:zlib';
+import { ApiException, CoreV1Api, HttpMethod, RequestContext, ServerConfiguration, createConfiguration, wrapHttpLibrary } from '@kubernetes/client-node';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { UndiciRequestLibrary } from '../../src/kube/undici-http-library.js';
+
+/**
+ * The HTTP layer alone, against a plain local HTTP server standing in for the
+ * apiserver's wire format (the e2e and fault suites run it against the real
+ * one): what goes out, what comes back, and that client-node's own response
+ * handling on top still yields typed objects and ApiException.
+ */
+describe('UndiciRequestLibrary', () => {
+  let server: Server;
+  let base: string;
+  const seen: { method: string; url: string; headers: IncomingMessage['headers']; body: string }[] = [];
+  const routes = new Map<string, (req: IncomingMessage, res: ServerResponse) => void>();
+
+  beforeAll(async () => {
+    server = createServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.on('end', () => {
+        seen.push({ method: req.method ?? '', url: req.url ?? '', headers: req.headers, body: Buffer.concat(chunks).toString('utf8') });
+        const route = routes.get(`${req.method} ${new URL(req.url ?? '/', 'http://x').pathname}`);
+        if (route) route(req, res);
+        else res.writeHead(404, { 'content-type': 'application/json' }).end(JSON.stringify({ kind: 'Status', reason: 'NotFound', code: 404 }));
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  });
+  afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
+
+  const core = () =>
+    new CoreV1Api(createConfiguration({ baseServer: new ServerConfiguration(base, {}), httpApi: wrapHttpLibrary(new UndiciRequestLibrary()) }));
+
+  it('sends method, path, query, headers and body as client-node built them, and returns the typed object', async () => {
+    routes.set('POST /api/v1/namespaces/ns/configmaps', (_req, res) => {
+      res.writeHead(201, { 'content-type': 'application/json' }).end(JSON.stringify({ metadata: { name: 'cfg', resourceVersion: '7' }, data: { k: 'v' } }));
+    });
+    const created = await core().createNamespacedConfigMap({ namespace: 'ns', body: { metadata: { name: 'cfg' }, data: { k: 'v' } }, fieldManager: 'fm' });
+    expect(created.metadata?.resourceVersion).toBe('7');
+    expect(created.data).toEqual({ k: 'v' });
+    const request = seen.at(-1);
+    expect(request?.method).toBe('POST');
+    expect(request?.url).toBe('/api/v1/namespaces/ns/configmaps?fieldManager=fm');
+    expect(request?.headers['content-type']).toBe('application/json');
+    expect(JSON.parse(request?.body ?? '{}')).toEqual({ metadata: { name: 'cfg' }, data: { k: 'v' } });
+  });
+
+  it('decodes a gzip-compressed response (the apiserver compresses large lists)', async () => {
+    const items = Array.from({ length: 300 }, (_, i) => ({ metadata: { name: `cm-${i}` }, data: { k: 'x'.repeat(100) } }));
+    routes.set('GET /api/v1/namespaces/ns/configmaps', (req, res) => {
+      expect(req.headers['accept-encoding']).toContain('gzip');
+      res.writeHead(200, { 'content-type': 'application/json', 'content-encoding': 'gzip' }).end(gzipSync(JSON.stringify({ items })));
+    });
+    const list = await core().listNamespacedConfigMap({ namespace: 'ns' });
+    expect(list.items.map((i) => i.metadata?.name)).toEqual(items.map((i) => i.metadata.name));
+  });
+
+  it('hands an error status to client-node, which raises ApiException with the Status body', async () => {
+    routes.set('PUT /api/v1/namespaces/ns/configmaps/cfg', (_req, res) => {
+      res
+        .writeHead(409, { 'content-type': 'application/json' })
+        .end(JSON.stringify({ kind: 'Status', reason: 'Conflict', message: 'the object has been modified', code: 409 }));
+    });
+    const error = await core()
+      .replaceNamespacedConfigMap({ namespace: 'ns', name: 'cfg', body: { metadata: { name: 'cfg', resourceVersion: '1' } } })
+      .catch((err: unknown) => err);
+    expect(error).toBeInstanceOf(ApiException);
+    expect((error as ApiException<string>).code).toBe(409);
+    expect(JSON.parse((error as ApiException<string>).body)).toMatchObject({ reason: 'Conflict' });
+  });
+
+  it("rejects with the abort signal's reason, so a timeout stays a TimeoutError", async () => {
+    routes.set('GET /slow', () => undefined); // never answers
+    const context = new RequestContext(`${base}/slow`, HttpMethod.GET);
+    context.setSignal(AbortSignal.timeout(50));
+    const error = await new UndiciRequestLibrary().send(context).catch((err: unknown) => err);
+    expect((error as Error).name).toBe('TimeoutError');
+  });
+});
