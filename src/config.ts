@@ -31,6 +31,9 @@ const USAGE = `usage: configpush-operator [flags]
 
 export class ConfigError extends Error {}
 
+/** --help: not an error; the usage goes to stdout and the program exits 0. */
+export class HelpRequested extends ConfigError {}
+
 /** Flags win over environment variables (CONFIGPUSH_WORKERS, ...), which win over defaults. */
 export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): OperatorConfig {
   let parsed;
@@ -57,7 +60,7 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): OperatorCon
   } catch (err) {
     throw new ConfigError(`${(err as Error).message}\n${USAGE}`);
   }
-  if (parsed.help) throw new ConfigError(USAGE);
+  if (parsed.help) throw new HelpRequested(USAGE);
 
   const number = (flag: string, value: string | undefined, fallback: number, min: number): number => {
     if (value === undefined) return fallback;

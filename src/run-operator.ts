@@ -1,4 +1,4 @@
-import { ConfigError, parseConfig } from './config.js';
+import { ConfigError, HelpRequested, parseConfig } from './config.js';
 import { createLogger } from './log.js';
 import { startOperator } from './operator.js';
 
@@ -9,6 +9,10 @@ async function main(): Promise<void> {
   try {
     config = parseConfig(process.argv.slice(2), process.env);
   } catch (err) {
+    if (err instanceof HelpRequested) {
+      process.stdout.write(`${err.message}\n`);
+      process.exit(0);
+    }
     if (err instanceof ConfigError) {
       process.stderr.write(`${err.message}\n`);
       process.exit(2);

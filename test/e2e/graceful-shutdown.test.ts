@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { CoordinationV1Api } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
@@ -46,6 +46,19 @@ describe('the operator process', () => {
     } finally {
       child.kill('SIGKILL');
     }
+  });
+
+  it('--help prints the usage on stdout and exits 0; a bad flag prints it on stderr and exits 2', () => {
+    const run = (...args: string[]) =>
+      spawnSync(process.execPath, [...imageNodeFlags(repoRoot), join(repoRoot, 'dist/src/main.js'), ...args], { encoding: 'utf8', timeout: 30_000 });
+    const help = run('--help');
+    expect(help.status).toBe(0);
+    expect(help.stdout).toMatch(/^usage: configpush-operator \[flags\]/);
+    expect(help.stderr).toBe('');
+    const bad = run('--no-such-flag');
+    expect(bad.status).toBe(2);
+    expect(bad.stderr).toMatch(/no-such-flag[\s\S]*usage: configpush-operator/);
+    expect(bad.stdout).toBe('');
   });
 
   it('a startup failure names the TypeScript source of our frames, not the compiled JavaScript', async () => {
