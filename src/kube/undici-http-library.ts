@@ -31,12 +31,16 @@ export class UndiciRequestLibrary implements PromiseHttpLibrary {
     const url = new URL(request.getUrl());
     const dispatcher = request.getDispatcher() ?? getGlobalDispatcher();
     const body = request.getBody();
+    // client-node sends FormData only for file uploads, which the operator never makes; refuse it rather than send "[object FormData]".
+    if (body !== undefined && typeof body !== 'string' && !(body instanceof URLSearchParams)) {
+      throw new Error(`UndiciRequestLibrary: unsupported request body (${body.constructor.name})`);
+    }
     const response = await dispatcher.request({
       origin: url.origin,
       path: `${url.pathname}${url.search}`,
       method: request.getHttpMethod() as 'GET',
       headers: { 'accept-encoding': 'gzip, deflate, br', ...request.getHeaders() },
-      body: body === undefined ? null : typeof body === 'string' ? body : body.toString(),
+      body: body === undefined ? null : body.toString(),
       signal: request.getSignal() ?? null,
     });
     const headers: Record<string, string> = {};

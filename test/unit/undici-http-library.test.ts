@@ -74,6 +74,14 @@ describe('UndiciRequestLibrary', () => {
     expect(JSON.parse((error as ApiException<string>).body)).toMatchObject({ reason: 'Conflict' });
   });
 
+  it('refuses a body it would not send faithfully (FormData), before sending anything', async () => {
+    const before = seen.length;
+    const context = new RequestContext(`${base}/upload`, HttpMethod.POST);
+    context.setBody(new FormData() as unknown as URLSearchParams);
+    await expect(new UndiciRequestLibrary().send(context)).rejects.toThrow(/unsupported request body/);
+    expect(seen.length).toBe(before);
+  });
+
   it("rejects with the abort signal's reason, so a timeout stays a TimeoutError", async () => {
     routes.set('GET /slow', () => undefined); // never answers
     const context = new RequestContext(`${base}/slow`, HttpMethod.GET);
