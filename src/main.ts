@@ -8,5 +8,5 @@
 import { setSourceMapsSupport } from 'node:module';
 
 setSourceMapsSupport(true, { nodeModules: false, generatedCode: false });
-const { run } = await import('./run-operator.js');
+const { run } = await import('./operator/program.js');
 run();

@@ -1,6 +1,6 @@
 import { makeInformer, type Informer, type KubeConfig, type KubernetesListObject, type KubernetesObject, type ObjectCache } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
-import { ExponentialBackoff } from '../core/backoff.js';
+import { ExponentialBackoff } from '../util/backoff.js';
 import { statusCode } from '../core/errors.js';
 
 export interface InformerHandlers<T> {

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ANNOTATION } from '../../src/api/constants.js';
 import { operationKey } from '../../src/core/operation-key.js';
-import type { Operator } from '../../src/operator.js';
+import type { Operator } from '../../src/operator/operator.js';
 import { writes } from '../support/audit.js';
 import { acceptingPushesFrom, condition, createPush, eventually, newNamespace, readConfigMap, sleep, waitReady } from '../support/kube.js';
 import { reconcileCount, startTestOperator } from '../support/operator.js';

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ANNOTATION, MANAGED_BY_LABEL } from '../../src/api/constants.js';
-import type { Operator } from '../../src/operator.js';
+import type { Operator } from '../../src/operator/operator.js';
 import { core, createPush, deletePush, eventually, newNamespace, pushExists, readConfigMap, readSecret, waitReady } from '../support/kube.js';
 import { startTestOperator } from '../support/operator.js';
 

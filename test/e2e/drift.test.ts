@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Operator } from '../../src/operator.js';
+import type { Operator } from '../../src/operator/operator.js';
 import { writes } from '../support/audit.js';
 import { condition, core, createPush, eventually, getPush, newNamespace, readConfigMap, sleep, waitReady, waitReason } from '../support/kube.js';
 import { startTestOperator } from '../support/operator.js';

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ANNOTATION } from '../../src/api/constants.js';
-import type { Operator } from '../../src/operator.js';
+import type { Operator } from '../../src/operator/operator.js';
 import { writes } from '../support/audit.js';
 import { condition, core, createPush, eventually, newNamespace, readConfigMap, sleep, updateSpec, waitReady, waitReason } from '../support/kube.js';
 import { startTestOperator } from '../support/operator.js';

@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
 import { GROUP, PLURAL, VERSION } from '../../src/api/constants.js';
 import type { ConfigPush } from '../../src/api/types.js';
-import type { Operator } from '../../src/operator.js';
+import type { Operator } from '../../src/operator/operator.js';
 import { acceptingPushesFrom, custom, newNamespace, waitReady } from '../support/kube.js';
 import { startTestOperator } from '../support/operator.js';
 import { repoRoot } from '../support/paths.js';

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { GROUP, PLURAL, VERSION } from '../../src/api/constants.js';
-import type { Operator } from '../../src/operator.js';
+import type { Operator } from '../../src/operator/operator.js';
 import { writes } from '../support/audit.js';
 import { createPush, custom, eventually, getPush, newNamespace, sleep, waitReady } from '../support/kube.js';
 import { startTestOperator } from '../support/operator.js';

@@ -1,7 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Operator } from '../../src/operator.js';
+import type { Operator } from '../../src/operator/operator.js';
 import { writes } from '../support/audit.js';
 import { core, createPush, eventually, newNamespace, readConfigMap, sleep, waitReady } from '../support/kube.js';
 import { startTestOperator } from '../support/operator.js';

@@ -1,6 +1,6 @@
 import type { Middleware, RequestContext } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Operator } from '../../src/operator.js';
+import type { Operator } from '../../src/operator/operator.js';
 import { writes } from '../support/audit.js';
 import { core, createPush, newNamespace, readConfigMap, sleep, updateSpec, waitReady } from '../support/kube.js';
 import { startTestOperator } from '../support/operator.js';

@@ -1,8 +1,8 @@
 import type { Middleware } from '@kubernetes/client-node';
 import { pino } from 'pino';
-import type { OperatorConfig } from '../../src/config.js';
-import { DEFAULT_CONTROLLER_OPTIONS, type ControllerOptions } from '../../src/controller/controller.js';
-import { startOperator, type Operator } from '../../src/operator.js';
+import type { OperatorConfig } from '../../src/operator/config.js';
+import { DEFAULT_CONTROLLER_OPTIONS, type ControllerOptions } from '../../src/runtime/controller.js';
+import { startOperator, type Operator } from '../../src/operator/operator.js';
 import { existsSync } from 'node:fs';
 import { kubeconfigPath, operatorKubeconfigPath } from './paths.js';
 

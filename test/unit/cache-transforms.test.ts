@@ -1,7 +1,7 @@
 import type { KubernetesObject, V1Secret } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
 import { ANNOTATION } from '../../src/api/constants.js';
-import { keepTargetMetadataOnly, trimPush } from '../../src/controller/cache-transforms.js';
+import { keepTargetMetadataOnly, trimPush } from '../../src/runtime/cache-transforms.js';
 
 describe('cache transforms', () => {
   it('keep of a target only what ownership lookups and echo detection read', () => {

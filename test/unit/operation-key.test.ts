@@ -59,7 +59,7 @@ describe('contentDigest', () => {
 
 describe('restart annotation', () => {
   it('is deterministic per push and operation, and changes only with them', async () => {
-    const { restartAnnotationKey, restartAnnotationValue } = await import('../../src/controller/workload-restarter.js');
+    const { restartAnnotationKey, restartAnnotationValue } = await import('../../src/configpush/workload-restarter.js');
     expect(restartAnnotationKey('uid-1')).toBe(restartAnnotationKey('uid-1'));
     expect(restartAnnotationKey('uid-1')).not.toBe(restartAnnotationKey('uid-2'));
     expect(restartAnnotationKey('uid-1')).toMatch(/^restart\.configpush\.io\/[0-9a-f]{12}$/);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { objectId, OwnWrites } from '../../src/controller/own-writes.js';
+import { objectId, OwnWrites } from '../../src/runtime/own-writes.js';
 
 const cm = objectId('ConfigMap', 'ns', 'app');
 

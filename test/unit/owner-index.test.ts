@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { OwnerIndex } from '../../src/controller/owner-index.js';
+import { OwnerIndex } from '../../src/runtime/owner-index.js';
 
 describe('OwnerIndex', () => {
   it('lists the targets carrying an owner uid, following changes of owner and deletes', () => {

@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { ExponentialBackoff } from '../../src/core/backoff.js';
-import { WorkQueue } from '../../src/queue/work-queue.js';
+import { ExponentialBackoff } from '../../src/util/backoff.js';
+import { WorkQueue } from '../../src/runtime/work-queue.js';
 
 const queue = () => new WorkQueue({ backoff: { baseMs: 100, maxMs: 10_000, jitter: 0 } });
 

@@ -7,14 +7,14 @@ import type { ClientFactory } from '../kube/clients.js';
 import { kubeConfigPushClient } from '../kube/configpush-client.js';
 import { EventRecorder } from '../kube/event-recorder.js';
 import { ResilientInformer } from '../kube/resilient-informer.js';
-import { kubeTargetStore } from '../kube/target-store.js';
+import { kubeTargetClient } from '../kube/target-client.js';
 import { kubeWorkloadClient } from '../kube/workload-client.js';
-import type { Metrics } from '../metrics.js';
-import { WorkQueue } from '../queue/work-queue.js';
+import type { Metrics } from './metrics.js';
+import { WorkQueue } from './work-queue.js';
 import { dropManagedFields, keepTargetMetadataOnly, trimPush } from './cache-transforms.js';
 import { OwnerIndex } from './owner-index.js';
-import { objectId, OwnWrites, recordingPushClient, recordingTargetStore } from './own-writes.js';
-import { Reconciler } from './reconciler.js';
+import { objectId, OwnWrites, recordingPushClient, recordingTargetClient } from './own-writes.js';
+import { Reconciler } from '../configpush/reconciler.js';
 
 export interface ControllerOptions {
   workers: number;
@@ -121,14 +121,14 @@ export class Controller {
       relistIntervalMs: options.relistPeriodMs,
     });
     this.events = new EventRecorder(clients.core, log, { component: 'configpush-operator', windowMs: 10 * 60_000, minUpdateIntervalMs: 60_000 });
-    const operatorStore = recordingTargetStore(kubeTargetStore(clients.core), this.ownWrites);
+    const operatorTargets = recordingTargetClient(kubeTargetClient(clients.core), this.ownWrites);
     this.reconciler = new Reconciler({
       getPush: (namespace, name) => asPushOrUndefined(this.pushInformer.get(name, namespace)),
       pushes,
-      targetStoreFor: (namespace, serviceAccountName) =>
+      targetClientFor: (namespace, serviceAccountName) =>
         serviceAccountName
-          ? recordingTargetStore(kubeTargetStore(factory.forServiceAccount(namespace, serviceAccountName).core), this.ownWrites)
-          : operatorStore,
+          ? recordingTargetClient(kubeTargetClient(factory.forServiceAccount(namespace, serviceAccountName).core), this.ownWrites)
+          : operatorTargets,
       namespaceAnnotations: (name) => {
         const namespace = this.namespaceInformer.get(name);
         return namespace ? (namespace.metadata?.annotations ?? {}) : undefined;

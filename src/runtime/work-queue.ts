@@ -1,4 +1,4 @@
-import { ExponentialBackoff, type BackoffOptions } from '../core/backoff.js';
+import { ExponentialBackoff, type BackoffOptions } from '../util/backoff.js';
 
 /**
  * A deduplicating work queue with the semantics of client-go's workqueue:

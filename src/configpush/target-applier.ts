@@ -5,8 +5,8 @@ import { renderTarget, type Ownership, type TargetObject } from '../core/desired
 import { isAlreadyExists, isConflict, isNotFound } from '../core/errors.js';
 import type { ResolvedSpec, ResolvedTarget } from '../core/resolve-spec.js';
 import { planTarget } from '../core/target-plan.js';
-import type { TargetStore } from '../kube/target-store.js';
-import type { Metrics } from '../metrics.js';
+import type { TargetClient } from '../kube/target-client.js';
+import type { Metrics } from '../runtime/metrics.js';
 
 /** What happened to one target in one reconcile. */
 export interface TargetOutcome {
@@ -72,7 +72,7 @@ export interface ApplyOptions {
  * or repeated.
  */
 export async function applyTarget(
-  store: TargetStore,
+  store: TargetClient,
   target: ResolvedTarget,
   spec: ResolvedSpec,
   ownership: Ownership,

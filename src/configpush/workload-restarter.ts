@@ -4,7 +4,7 @@ import type { RestartRef } from '../api/types.js';
 import { isConflict } from '../core/errors.js';
 import { rolledOut, type Workload, type WorkloadKind } from '../core/workload-health.js';
 import type { WorkloadClient } from '../kube/workload-client.js';
-import type { Metrics } from '../metrics.js';
+import type { Metrics } from '../runtime/metrics.js';
 
 /**
  * The pod-template annotation a push sets on the workloads it rolls. One key

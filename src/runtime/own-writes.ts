@@ -1,7 +1,7 @@
 import { KIND } from '../api/constants.js';
 import type { ConfigPush } from '../api/types.js';
 import type { ConfigPushClient } from '../kube/configpush-client.js';
-import type { TargetStore } from '../kube/target-store.js';
+import type { TargetClient } from '../kube/target-client.js';
 
 /**
  * Tells the watch events that echo the operator's own writes from the ones
@@ -91,7 +91,7 @@ export function objectId(kind: string, namespace: string | undefined, name: stri
 }
 
 /** `store`, noting the resourceVersion each of its writes produced. */
-export function recordingTargetStore(store: TargetStore, writes: OwnWrites): TargetStore {
+export function recordingTargetClient(store: TargetClient, writes: OwnWrites): TargetClient {
   return {
     read: (kind, namespace, name) => store.read(kind, namespace, name),
     async create(kind, namespace, body) {

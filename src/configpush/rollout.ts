@@ -2,11 +2,11 @@ import type { Logger } from 'pino';
 import type { RolloutPhase, RolloutStatus } from '../api/types.js';
 import { lastWriteTime } from '../core/build-status.js';
 import { classifyError, describeError, reasonFor } from '../core/errors.js';
-import { mapLimit } from '../core/map-limit.js';
+import { mapLimit } from '../util/map-limit.js';
 import { targetId, type ResolvedSpec, type ResolvedTarget } from '../core/resolve-spec.js';
 import { generationOfKey } from '../core/operation-key.js';
 import type { WorkloadClient } from '../kube/workload-client.js';
-import type { Metrics } from '../metrics.js';
+import type { Metrics } from '../runtime/metrics.js';
 import type { TargetOutcome } from './target-applier.js';
 import { restartAnnotationKey, restartAnnotationValue, restartWorkloads, type WorkloadRef } from './workload-restarter.js';
 

@@ -3,7 +3,7 @@ import type { ConfigPush } from '../api/types.js';
 import { releaseTarget, ownedBy } from '../core/desired-target.js';
 import { isConflict, isNotFound } from '../core/errors.js';
 import type { ResolvedTarget } from '../core/resolve-spec.js';
-import type { TargetStore } from '../kube/target-store.js';
+import type { TargetClient } from '../kube/target-client.js';
 
 const MAX_ROUNDS = 5;
 
@@ -15,7 +15,7 @@ const MAX_ROUNDS = 5;
  * resourceVersion) and re-read on 409.
  */
 export async function finalizeTarget(
-  store: TargetStore,
+  store: TargetClient,
   push: ConfigPush,
   target: ResolvedTarget,
   policy: 'Retain' | 'Delete',

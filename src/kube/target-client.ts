@@ -10,7 +10,7 @@ import { isNotFound } from '../core/errors.js';
  * carries the resourceVersion that was read and fails with 409 if it moved,
  * delete carries uid and resourceVersion preconditions.
  */
-export interface TargetStore {
+export interface TargetClient {
   read(kind: TargetKind, namespace: string, name: string): Promise<TargetObject | undefined>;
   create(kind: TargetKind, namespace: string, body: TargetObject): Promise<TargetObject>;
   /** `body.metadata.resourceVersion` must be the version that was read. */
@@ -18,7 +18,7 @@ export interface TargetStore {
   delete(kind: TargetKind, namespace: string, name: string, preconditions: { uid: string; resourceVersion: string }): Promise<void>;
 }
 
-export function kubeTargetStore(core: CoreV1Api): TargetStore {
+export function kubeTargetClient(core: CoreV1Api): TargetClient {
   return {
     async read(kind, namespace, name) {
       try {

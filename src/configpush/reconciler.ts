@@ -4,7 +4,7 @@ import { API_VERSION, FINALIZER, KIND } from '../api/constants.js';
 import type { ConfigPush, ConfigPushStatus, TargetStatus } from '../api/types.js';
 import { buildStatus, refusedStatus, type TargetResult } from '../core/build-status.js';
 import { classifyError, describeError, InvalidSpecError, reasonFor } from '../core/errors.js';
-import { mapLimit } from '../core/map-limit.js';
+import { mapLimit } from '../util/map-limit.js';
 import { operationKey } from '../core/operation-key.js';
 import { resolveSpec, targetId, type NamespaceInfo, type ResolvedSpec, type ResolvedTarget } from '../core/resolve-spec.js';
 import { planWaves } from '../core/wave-plan.js';
@@ -13,9 +13,9 @@ import { runRollout, type Outcome } from './rollout.js';
 import { refusePush, refuseTarget, type TenancyPolicy } from '../core/tenancy.js';
 import type { ConfigPushClient } from '../kube/configpush-client.js';
 import type { EventRecorder, InvolvedObject } from '../kube/event-recorder.js';
-import type { TargetStore } from '../kube/target-store.js';
-import type { Metrics } from '../metrics.js';
-import { finalizeTarget } from './finalizer.js';
+import type { TargetClient } from '../kube/target-client.js';
+import type { Metrics } from '../runtime/metrics.js';
+import { finalizeTarget } from './deletion-policy.js';
 import { applyTarget, type TargetOutcome } from './target-applier.js';
 
 export interface ReconcilerDeps {
@@ -23,7 +23,7 @@ export interface ReconcilerDeps {
   getPush(namespace: string, name: string): ConfigPush | undefined;
   pushes: ConfigPushClient;
   /** Target reads and writes, as the operator or impersonating the push's ServiceAccount. */
-  targetStoreFor(namespace: string, serviceAccountName: string | undefined): TargetStore;
+  targetClientFor(namespace: string, serviceAccountName: string | undefined): TargetClient;
   /** A namespace's annotations from the cache; undefined if unknown. */
   namespaceAnnotations(name: string): Record<string, string> | undefined;
   /** Live (not terminating) namespaces, for selectors and waves. */
@@ -102,7 +102,7 @@ export class Reconciler {
       await this.refuse(push, refusal.reason, refusal.message, log);
       return {};
     }
-    const store = this.deps.targetStoreFor(namespace, spec.serviceAccountName);
+    const store = this.deps.targetClientFor(namespace, spec.serviceAccountName);
 
     const mode = spec.suspend ? 'inspect' : 'apply';
     const ownership = { ownerUid: push.metadata.uid, owner: `${namespace}/${name}`, operationKey: key, generation, contentDigest: spec.digest };
@@ -164,7 +164,7 @@ export class Reconciler {
    * the spec, or in a namespace that stopped matching a selector) get the
    * deletionPolicy, exactly as on deletion.
    */
-  private async pruneOrphans(push: ConfigPush, spec: ResolvedSpec, store: TargetStore, log: Logger): Promise<void> {
+  private async pruneOrphans(push: ConfigPush, spec: ResolvedSpec, store: TargetClient, log: Logger): Promise<void> {
     const wanted = new Set(spec.targets.map(targetId));
     const orphans = this.deps.ownedTargets(push.metadata.uid).filter((t) => !wanted.has(targetId(t)));
     if (orphans.length === 0) return;
@@ -179,7 +179,7 @@ export class Reconciler {
   private async finalize(push: ConfigPush, log: Logger): Promise<void> {
     if (!push.metadata.finalizers?.includes(FINALIZER)) return;
     const policy = push.spec?.deletionPolicy === 'Delete' ? 'Delete' : 'Retain';
-    const store = this.deps.targetStoreFor(push.metadata.namespace, push.spec?.serviceAccountName);
+    const store = this.deps.targetClientFor(push.metadata.namespace, push.spec?.serviceAccountName);
     const results = await mapLimit(this.targetsToFinalize(push), this.deps.targetConcurrency, (target) =>
       finalizeTarget(store, push, target, policy, log),
     );

@@ -1,11 +1,11 @@
 import type { Server } from 'node:http';
 import type { Logger } from 'pino';
 import type { OperatorConfig } from './config.js';
-import { Controller, type ReconcileObserver } from './controller/controller.js';
-import { ClientFactory, loadKubeConfig, type ClientOptions } from './kube/clients.js';
+import { Controller, type ReconcileObserver } from '../runtime/controller.js';
+import { ClientFactory, loadKubeConfig, type ClientOptions } from '../kube/clients.js';
 import { closeServer, startHttpServer } from './http-server.js';
-import { DEFAULT_LEASE_TIMING, LeaderElector } from './leader/leader-elector.js';
-import { createMetrics, type Metrics } from './metrics.js';
+import { DEFAULT_LEASE_TIMING, LeaderElector } from '../runtime/leader-elector.js';
+import { createMetrics, type Metrics } from '../runtime/metrics.js';
 
 /** A running operator: the controller, its HTTP endpoints and, optionally, its leader election. */
 export interface Operator {
