@@ -2,8 +2,21 @@
 // crds/configpush.io_configpushes.yaml is the schema the apiserver enforces;
 // these types mirror it for the operator's own code.
 
-import type { LabelSelector } from '../core/label-selector.js';
-import type { WorkloadKind } from '../core/workload-health.js';
+/** metav1.LabelSelector. */
+export interface LabelSelectorRequirement {
+  key: string;
+  operator: 'In' | 'NotIn' | 'Exists' | 'DoesNotExist';
+  values?: string[];
+}
+
+export interface LabelSelector {
+  matchLabels?: Record<string, string>;
+  matchExpressions?: LabelSelectorRequirement[];
+}
+
+/** The workloads a push can restart. */
+export const WORKLOAD_KINDS = ['Deployment', 'StatefulSet', 'DaemonSet'] as const;
+export type WorkloadKind = (typeof WORKLOAD_KINDS)[number];
 
 export const TARGET_KINDS = ['ConfigMap', 'Secret'] as const;
 export type TargetKind = (typeof TARGET_KINDS)[number];

@@ -1,8 +1,9 @@
 import type { Logger } from 'pino';
 import type { ConfigPush } from '../api/types.js';
 import { releaseTarget, ownedBy } from '../core/desired-target.js';
-import { isConflict, isNotFound } from '../core/errors.js';
+import { TransientError } from '../core/errors.js';
 import type { ResolvedTarget } from '../core/resolve-spec.js';
+import { isConflict, isNotFound } from '../kube/api-errors.js';
 import type { TargetClient } from '../kube/target-client.js';
 
 const MAX_ROUNDS = 5;
@@ -14,7 +15,7 @@ const MAX_ROUNDS = 5;
  * (delete with uid+resourceVersion preconditions, replace at the read
  * resourceVersion) and re-read on 409.
  */
-export async function finalizeTarget(
+export async function applyDeletionPolicy(
   store: TargetClient,
   push: ConfigPush,
   target: ResolvedTarget,
@@ -41,5 +42,5 @@ export async function finalizeTarget(
       throw err;
     }
   }
-  throw new Error(`${target.kind} ${target.namespace}/${target.name} kept changing during finalization`);
+  throw new TransientError('TargetContended', `${target.kind} ${target.namespace}/${target.name} kept changing while its deletionPolicy was applied`);
 }

@@ -1,22 +1,26 @@
 import jsonpatch from 'fast-json-patch';
 import type { Logger } from 'pino';
-import { API_VERSION, FINALIZER, KIND } from '../api/constants.js';
-import type { ConfigPush, ConfigPushStatus, TargetStatus } from '../api/types.js';
-import { buildStatus, refusedStatus, type TargetResult } from '../core/build-status.js';
-import { classifyError, describeError, InvalidSpecError, reasonFor } from '../core/errors.js';
-import { mapLimit } from '../util/map-limit.js';
+import { API_VERSION, KIND } from '../api/constants.js';
+import type { ConfigPush, ConfigPushStatus } from '../api/types.js';
+import { buildStatus, stoppedStatus, type StoppedReport } from '../core/build-status.js';
+import { isPermanent, messageOf, PermanentError, reasonOf, TransientError, type OperatorError } from '../core/errors.js';
 import { operationKey } from '../core/operation-key.js';
 import { resolveSpec, targetId, type NamespaceInfo, type ResolvedSpec, type ResolvedTarget } from '../core/resolve-spec.js';
+import { targetLabel, type TargetOutcome } from '../core/target-outcome.js';
+import { refusePush, type TenancyPolicy } from '../core/tenancy.js';
 import { planWaves } from '../core/wave-plan.js';
-import type { WorkloadClient } from '../kube/workload-client.js';
-import { runRollout, type Outcome } from './rollout.js';
-import { refusePush, refuseTarget, type TenancyPolicy } from '../core/tenancy.js';
+import { toApiError } from '../kube/api-errors.js';
 import type { ConfigPushClient } from '../kube/configpush-client.js';
 import type { EventRecorder, InvolvedObject } from '../kube/event-recorder.js';
 import type { TargetClient } from '../kube/target-client.js';
-import type { Metrics } from '../runtime/metrics.js';
-import { finalizeTarget } from './deletion-policy.js';
-import { applyTarget, type TargetOutcome } from './target-applier.js';
+import type { WorkloadClient } from '../kube/workload-client.js';
+import type { ReconcileRequest, ReconcileResult, Reconciler } from '../runtime/controller.js';
+import { mapLimit } from '../util/map-limit.js';
+import { applyDeletionPolicy } from './deletion-policy.js';
+import { withFinalizer } from './finalizer.js';
+import type { ConfigPushMetrics } from './metrics.js';
+import { runRollout, type RolloutResult } from './rollout.js';
+import { targetApplier } from './target-applier.js';
 
 export interface ReconcilerDeps {
   /** Reads a ConfigPush from the informer cache. */
@@ -36,155 +40,165 @@ export interface ReconcilerDeps {
   workloadsFor(namespace: string, serviceAccountName: string | undefined): WorkloadClient;
   tenancy: TenancyPolicy;
   events: EventRecorder;
-  metrics: Metrics;
+  metrics: ConfigPushMetrics;
   log: Logger;
   /** Targets of one push written concurrently. */
   targetConcurrency: number;
   now?: () => Date;
 }
 
-export interface ReconcileResult {
-  /** Come back after this long (a rollout waiting for workloads or pausing between waves). */
-  requeueAfterMs?: number;
-}
-
-/** A transient failure: the reconcile already recorded it in status; the queue retries with backoff. */
-export class RetryableReconcileError extends Error {
-  constructor(
-    message: string,
-    override readonly cause: unknown,
-  ) {
-    super(message);
-    this.name = 'RetryableReconcileError';
-  }
+/** What pruning the targets the spec no longer names did. */
+interface PruneResult {
+  policy: ResolvedSpec['deletionPolicy'];
+  /** Targets deleted or released. */
+  touched: number;
+  /** Why pruning did not finish, naming the targets that failed. */
+  error?: OperatorError;
 }
 
 /**
- * Level-based reconcile of one ConfigPush: it reads the push and every target,
- * decides from what it finds (never from the event that queued it), writes
- * only what differs, and writes status only when status changed. Running it
- * any number of times against the same state writes nothing after the first.
+ * Level-based reconcile of one ConfigPush, read top-down:
+ *
+ * 1. the finalizer's state decides between applying and cleaning up
+ *    (finalizer.ts);
+ * 2. apply: resolve and admit the spec (a refusal reports and waits for a
+ *    change); run the rollout (rollout.ts, which applies each target with
+ *    target-applier.ts); prune what the spec no longer names
+ *    (deletion-policy.ts);
+ * 3. report, whatever happened in step 2 after the targets were touched:
+ *    Events, then the status (only if it changed);
+ * 4. hand the result, or the error that carries its retry decision, to the
+ *    controller's result switch.
+ *
+ * It decides from what it reads, never from the event that queued it, and
+ * writes only what differs: running it again against the same state writes
+ * nothing.
  */
-export class Reconciler {
+export class ConfigPushReconciler implements Reconciler {
   private readonly now: () => Date;
 
   constructor(private readonly deps: ReconcilerDeps) {
     this.now = deps.now ?? (() => new Date());
   }
 
-  async reconcile(namespace: string, name: string, attempt: number): Promise<ReconcileResult> {
-    let push = this.deps.getPush(namespace, name);
+  async reconcile({ namespace, name }: ReconcileRequest, attempt: number): Promise<ReconcileResult> {
+    const push = this.deps.getPush(namespace, name);
     if (!push) return {}; // Deleted and finalized; nothing left to do.
     const generation = push.metadata.generation;
     const key = operationKey(push.metadata.uid, generation);
     const log = this.deps.log.child({ configpush: name, namespace, key, generation, attempt });
+    return withFinalizer(push, this.deps.pushes, { apply: (live) => this.apply(live, key, log), cleanup: (live) => this.cleanup(live, log) }, {});
+  }
 
-    if (push.metadata.deletionTimestamp) {
-      await this.finalize(push, log);
-      return {};
-    }
-    if (!push.metadata.finalizers?.includes(FINALIZER)) {
-      push = await this.deps.pushes.setFinalizers(push, [...(push.metadata.finalizers ?? []), FINALIZER]);
-      log.debug('finalizer added');
-    }
-
-    const namespaces = this.deps.namespaces();
+  private async apply(push: ConfigPush, key: string, log: Logger): Promise<ReconcileResult> {
     let spec: ResolvedSpec;
     try {
-      spec = resolveSpec(push, namespaces);
+      spec = this.admit(push);
     } catch (err) {
-      if (!(err instanceof InvalidSpecError)) throw err;
-      await this.refuse(push, 'InvalidSpec', err.message, log);
-      return {};
+      // Nothing was touched. A refusal (invalid spec, tenancy rule) waits for
+      // the push to change; anything else is retried.
+      await this.reportStopped(push, err, log);
+      if (isPermanent(err)) return {};
+      throw err;
     }
-    const refusal = refusePush(spec, this.deps.tenancy);
-    if (refusal) {
-      await this.refuse(push, refusal.reason, refusal.message, log);
-      return {};
-    }
-    const store = this.deps.targetClientFor(namespace, spec.serviceAccountName);
 
-    const mode = spec.suspend ? 'inspect' : 'apply';
-    const ownership = { ownerUid: push.metadata.uid, owner: `${namespace}/${name}`, operationKey: key, generation, contentDigest: spec.digest };
-    // Targets the last status shows as written (or already found drifted).
-    const written = new Set(
+    const targets = this.deps.targetClientFor(push.metadata.namespace, spec.serviceAccountName);
+    let run: RolloutResult | undefined;
+    let prune: PruneResult | undefined;
+    let failure: unknown;
+    try {
+      run = await this.rollout(push, spec, key, targets, log);
+      if (!spec.suspend && run.transient === undefined) prune = await this.pruneOrphans(push, spec, targets, log);
+    } catch (err) {
+      failure = err;
+    }
+    // Deferred report (Flux's deferred status patch): targets may have been
+    // written, so whatever happened above, the status and Events say so.
+    if (run === undefined) await this.reportStopped(push, failure, log, key);
+    else await this.report(push, spec, key, run, prune, log);
+
+    const stop = failure ?? run?.transient ?? prune?.error;
+    if (stop !== undefined) throw stop;
+    return run?.requeueAfterMs !== undefined ? { requeueAfterMs: run.requeueAfterMs } : {};
+  }
+
+  /** The resolved spec, or a PermanentError saying why the operator will not act on it. */
+  private admit(push: ConfigPush): ResolvedSpec {
+    const spec = resolveSpec(push, this.deps.namespaces()); // throws InvalidSpecError
+    const refusal = refusePush(spec, this.deps.tenancy);
+    if (refusal) throw new PermanentError(refusal.reason, refusal.message);
+    return spec;
+  }
+
+  private async rollout(push: ConfigPush, spec: ResolvedSpec, key: string, targets: TargetClient, log: Logger): Promise<RolloutResult> {
+    const { namespace, name, uid, generation } = push.metadata;
+    const previouslyWritten = new Set(
       (push.status?.targets ?? []).filter((t) => t.state === 'Applied' || t.state === 'Drifted').map((t) => targetId(t)),
     );
-    const applyOne = async (target: ResolvedTarget, targetMode: 'apply' | 'inspect'): Promise<Outcome> => {
-      const refused = refuseTarget(namespace, target, spec, this.deps.namespaceAnnotations(target.namespace));
-      if (refused) return { target, state: 'Failed', message: refused.message, permanentReason: refused.reason };
-      try {
-        return await applyTarget(store, target, spec, ownership, log, this.deps.metrics, {
-          mode: targetMode,
-          previouslyWritten: written.has(targetId(target)),
-          assumeAbsent: !spec.adopt && !this.deps.isTargetCached(target),
-        });
-      } catch (err) {
-        const errorClass = classifyError(err);
-        log.warn({ target: targetLabel(target), errorClass, error: describeError(err) }, 'target not applied');
-        return failedOutcome(target, err, errorClass === 'permanent');
-      }
-    };
-    const result = await runRollout({
-      pushUid: push.metadata.uid,
+    const apply = targetApplier({
+      targets,
       spec,
-      waves: planWaves(spec.targets, spec.strategy, namespaces),
-      mode,
+      ownership: { ownerUid: uid, owner: `${namespace}/${name}`, operationKey: key, generation, contentDigest: spec.digest },
+      pushNamespace: namespace,
+      namespaceAnnotations: (ns) => this.deps.namespaceAnnotations(ns),
+      previouslyWritten,
+      isTargetCached: (target) => this.deps.isTargetCached(target),
+      log,
+      metrics: this.deps.metrics,
+    });
+    return runRollout({
+      pushUid: uid,
+      spec,
+      waves: planWaves(spec.targets, spec.strategy, this.deps.namespaces()),
+      mode: spec.suspend ? 'inspect' : 'apply',
       maxParallel: spec.strategy.maxParallel ?? this.deps.targetConcurrency,
-      apply: applyOne,
+      apply,
       workloads: this.deps.workloadsFor(namespace, spec.serviceAccountName),
       previous: push.status?.rollout,
       log,
       metrics: this.deps.metrics,
       now: this.now,
     });
-    const { outcomes, transient } = result;
-    if (mode === 'apply' && transient === undefined) await this.pruneOrphans(push, spec, store, log);
-
-    const status = buildStatus({
-      push,
-      operationKey: key,
-      digest: spec.digest,
-      results: outcomes.map(toResult),
-      suspended: spec.suspend,
-      rollout: result.rollout,
-      ...(result.haltReason !== undefined ? { haltReason: result.haltReason } : {}),
-      ...(transient !== undefined ? { transientError: describeError(transient) } : {}),
-      now: this.timestamp(),
-    });
-    await this.writeStatusIfChanged(push, status, log);
-    this.emitEvents(push, key, outcomes);
-
-    if (transient !== undefined) throw new RetryableReconcileError(describeError(transient), transient);
-    return result.requeueAfterMs !== undefined ? { requeueAfterMs: result.requeueAfterMs } : {};
   }
 
   /**
    * Targets this push still owns that its spec no longer names (removed from
    * the spec, or in a namespace that stopped matching a selector) get the
-   * deletionPolicy, exactly as on deletion.
+   * deletionPolicy, exactly as on deletion. Every orphan is tried; those that
+   * fail are named in one error whose retry decision is transient if any of
+   * them may pass on a retry.
    */
-  private async pruneOrphans(push: ConfigPush, spec: ResolvedSpec, store: TargetClient, log: Logger): Promise<void> {
+  private async pruneOrphans(push: ConfigPush, spec: ResolvedSpec, targets: TargetClient, log: Logger): Promise<PruneResult> {
+    const policy = spec.deletionPolicy;
     const wanted = new Set(spec.targets.map(targetId));
     const orphans = this.deps.ownedTargets(push.metadata.uid).filter((t) => !wanted.has(targetId(t)));
-    if (orphans.length === 0) return;
-    const results = await mapLimit(orphans, this.deps.targetConcurrency, (t) => finalizeTarget(store, push, t, spec.deletionPolicy, log));
-    const touched = results.filter((r) => r !== 'untouched').length;
-    if (touched > 0) {
-      const verb = spec.deletionPolicy === 'Delete' ? 'deleted' : 'released';
-      this.deps.events.emit(involved(push), 'Normal', spec.deletionPolicy === 'Delete' ? 'Deleted' : 'Released', `${verb} ${touched} target${touched === 1 ? '' : 's'} no longer in the spec`);
-    }
+    if (orphans.length === 0) return { policy, touched: 0 };
+    const results = await mapLimit(orphans, this.deps.targetConcurrency, async (target) => {
+      try {
+        return { target, result: await applyDeletionPolicy(targets, push, target, policy, log) };
+      } catch (err) {
+        return { target, error: toApiError(err) };
+      }
+    });
+    const touched = results.filter((r) => r.result !== undefined && r.result !== 'untouched').length;
+    const failed = results.filter((r) => r.error !== undefined);
+    if (failed.length === 0) return { policy, touched };
+    const message = `could not apply deletionPolicy ${policy} to targets no longer in the spec: ${failed
+      .map((f) => `${targetLabel(f.target)}: ${f.error?.message}`)
+      .join('; ')}`;
+    log.warn({ failed: failed.length, error: message }, 'prune failed');
+    const retrying = failed.some((f) => f.error?.retry !== 'permanent');
+    return { policy, touched, error: retrying ? new TransientError('PruneFailed', message) : new PermanentError('PruneFailed', message) };
   }
 
-  private async finalize(push: ConfigPush, log: Logger): Promise<void> {
-    if (!push.metadata.finalizers?.includes(FINALIZER)) return;
+  /** The push is being deleted: apply its deletionPolicy to every target it owns. */
+  private async cleanup(push: ConfigPush, log: Logger): Promise<void> {
     const policy = push.spec?.deletionPolicy === 'Delete' ? 'Delete' : 'Retain';
-    const store = this.deps.targetClientFor(push.metadata.namespace, push.spec?.serviceAccountName);
+    const targets = this.deps.targetClientFor(push.metadata.namespace, push.spec?.serviceAccountName);
     const results = await mapLimit(this.targetsToFinalize(push), this.deps.targetConcurrency, (target) =>
-      finalizeTarget(store, push, target, policy, log),
+      applyDeletionPolicy(targets, push, target, policy, log),
     );
     const touched = results.filter((r) => r !== 'untouched').length;
-    await this.deps.pushes.setFinalizers(push, (push.metadata.finalizers ?? []).filter((f) => f !== FINALIZER));
     log.info({ deletionPolicy: policy, targets: touched }, 'finalized');
     if (touched > 0) {
       this.deps.events.emit(
@@ -208,11 +222,47 @@ export class Reconciler {
     return [...all.values()];
   }
 
-  /** Reports a push the operator will not act on; warns once per change, not on every resync. */
-  private async refuse(push: ConfigPush, reason: string, message: string, log: Logger): Promise<void> {
-    const changed = await this.writeStatusIfChanged(push, refusedStatus(push, reason, message, this.timestamp()), log);
-    log[changed ? 'warn' : 'debug']({ reason, error: message }, 'not acting on this ConfigPush until it changes');
-    if (changed) this.deps.events.emit(involved(push), 'Warning', 'Failed', message);
+  /** Reports a rollout's outcomes, and a failed prune: Events first (they are queued, not awaited), then the status. */
+  private async report(
+    push: ConfigPush,
+    spec: ResolvedSpec,
+    key: string,
+    run: RolloutResult,
+    prune: PruneResult | undefined,
+    log: Logger,
+  ): Promise<void> {
+    const pruneFailure: StoppedReport | undefined = prune?.error && {
+      reason: prune.error.reason,
+      message: prune.error.message,
+      retrying: !isPermanent(prune.error),
+    };
+    this.emitEvents(push, key, run.outcomes, prune);
+    const status = buildStatus({
+      push,
+      operationKey: key,
+      digest: spec.digest,
+      outcomes: run.outcomes,
+      suspended: spec.suspend,
+      rollout: run.rollout,
+      ...(run.haltReason !== undefined ? { haltReason: run.haltReason } : {}),
+      ...(run.transient !== undefined ? { transientError: run.transient.message } : {}),
+      ...(pruneFailure ? { pruneFailure } : {}),
+      now: this.timestamp(),
+    });
+    await this.writeStatusIfChanged(push, status, log);
+  }
+
+  /**
+   * Reports a reconcile that stopped before it had outcomes: a refused push
+   * (no key: nothing of this generation was applied), or an unexpected
+   * failure (this generation's key). Warns once per change, not on every resync.
+   */
+  private async reportStopped(push: ConfigPush, err: unknown, log: Logger, key?: string): Promise<void> {
+    const report: StoppedReport = { reason: reasonOf(err), message: messageOf(err), retrying: !isPermanent(err) };
+    const changed = await this.writeStatusIfChanged(push, stoppedStatus(push, report, this.timestamp(), key), log);
+    const message = report.retrying ? 'reconcile failed; retrying' : 'not acting on this ConfigPush until it changes';
+    log[changed ? 'warn' : 'debug']({ reason: report.reason, error: report.message }, message);
+    if (changed) this.deps.events.emit(involved(push), 'Warning', 'Failed', report.message);
   }
 
   /** Writes status only when it differs from what the push already has; returns whether it wrote. */
@@ -225,7 +275,7 @@ export class Reconciler {
     return true;
   }
 
-  private emitEvents(push: ConfigPush, key: string, outcomes: TargetOutcome[]): void {
+  private emitEvents(push: ConfigPush, key: string, outcomes: TargetOutcome[], prune: PruneResult | undefined): void {
     const object = involved(push);
     const written = outcomes.filter((o) => o.wrote && !o.driftCorrected);
     if (written.length > 0) {
@@ -242,6 +292,12 @@ export class Reconciler {
       if (outcome.state === 'Conflict') this.deps.events.emit(object, 'Warning', 'Conflict', outcome.message ?? 'conflict');
       if (outcome.state === 'Failed') this.deps.events.emit(object, 'Warning', 'Failed', outcome.message ?? 'failed');
     }
+    if (prune && prune.touched > 0) {
+      const deleted = prune.policy === 'Delete';
+      const plural = prune.touched === 1 ? '' : 's';
+      this.deps.events.emit(object, 'Normal', deleted ? 'Deleted' : 'Released', `${deleted ? 'deleted' : 'released'} ${prune.touched} target${plural} no longer in the spec`);
+    }
+    if (prune?.error) this.deps.events.emit(object, 'Warning', 'Failed', prune.error.message);
   }
 
   private timestamp(): string {
@@ -249,37 +305,6 @@ export class Reconciler {
   }
 }
 
-function failedOutcome(target: ResolvedTarget, err: unknown, permanent: boolean): Outcome {
-  const outcome: Outcome = {
-    target,
-    state: 'Failed',
-    message: `${targetLabel(target)}: ${describeError(err)}`,
-    error: err,
-  };
-  if (permanent) outcome.permanentReason = reasonFor(err);
-  return outcome;
-}
-
-function toResult(outcome: Outcome): TargetResult {
-  const { target } = outcome;
-  const status: TargetStatus = { kind: target.kind, name: target.name, namespace: target.namespace, state: outcome.state };
-  if (outcome.resourceVersion) status.resourceVersion = outcome.resourceVersion;
-  if (outcome.operationKey) status.operationKey = outcome.operationKey;
-  if (outcome.owner) status.owner = outcome.owner;
-  if (outcome.message && outcome.state !== 'Applied') status.message = outcome.message;
-  const result: TargetResult = { status };
-  if (outcome.state === 'Applied' && outcome.operationKey) result.appliedKey = outcome.operationKey;
-  if (outcome.live) result.live = outcome.live;
-  if (outcome.driftCorrected) result.driftCorrected = true;
-  if (outcome.permanentReason) result.permanentReason = outcome.permanentReason;
-  return result;
-}
-
-
 function involved(push: ConfigPush): InvolvedObject {
   return { apiVersion: API_VERSION, kind: KIND, name: push.metadata.name, namespace: push.metadata.namespace, uid: push.metadata.uid };
-}
-
-function targetLabel(target: ResolvedTarget): string {
-  return `${target.kind} ${target.namespace}/${target.name}`;
 }

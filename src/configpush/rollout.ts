@@ -1,16 +1,16 @@
 import type { Logger } from 'pino';
 import type { RolloutPhase, RolloutStatus } from '../api/types.js';
-import { lastWriteTime } from '../core/build-status.js';
-import { classifyError, describeError, reasonFor } from '../core/errors.js';
-import { mapLimit } from '../util/map-limit.js';
-import { targetId, type ResolvedSpec, type ResolvedTarget } from '../core/resolve-spec.js';
+import type { OperatorError } from '../core/errors.js';
 import { generationOfKey } from '../core/operation-key.js';
+import { targetId, type ResolvedSpec, type ResolvedTarget } from '../core/resolve-spec.js';
+import { nextStep, rolloutReport, suspendedWave, type RolloutContext, type WaveFacts } from '../core/rollout-plan.js';
+import type { TargetOutcome } from '../core/target-outcome.js';
+import type { WorkloadRef } from '../core/workload-health.js';
+import { toApiError } from '../kube/api-errors.js';
 import type { WorkloadClient } from '../kube/workload-client.js';
-import type { Metrics } from '../runtime/metrics.js';
-import type { TargetOutcome } from './target-applier.js';
-import { restartAnnotationKey, restartAnnotationValue, restartWorkloads, type WorkloadRef } from './workload-restarter.js';
-
-export type Outcome = TargetOutcome & { permanentReason?: string; error?: unknown };
+import { mapLimit } from '../util/map-limit.js';
+import type { ConfigPushMetrics } from './metrics.js';
+import { restartAnnotationKey, restartAnnotationValue, restartWorkloads } from './workload-restarter.js';
 
 export interface RolloutInput {
   pushUid: string;
@@ -20,185 +20,130 @@ export interface RolloutInput {
   /** Targets written concurrently within a wave. */
   maxParallel: number;
   /** Brings one target to the spec (or, in inspect mode, only reads it). Never throws: failures come back as outcomes. */
-  apply(target: ResolvedTarget, mode: 'apply' | 'inspect'): Promise<Outcome>;
+  apply(target: ResolvedTarget, mode: 'apply' | 'inspect'): Promise<TargetOutcome>;
   workloads: WorkloadClient;
   previous: RolloutStatus | undefined;
   log: Logger;
-  metrics: Metrics;
+  metrics: ConfigPushMetrics;
   now: () => Date;
 }
 
 export interface RolloutResult {
   /** One outcome per target, in wave order; targets of waves not reached are Pending. */
-  outcomes: Outcome[];
+  outcomes: TargetOutcome[];
   rollout: RolloutStatus;
   /** Come back then (waiting for workloads, or a pause). */
   requeueAfterMs?: number;
   /** A transient error that stopped the wave: the reconcile backs off and retries. */
-  transient?: unknown;
+  transient?: OperatorError;
   /** Why the rollout halted, as a condition reason (Conflict, Forbidden, ProgressDeadlineExceeded, ...). */
   haltReason?: string;
 }
 
-/** How often a wave waiting for its workloads is looked at again. */
-const HEALTH_POLL_MS = 2_000;
-
 /**
- * Runs the waves in order, as far as they can go in one reconcile. Its state
- * is recomputed every time from the targets and workloads themselves (a wave
- * whose targets carry the desired digest and whose workloads rolled out is
- * done), so a restart, a lost status or a new leader resumes exactly where the
- * rollout stood and never re-applies a finished wave. Status only remembers
- * when the last wave completed, to time the pause.
+ * Runs the waves in order, as far as they can go in one reconcile: applies a
+ * wave's targets, then asks the step planner (core/rollout-plan.ts) what to do
+ * and does the I/O it asks for (roll the workloads, peek at the next wave)
+ * until it says to go on or to stop. Its state is recomputed every time from
+ * the targets and workloads themselves (a wave whose targets carry the desired
+ * digest and whose workloads rolled out is done), so a restart, a lost status
+ * or a new leader resumes exactly where the rollout stood and never re-applies
+ * a finished wave. Status only remembers when the last wave completed, to
+ * time the pause.
  */
 export async function runRollout(input: RolloutInput): Promise<RolloutResult> {
-  const { spec, waves, mode } = input;
-  const strategy = spec.strategy;
-  const outcomes = new Map<string, Outcome>();
-  const total = waves.length;
-  type Extra = Partial<RolloutStatus> & { requeueAfterMs?: number; transient?: unknown; haltReason?: string };
-  const finish = (phase: RolloutPhase, currentWave: number, extra: Extra = {}): RolloutResult => {
-    const { requeueAfterMs, transient, haltReason, ...status } = extra;
-    const ordered = waves.flat().map(
-      (target) => outcomes.get(targetId(target)) ?? { target, state: 'Pending' as const, message: `waiting for wave ${waveOf(waves, target)} of ${total}` },
-    );
-    const applied = ordered.filter((o) => o.state === 'Applied').length;
-    const rollout: RolloutStatus = {
-      currentWave,
-      totalWaves: total,
-      phase,
-      progress: `${applied}/${ordered.length} targets, wave ${currentWave}/${total}`,
-      ...status,
-    };
-    return {
-      outcomes: ordered,
-      rollout,
-      ...(requeueAfterMs !== undefined ? { requeueAfterMs } : {}),
-      ...(transient !== undefined ? { transient } : {}),
-      ...(haltReason !== undefined ? { haltReason } : {}),
-    };
+  const { waves } = input;
+  const found = new Map<string, TargetOutcome>();
+  const applyWave = async (wave: ResolvedTarget[], mode: 'apply' | 'inspect') => {
+    const outcomes = await mapLimit(wave, input.maxParallel, (t) => input.apply(t, mode));
+    for (const o of outcomes) found.set(targetId(o.target), o);
+    return outcomes;
   };
+  const finish = (phase: RolloutPhase, currentWave: number, extra: Parameters<typeof rolloutReport>[5] = {}) =>
+    rolloutReport(waves, found, targetId, phase, currentWave, extra);
 
-  if (mode === 'inspect') {
+  if (input.mode === 'inspect') {
     // Suspended: read everything, write nothing, report where the rollout stands.
-    let current = 0;
-    for (const [i, wave] of waves.entries()) {
-      const results = await mapLimit(wave, input.maxParallel, (t) => input.apply(t, 'inspect'));
-      for (const r of results) outcomes.set(targetId(r.target), r);
-      if (current === 0 && results.some((r) => r.state !== 'Applied')) current = i + 1;
-    }
-    return finish('Suspended', current || total, pick(input.previous));
+    const perWave: TargetOutcome[][] = [];
+    for (const wave of waves) perWave.push(await applyWave(wave, 'inspect'));
+    return finish('Suspended', suspendedWave(perWave), since(input.previous?.lastWaveCompletedAt));
   }
 
   let lastWaveCompletedAt = input.previous?.lastWaveCompletedAt;
   for (const [i, wave] of waves.entries()) {
-    const waveNumber = i + 1;
-    const results = await mapLimit(wave, input.maxParallel, (t) => input.apply(t, 'apply'));
-    for (const r of results) outcomes.set(targetId(r.target), r);
-
-    const transient = results.find((r) => r.error !== undefined && classifyError(r.error) !== 'permanent');
-    if (transient) return finish('Progressing', waveNumber, { transient: transient.error, ...since(lastWaveCompletedAt) });
-
-    const failures = results.filter((r) => r.state === 'Failed' || r.state === 'Conflict');
-    if (failures.length > 0 && strategy.failurePolicy === 'Halt') {
-      const first = failures[0]!;
-      return finish('Halted', waveNumber, {
-        failed: `${first.target.kind} ${first.target.namespace}/${first.target.name}`,
-        message: first.message ?? 'target failed',
-        haltReason: first.state === 'Conflict' ? 'Conflict' : (first.permanentReason ?? 'ApplyFailed'),
-        ...since(lastWaveCompletedAt),
-      });
-    }
-
-    if (spec.restart.length > 0) {
-      let pending: WorkloadRef[];
-      try {
-        pending = await rollWorkloads(input, results);
-      } catch (err) {
-        // Reading or patching a workload failed: transient errors retry with
-        // backoff; a permanent one (403, 422, ...) fails the wave.
-        if (classifyError(err) !== 'permanent') return finish('Progressing', waveNumber, { transient: err, ...since(lastWaveCompletedAt) });
-        const message = `rolling workloads failed: ${describeError(err)}`;
-        if (strategy.failurePolicy === 'Halt') {
-          return finish('Halted', waveNumber, { failed: `wave ${waveNumber} workloads`, message, haltReason: reasonFor(err), ...since(lastWaveCompletedAt) });
-        }
-        input.log.warn({ wave: waveNumber, error: describeError(err) }, 'continuing past a wave whose workloads failed (failurePolicy Continue)');
-        pending = [];
+    const facts: WaveFacts = { wave: i + 1, outcomes: await applyWave(wave, 'apply') };
+    for (;;) {
+      const step = nextStep(facts, context(input));
+      if (step.kind === 'roll-workloads') {
+        facts.workloads = await rollWorkloads(input, facts.outcomes);
+        continue;
       }
-      if (pending.length > 0) {
-        const writtenAt = Math.max(...results.map((r) => Date.parse(lastWriteTime(r.live) ?? '') || 0));
-        const elapsed = input.now().getTime() - writtenAt;
-        const late = pending.map(describeWorkload).join(', ');
-        if (elapsed <= strategy.progressDeadlineMs) {
-          return finish('Waiting', waveNumber, {
-            message: `waiting for ${late} to roll out`,
-            requeueAfterMs: Math.min(HEALTH_POLL_MS, Math.max(100, strategy.progressDeadlineMs - elapsed)),
-            ...since(lastWaveCompletedAt),
-          });
-        }
-        if (strategy.failurePolicy === 'Halt') {
-          return finish('Halted', waveNumber, {
-            failed: describeWorkload(pending[0]!),
-            message: `${late} did not roll out within ${strategy.progressDeadlineMs / 1000}s`,
-            haltReason: 'ProgressDeadlineExceeded',
-            ...since(lastWaveCompletedAt),
-          });
-        }
+      if (step.kind === 'peek-next-wave') {
+        const peek = await applyWave(waves[i + 1] ?? [], 'inspect');
+        facts.nextWaveBegun = peek.some((o) => o.state === 'Applied');
+        continue;
       }
-    }
-
-    // Wave done. Before the next one: the pause, unless the next wave has already begun.
-    const next = waves[i + 1];
-    if (next && strategy.pauseMs > 0) {
-      const remembered = input.previous?.currentWave === waveNumber + 1 ? input.previous.lastWaveCompletedAt : undefined;
-      const completedAt = remembered ?? input.now().toISOString().replace(/\.\d{3}Z$/, 'Z');
-      lastWaveCompletedAt = completedAt;
-      const wait = Date.parse(completedAt) + strategy.pauseMs - input.now().getTime();
-      if (wait > 0) {
-        const peek = await mapLimit(next, input.maxParallel, (t) => input.apply(t, 'inspect'));
-        const begun = peek.some((r) => r.state === 'Applied');
-        if (!begun) {
-          return finish('Paused', waveNumber + 1, {
-            lastWaveCompletedAt: completedAt,
-            message: `pausing ${Math.ceil(wait / 1000)}s before wave ${waveNumber + 1}`,
-            requeueAfterMs: wait,
-          });
-        }
+      if (step.kind === 'next-wave') {
+        lastWaveCompletedAt = step.completedAt ?? lastWaveCompletedAt;
+        break;
+      }
+      switch (step.kind) {
+        case 'retry':
+          return { ...finish('Progressing', facts.wave, since(lastWaveCompletedAt)), transient: step.error };
+        case 'halt':
+          return {
+            ...finish('Halted', facts.wave, { failed: step.failed, message: step.message, ...since(lastWaveCompletedAt) }),
+            haltReason: step.reason,
+          };
+        case 'wait':
+          return { ...finish('Waiting', facts.wave, { message: step.message, ...since(lastWaveCompletedAt) }), requeueAfterMs: step.requeueAfterMs };
+        case 'pause':
+          return {
+            ...finish('Paused', facts.wave + 1, { lastWaveCompletedAt: step.completedAt, message: step.message }),
+            requeueAfterMs: step.requeueAfterMs,
+          };
       }
     }
   }
-  return finish('Complete', total, since(lastWaveCompletedAt));
+  return finish('Complete', waves.length, since(lastWaveCompletedAt));
 }
 
-/** Rolls the workloads in each namespace of the wave whose targets are all applied; returns those not rolled out yet. */
-async function rollWorkloads(input: RolloutInput, results: Outcome[]): Promise<WorkloadRef[]> {
-  const byNamespace = new Map<string, Outcome[]>();
-  for (const r of results) byNamespace.set(r.target.namespace, [...(byNamespace.get(r.target.namespace) ?? []), r]);
+function context(input: RolloutInput): RolloutContext {
+  return {
+    totalWaves: input.waves.length,
+    strategy: input.spec.strategy,
+    restarts: input.spec.restart.length > 0,
+    previous: input.previous,
+    now: input.now().getTime(),
+  };
+}
+
+/**
+ * Rolls the workloads in each namespace of the wave whose targets are all
+ * applied. Returns those not rolled out yet, or the error that stopped it.
+ */
+async function rollWorkloads(input: RolloutInput, outcomes: TargetOutcome[]): Promise<NonNullable<WaveFacts['workloads']>> {
+  const byNamespace = new Map<string, TargetOutcome[]>();
+  for (const o of outcomes) byNamespace.set(o.target.namespace, [...(byNamespace.get(o.target.namespace) ?? []), o]);
   const key = restartAnnotationKey(input.pushUid);
   const pending: WorkloadRef[] = [];
-  for (const [namespace, inNamespace] of byNamespace) {
-    if (!inNamespace.every((r) => r.state === 'Applied' && r.operationKey)) continue;
-    // The newest operation that changed content here names the restart.
-    const newest = inNamespace.map((r) => r.operationKey!).sort((a, b) => (generationOfKey(b) ?? 0) - (generationOfKey(a) ?? 0))[0]!;
-    const result = await restartWorkloads(input.workloads, namespace, input.spec.restart, key, restartAnnotationValue(newest, input.spec.digest), input.log, input.metrics);
-    pending.push(...result.pending);
+  try {
+    for (const [namespace, inNamespace] of byNamespace) {
+      if (!inNamespace.every((o) => o.state === 'Applied' && o.operationKey)) continue;
+      // The newest operation that changed content here names the restart.
+      const newest = inNamespace.map((o) => o.operationKey!).sort((a, b) => (generationOfKey(b) ?? 0) - (generationOfKey(a) ?? 0))[0]!;
+      const value = restartAnnotationValue(newest, input.spec.digest);
+      const result = await restartWorkloads(input.workloads, namespace, input.spec.restart, key, value, input.log, input.metrics);
+      pending.push(...result.pending);
+    }
+  } catch (err) {
+    const error = toApiError(err);
+    input.log.warn({ error: error.message, retry: error.retry }, 'rolling workloads failed');
+    return { error };
   }
-  return pending;
+  return { pending };
 }
 
-function waveOf(waves: ResolvedTarget[][], target: ResolvedTarget): number {
-  const id = targetId(target);
-  return waves.findIndex((wave) => wave.some((t) => targetId(t) === id)) + 1;
-}
-
-function describeWorkload(ref: WorkloadRef): string {
-  return `${ref.kind} ${ref.namespace}/${ref.name}`;
-}
-
-function since(lastWaveCompletedAt: string | undefined): Partial<RolloutStatus> {
+function since(lastWaveCompletedAt: string | undefined): { lastWaveCompletedAt?: string } {
   return lastWaveCompletedAt ? { lastWaveCompletedAt } : {};
-}
-
-function pick(previous: RolloutStatus | undefined): Partial<RolloutStatus> {
-  return since(previous?.lastWaveCompletedAt);
 }

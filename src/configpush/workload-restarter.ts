@@ -1,10 +1,11 @@
 import { createHash } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { RestartRef } from '../api/types.js';
-import { isConflict } from '../core/errors.js';
-import { rolledOut, type Workload, type WorkloadKind } from '../core/workload-health.js';
+import { TransientError } from '../core/errors.js';
+import { rolledOut, type Workload, type WorkloadRef } from '../core/workload-health.js';
+import { isConflict } from '../kube/api-errors.js';
 import type { WorkloadClient } from '../kube/workload-client.js';
-import type { Metrics } from '../runtime/metrics.js';
+import type { ConfigPushMetrics } from './metrics.js';
 
 /**
  * The pod-template annotation a push sets on the workloads it rolls. One key
@@ -27,12 +28,6 @@ export function restartAnnotationValue(operationKey: string, digest: string): st
   return `${operationKey}/${digest.replace(/^sha256:/, '').slice(0, 16)}`;
 }
 
-export interface WorkloadRef {
-  kind: WorkloadKind;
-  namespace: string;
-  name: string;
-}
-
 export interface RestartResult {
   restarted: WorkloadRef[];
   /** Workloads whose new template has not rolled out yet. */
@@ -49,7 +44,7 @@ export async function restartWorkloads(
   key: string,
   value: string,
   log: Logger,
-  metrics: Metrics,
+  metrics: ConfigPushMetrics,
 ): Promise<RestartResult> {
   const result: RestartResult = { restarted: [], pending: [] };
   for (const ref of refs) {
@@ -57,7 +52,7 @@ export async function restartWorkloads(
       const name = found.metadata?.name ?? '';
       let workload: Workload | undefined = found;
       for (let round = 1; workload && workload.spec?.template.metadata?.annotations?.[key] !== value; round++) {
-        if (round > MAX_ROUNDS) throw new Error(`${ref.kind} ${namespace}/${name} kept changing while being rolled`);
+        if (round > MAX_ROUNDS) throw new TransientError('WorkloadContended', `${ref.kind} ${namespace}/${name} kept changing while being rolled`);
         try {
           workload = await client.setTemplateAnnotation(ref.kind, namespace, name, workload.metadata?.resourceVersion ?? '', key, value);
           result.restarted.push({ kind: ref.kind, namespace, name });

@@ -1,30 +1,17 @@
-import type { V1ManagedFieldsEntry } from '@kubernetes/client-node';
-import { ANNOTATION, FIELD_MANAGER } from '../api/constants.js';
-import type { ConfigPush, ConfigPushStatus, HistoryEntry, RolloutStatus, TargetStatus } from '../api/types.js';
+import type { ConfigPush, ConfigPushStatus, HistoryEntry, RolloutStatus } from '../api/types.js';
 import { CONDITION, mergeConditions, type ConditionInput } from './conditions.js';
 import { generationOfKey } from './operation-key.js';
-import type { TargetObject } from './desired-target.js';
+import { permanentReason, toTargetStatus, type TargetOutcome } from './target-outcome.js';
 
 export const HISTORY_LIMIT = 10;
 /** status.targets is bounded (the CRD says so too); problems are listed first. */
 export const TARGET_STATUS_LIMIT = 1000;
 
-/** One target's result, as the status builder needs it. */
-export interface TargetResult {
-  status: TargetStatus;
-  /** Set when the target holds the desired content: the key it carries. */
-  appliedKey?: string;
-  live?: TargetObject;
-  driftCorrected?: boolean;
-  /** Permanent failure reason (CamelCase), if the target failed permanently. */
-  permanentReason?: string;
-}
-
 export interface StatusInput {
   push: ConfigPush;
   operationKey: string;
   digest: string;
-  results: TargetResult[];
+  outcomes: TargetOutcome[];
   suspended: boolean;
   /** A transient failure that will be retried (the reconcile backs off). */
   transientError?: string;
@@ -32,7 +19,17 @@ export interface StatusInput {
   rollout?: RolloutStatus;
   /** Set when the rollout halted: the condition reason. */
   haltReason?: string;
+  /** Pruning targets the spec no longer names failed (after the targets were written). */
+  pruneFailure?: StoppedReport;
   now: string;
+}
+
+/** Why a reconcile stopped short, as a condition reports it. */
+export interface StoppedReport {
+  reason: string;
+  message: string;
+  /** The queue retries it (Reconciling=True); otherwise it waits for a change (Stalled=True). */
+  retrying: boolean;
 }
 
 /**
@@ -42,12 +39,12 @@ export interface StatusInput {
  * target.
  */
 export function buildStatus(input: StatusInput): ConfigPushStatus {
-  const { push, results, now } = input;
+  const { push, outcomes, now } = input;
   const previous = push.status ?? {};
   const generation = push.metadata.generation;
-  const total = results.length;
-  const applied = results.filter((r) => r.status.state === 'Applied').length;
-  const corrected = results.filter((r) => r.driftCorrected).length;
+  const total = outcomes.length;
+  const applied = outcomes.filter((o) => o.state === 'Applied').length;
+  const corrected = outcomes.filter((o) => o.driftCorrected).length;
 
   return {
     observedGeneration: generation,
@@ -56,49 +53,64 @@ export function buildStatus(input: StatusInput): ConfigPushStatus {
     contentDigest: input.digest,
     targetSummary: `${applied}/${total}`,
     driftCorrections: (previous.driftCorrections ?? 0) + corrected,
-    history: mergeHistory(previous.history, results, input.digest, now),
-    targets: boundedTargets(results.map((r) => r.status)),
+    history: mergeHistory(previous.history, outcomes, input.digest, now),
+    targets: boundedTargets(outcomes.map(toTargetStatus)),
     ...(input.rollout ? { rollout: input.rollout } : {}),
   };
 }
 
-function boundedTargets(targets: TargetStatus[]): TargetStatus[] {
+function boundedTargets(targets: ConfigPushStatus['targets'] & object): ConfigPushStatus['targets'] & object {
   if (targets.length <= TARGET_STATUS_LIMIT) return targets;
   const problems = targets.filter((t) => t.state !== 'Applied');
   return [...problems, ...targets.filter((t) => t.state === 'Applied')].slice(0, TARGET_STATUS_LIMIT);
 }
 
 /**
- * Status for a push the operator will not act on (an invalid spec, or a
- * tenancy rule): Ready=False and Stalled=True with `reason`; nothing is
- * written to targets, and nothing is retried until the push changes.
+ * Status for a reconcile that stopped before it had target results to report:
+ * a push the operator will not act on (an invalid spec, a tenancy rule; not
+ * retrying), or a failure before the rollout produced outcomes. Ready=False
+ * with `reason`, and Reconciling or Stalled by whether the queue retries.
+ * Targets and history stay as the last reconcile found them (they describe
+ * the targets, which nothing touched). `operationKey` is this generation's key
+ * when given, or none: never the key of a generation the status no longer
+ * describes.
  */
-export function refusedStatus(push: ConfigPush, reason: string, message: string, now: string): ConfigPushStatus {
-  const previous = push.status ?? {};
+export function stoppedStatus(push: ConfigPush, report: StoppedReport, now: string, operationKey?: string): ConfigPushStatus {
+  const { operationKey: _stale, contentDigest: _staleDigest, ...previous } = push.status ?? {};
   const generation = push.metadata.generation;
-  const status: ConfigPushStatus = {
+  return {
     ...previous,
     observedGeneration: generation,
-    conditions: mergeConditions(
-      previous.conditions,
-      [
+    conditions: mergeConditions(previous.conditions, stoppedConditions(report), generation, now),
+    ...(operationKey !== undefined ? { operationKey } : {}),
+  };
+}
+
+function stoppedConditions({ reason, message, retrying }: StoppedReport): ConditionInput[] {
+  return retrying
+    ? [
+        { type: CONDITION.ready, status: 'False', reason, message },
+        { type: CONDITION.reconciling, status: 'True', reason, message: 'retrying with backoff' },
+        { type: CONDITION.stalled, status: 'False', reason, message: 'not stalled' },
+      ]
+    : [
         { type: CONDITION.ready, status: 'False', reason, message },
         { type: CONDITION.reconciling, status: 'False', reason, message: 'waiting for the ConfigPush to change' },
         { type: CONDITION.stalled, status: 'True', reason, message },
-      ],
-      generation,
-      now,
-    ),
-  };
-  return status;
+      ];
 }
 
-function conditionsFor(input: StatusInput, applied: number, total: number): ConditionInput[] {
-  const { results } = input;
-  const conflicts = results.filter((r) => r.status.state === 'Conflict');
-  const permanent = results.filter((r) => r.permanentReason !== undefined);
-  const drifted = results.filter((r) => r.status.state === 'Drifted');
-  const failed = results.filter((r) => r.status.state === 'Failed' && r.permanentReason === undefined);
+/**
+ * The four conditions, by precedence: a halted rollout, a rollout waiting or
+ * pausing, suspension, conflicts, permanent failures, transient failures, a
+ * failed prune, drift, and finally Ready. Table-tested in build-status.test.ts.
+ */
+export function conditionsFor(input: StatusInput, applied: number, total: number): ConditionInput[] {
+  const { outcomes } = input;
+  const conflicts = outcomes.filter((o) => o.state === 'Conflict');
+  const permanent = outcomes.filter((o) => permanentReason(o) !== undefined);
+  const drifted = outcomes.filter((o) => o.state === 'Drifted');
+  const failed = outcomes.filter((o) => o.state === 'Failed' && permanentReason(o) === undefined);
   const driftCondition: ConditionInput =
     drifted.length > 0
       ? { type: CONDITION.drifted, status: 'True', reason: 'DriftDetected', message: drifted.map(describe).join('; ') }
@@ -114,6 +126,12 @@ function conditionsFor(input: StatusInput, applied: number, total: number): Cond
     { type: CONDITION.ready, status: 'False', reason, message },
     { type: CONDITION.reconciling, status: 'False', reason, message: 'waiting for a change to the spec or the targets' },
     { type: CONDITION.stalled, status: 'True', reason, message },
+    driftCondition,
+  ];
+  const retrying = (reason: string, message: string): ConditionInput[] => [
+    { type: CONDITION.ready, status: 'False', reason, message },
+    { type: CONDITION.reconciling, status: 'True', reason, message: 'retrying with backoff' },
+    { type: CONDITION.stalled, status: 'False', reason, message: 'not stalled' },
     driftCondition,
   ];
 
@@ -146,16 +164,12 @@ function conditionsFor(input: StatusInput, applied: number, total: number): Cond
     });
   }
   if (conflicts.length > 0) return stalled('Conflict', conflicts.map(describe).join('; '));
-  if (permanent.length > 0) return stalled(permanent[0]?.permanentReason ?? 'ApplyFailed', permanent.map(describe).join('; '));
+  if (permanent.length > 0) return stalled(permanentReason(permanent[0]!) ?? 'ApplyFailed', permanent.map(describe).join('; '));
   if (input.transientError !== undefined || failed.length > 0) {
-    const message = failed.length > 0 ? failed.map(describe).join('; ') : (input.transientError ?? '');
-    return [
-      { type: CONDITION.ready, status: 'False', reason: 'RetryingAfterError', message },
-      { type: CONDITION.reconciling, status: 'True', reason: 'RetryingAfterError', message: 'retrying with backoff' },
-      { type: CONDITION.stalled, status: 'False', reason: 'RetryingAfterError', message: 'not stalled' },
-      driftCondition,
-    ];
+    return retrying('RetryingAfterError', failed.length > 0 ? failed.map(describe).join('; ') : (input.transientError ?? ''));
   }
+  const prune = input.pruneFailure;
+  if (prune) return prune.retrying ? retrying(prune.reason, prune.message) : stalled(prune.reason, prune.message);
   if (drifted.length > 0) {
     return done({ type: CONDITION.ready, status: 'False', reason: 'Drifted', message: drifted.map(describe).join('; ') });
   }
@@ -167,9 +181,9 @@ function conditionsFor(input: StatusInput, applied: number, total: number): Cond
   });
 }
 
-function describe(result: TargetResult): string {
-  const { kind, namespace, name, message, state } = result.status;
-  return message ?? `${kind} ${namespace}/${name}: ${state}`;
+function describe(outcome: TargetOutcome): string {
+  const { target, message, state } = outcome;
+  return message ?? `${target.kind} ${target.namespace}/${target.name}: ${state}`;
 }
 
 /**
@@ -177,37 +191,20 @@ function describe(result: TargetResult): string {
  * the keys carried by targets at the current digest. A generation whose
  * content did not change wrote nothing, so it adds no entry.
  */
-function mergeHistory(
-  previous: HistoryEntry[] | undefined,
-  results: TargetResult[],
-  digest: string,
-  now: string,
-): HistoryEntry[] {
+function mergeHistory(previous: HistoryEntry[] | undefined, outcomes: TargetOutcome[], digest: string, now: string): HistoryEntry[] {
   const history = [...(previous ?? [])];
-  const carried = new Map<string, TargetObject | undefined>();
-  for (const r of results) {
-    if (r.appliedKey && !carried.has(r.appliedKey)) carried.set(r.appliedKey, r.live);
+  const carried = new Map<string, string | undefined>();
+  for (const o of outcomes) {
+    const appliedKey = o.state === 'Applied' ? o.operationKey : undefined;
+    if (appliedKey && !carried.has(appliedKey)) carried.set(appliedKey, o.lastWrittenAt);
   }
   const fresh: HistoryEntry[] = [];
-  for (const [key, live] of carried) {
+  for (const [key, writtenAt] of carried) {
     if (history.some((entry) => entry.key === key)) continue;
     const generation = generationOfKey(key);
     if (generation === undefined) continue;
-    fresh.push({ key, generation, digest, appliedAt: lastWriteTime(live) ?? now });
+    fresh.push({ key, generation, digest, appliedAt: writtenAt ?? now });
   }
   fresh.sort((a, b) => b.generation - a.generation);
   return [...fresh, ...history].sort((a, b) => b.generation - a.generation).slice(0, HISTORY_LIMIT);
-}
-
-/** When the operator last wrote this target, from managedFields: lets a wiped history be rebuilt with real times. */
-export function lastWriteTime(live: TargetObject | undefined): string | undefined {
-  const entries: V1ManagedFieldsEntry[] = live?.metadata?.managedFields ?? [];
-  const ours = entries.filter((entry) => entry.manager === FIELD_MANAGER && entry.time);
-  const latest = ours.map((entry) => new Date(entry.time as unknown as string | Date)).sort((a, b) => b.getTime() - a.getTime())[0];
-  return latest && !Number.isNaN(latest.getTime()) ? latest.toISOString().replace(/\.\d{3}Z$/, 'Z') : undefined;
-}
-
-/** Converts an applier outcome's markers into the key the target carries (used by the reconciler). */
-export function carriedKey(live: TargetObject | undefined): string | undefined {
-  return live?.metadata?.annotations?.[ANNOTATION.operationKey];
 }

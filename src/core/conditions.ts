@@ -10,12 +10,6 @@ export const CONDITION = {
 export type ConditionInput = Omit<Condition, 'lastTransitionTime' | 'observedGeneration'>;
 
 /**
- * Builds the condition list for a new status, keeping lastTransitionTime from
- * the previous status when a condition's status did not flip (API
- * conventions). Keeping it is also what lets an unchanged status compare equal,
- * so a reconcile that changes nothing writes nothing.
- */
-/**
  * metav1.Condition.message may hold at most 32768 bytes (the CRD enforces it,
  * and the apiserver refuses the whole status write otherwise, so a push with
  * many failing targets would never get a status). 8192 UTF-16 units are at
@@ -29,6 +23,12 @@ export function clipMessage(message: string, max = MAX_CONDITION_MESSAGE): strin
   return message.slice(0, max - suffix.length) + suffix;
 }
 
+/**
+ * Builds the condition list for a new status, keeping lastTransitionTime from
+ * the previous status when a condition's status did not flip (API
+ * conventions). Keeping it is also what lets an unchanged status compare equal,
+ * so a reconcile that changes nothing writes nothing.
+ */
 export function mergeConditions(
   previous: Condition[] | undefined,
   next: ConditionInput[],
@@ -40,8 +40,4 @@ export function mergeConditions(
     const lastTransitionTime = old && old.status === condition.status ? old.lastTransitionTime : now;
     return { ...condition, message: clipMessage(condition.message), observedGeneration, lastTransitionTime };
   });
-}
-
-export function findCondition(conditions: Condition[] | undefined, type: string): Condition | undefined {
-  return conditions?.find((c) => c.type === type);
 }

@@ -1,5 +1,5 @@
-import type { V1ConfigMap, V1Secret } from '@kubernetes/client-node';
-import { ANNOTATION, MANAGED_BY_LABEL, MANAGED_BY_VALUE } from '../api/constants.js';
+import type { V1ConfigMap, V1ManagedFieldsEntry, V1Secret } from '@kubernetes/client-node';
+import { ANNOTATION, FIELD_MANAGER, MANAGED_BY_LABEL, MANAGED_BY_VALUE } from '../api/constants.js';
 import type { TargetKind } from '../api/types.js';
 import type { DesiredContent } from './content-digest.js';
 
@@ -143,6 +143,14 @@ export function releaseTarget(live: TargetObject): TargetObject {
   const metadata = { ...live.metadata, labels, annotations };
   delete metadata.managedFields;
   return { ...live, metadata } as TargetObject;
+}
+
+/** When the operator last wrote this target, from managedFields: lets a wiped history be rebuilt with real times. */
+export function lastWriteTime(live: TargetObject | undefined): string | undefined {
+  const entries: V1ManagedFieldsEntry[] = live?.metadata?.managedFields ?? [];
+  const ours = entries.filter((entry) => entry.manager === FIELD_MANAGER && entry.time);
+  const latest = ours.map((entry) => new Date(entry.time as unknown as string | Date)).sort((a, b) => b.getTime() - a.getTime())[0];
+  return latest && !Number.isNaN(latest.getTime()) ? latest.toISOString().replace(/\.\d{3}Z$/, 'Z') : undefined;
 }
 
 function readManagedKeys(live: TargetObject | undefined): ManagedKeys {

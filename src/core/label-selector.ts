@@ -1,15 +1,6 @@
-/** metav1.LabelSelector, and the matching rules the apiserver applies to it. */
-export interface LabelSelectorRequirement {
-  key: string;
-  operator: 'In' | 'NotIn' | 'Exists' | 'DoesNotExist';
-  values?: string[];
-}
+import type { LabelSelector } from '../api/types.js';
 
-export interface LabelSelector {
-  matchLabels?: Record<string, string>;
-  matchExpressions?: LabelSelectorRequirement[];
-}
-
+/** The matching rules the apiserver applies to a metav1.LabelSelector. */
 /** An empty selector matches everything, as in Kubernetes. */
 export function matchesSelector(selector: LabelSelector, labels: Record<string, string> | undefined): boolean {
   const have = labels ?? {};

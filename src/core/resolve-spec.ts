@@ -4,14 +4,16 @@ import {
   FAILURE_POLICIES,
   TARGET_KINDS,
   type ConfigPush,
-  type DeletionPolicy,
-  type DriftPolicy,
   type FailurePolicy,
   type RestartRef,
+  type DeletionPolicy,
+  type DriftPolicy,
+  type LabelSelector,
+  type TargetRef,
   type WaveSpec,
+  WORKLOAD_KINDS,
 } from '../api/types.js';
-import { matchesSelector, type LabelSelector } from './label-selector.js';
-import { WORKLOAD_KINDS } from './workload-health.js';
+import { matchesSelector } from './label-selector.js';
 import type { TargetKind } from '../api/types.js';
 import { contentDigest, type DesiredContent } from './content-digest.js';
 import { InvalidSpecError } from './errors.js';
@@ -74,13 +76,41 @@ export function targetId(target: ResolvedTarget): string {
  */
 export function resolveSpec(push: ConfigPush, namespaces: readonly NamespaceInfo[] = []): ResolvedSpec {
   const spec = push.spec ?? ({} as ConfigPush['spec']);
-  if (!Array.isArray(spec.targets) || spec.targets.length === 0) {
+  // In this order, so a spec with several problems always names the same one first.
+  const targets = resolveTargets(spec.targets, push.metadata.namespace, namespaces);
+  const content = resolveContent(spec);
+  const deletionPolicy = oneOf(spec.deletionPolicy ?? 'Retain', DELETION_POLICIES, 'spec.deletionPolicy must be Retain or Delete');
+  const driftPolicy = oneOf(spec.driftPolicy ?? 'Correct', DRIFT_POLICIES, 'spec.driftPolicy must be Correct or Report');
+  const serviceAccountName = resolveServiceAccount(spec.serviceAccountName);
+  return {
+    targets,
+    strategy: resolveStrategy(spec.strategy),
+    restart: resolveRestart(spec.rollout?.restart),
+    content,
+    digest: contentDigest(content),
+    suspend: spec.suspend === true,
+    adopt: spec.adopt === true,
+    deletionPolicy,
+    driftPolicy,
+    ...(serviceAccountName ? { serviceAccountName } : {}),
+  };
+}
+
+/**
+ * The targets, each with its namespace: explicit ones in spec order, then
+ * those a namespaceSelector fans out to, in namespace-name order. A namespace
+ * a selector reaches that an explicit target (or another selector) already
+ * covers is not a conflict: namespaces gain labels at any time, and the
+ * explicit entry wins.
+ */
+function resolveTargets(refs: TargetRef[] | undefined, pushNamespace: string, namespaces: readonly NamespaceInfo[]): ResolvedTarget[] {
+  if (!Array.isArray(refs) || refs.length === 0) {
     throw new InvalidSpecError('spec.targets must list at least one target');
   }
   const seen = new Set<string>();
   const targets: ResolvedTarget[] = [];
   const fannedOut: ResolvedTarget[] = [];
-  spec.targets.forEach((target, index) => {
+  refs.forEach((target, index) => {
     const where = `spec.targets[${index}]`;
     if (!TARGET_KINDS.includes(target?.kind)) {
       throw new InvalidSpecError(`${where}.kind must be one of ${TARGET_KINDS.join(', ')}, got ${JSON.stringify(target?.kind)}`);
@@ -96,7 +126,7 @@ export function resolveSpec(push: ConfigPush, namespaces: readonly NamespaceInfo
       }
       return;
     }
-    const namespace = target.namespace ?? push.metadata.namespace;
+    const namespace = target.namespace ?? pushNamespace;
     if (namespace.length > 63 || !DNS_LABEL.test(namespace)) {
       throw new InvalidSpecError(`${where}.namespace ${JSON.stringify(namespace)} is not a valid namespace name`);
     }
@@ -106,16 +136,17 @@ export function resolveSpec(push: ConfigPush, namespaces: readonly NamespaceInfo
     seen.add(id);
     targets.push(resolved);
   });
-  // A namespace a selector reaches that an explicit target (or another
-  // selector) already covers is not a conflict: namespaces gain labels at any
-  // time, and the explicit entry wins.
   for (const target of fannedOut.sort((a, b) => (a.namespace < b.namespace ? -1 : a.namespace > b.namespace ? 1 : 0))) {
     const id = targetId(target);
     if (seen.has(id)) continue;
     seen.add(id);
     targets.push(target);
   }
+  return targets;
+}
 
+/** data, binaryData (canonically re-encoded), labels and annotations: what every target must hold. */
+function resolveContent(spec: ConfigPush['spec']): DesiredContent {
   const data = stringMap(spec.data, 'spec.data');
   const binaryData = stringMap(spec.binaryData, 'spec.binaryData');
   for (const [key, value] of Object.entries(binaryData)) {
@@ -140,35 +171,19 @@ export function resolveSpec(push: ConfigPush, namespaces: readonly NamespaceInfo
   if (MANAGED_BY_LABEL in labels) throw new InvalidSpecError(`spec.labels may not set ${MANAGED_BY_LABEL} (the operator's own label)`);
   const reserved = Object.keys(annotations).find((k) => k.startsWith('configpush.io/') || k.startsWith('restart.configpush.io/'));
   if (reserved) throw new InvalidSpecError(`spec.annotations may not set ${reserved}: keys under configpush.io/ are the operator's own`);
+  return { data, binaryData, labels, annotations };
+}
 
-  const content: DesiredContent = {
-    data,
-    binaryData,
-    labels,
-    annotations,
-  };
-  const deletionPolicy = spec.deletionPolicy ?? 'Retain';
-  if (!DELETION_POLICIES.includes(deletionPolicy)) throw new InvalidSpecError(`spec.deletionPolicy must be Retain or Delete`);
-  const driftPolicy = spec.driftPolicy ?? 'Correct';
-  if (!DRIFT_POLICIES.includes(driftPolicy)) throw new InvalidSpecError(`spec.driftPolicy must be Correct or Report`);
-
-  const serviceAccountName = spec.serviceAccountName;
-  if (serviceAccountName !== undefined && (typeof serviceAccountName !== 'string' || !DNS_SUBDOMAIN.test(serviceAccountName))) {
-    throw new InvalidSpecError(`spec.serviceAccountName ${JSON.stringify(serviceAccountName)} is not a valid ServiceAccount name`);
+function resolveServiceAccount(name: unknown): string | undefined {
+  if (name !== undefined && (typeof name !== 'string' || !DNS_SUBDOMAIN.test(name))) {
+    throw new InvalidSpecError(`spec.serviceAccountName ${JSON.stringify(name)} is not a valid ServiceAccount name`);
   }
+  return name;
+}
 
-  return {
-    targets,
-    strategy: resolveStrategy(spec.strategy),
-    restart: resolveRestart(spec.rollout?.restart),
-    content,
-    digest: contentDigest(content),
-    suspend: spec.suspend === true,
-    adopt: spec.adopt === true,
-    deletionPolicy,
-    driftPolicy,
-    ...(serviceAccountName ? { serviceAccountName } : {}),
-  };
+function oneOf<T extends string>(value: string, allowed: readonly T[], message: string): T {
+  if (!(allowed as readonly string[]).includes(value)) throw new InvalidSpecError(message);
+  return value as T;
 }
 
 function stringMap(value: unknown, field: string): Record<string, string> {

@@ -1,8 +1,18 @@
 import type { V1DaemonSet, V1Deployment, V1StatefulSet } from '@kubernetes/client-node';
+import type { WorkloadKind } from '../api/types.js';
 
-export const WORKLOAD_KINDS = ['Deployment', 'StatefulSet', 'DaemonSet'] as const;
-export type WorkloadKind = (typeof WORKLOAD_KINDS)[number];
 export type Workload = V1Deployment | V1StatefulSet | V1DaemonSet;
+
+/** One workload, by kind, namespace and name. */
+export interface WorkloadRef {
+  kind: WorkloadKind;
+  namespace: string;
+  name: string;
+}
+
+export function workloadLabel(ref: WorkloadRef): string {
+  return `${ref.kind} ${ref.namespace}/${ref.name}`;
+}
 
 /**
  * Whether a workload reports its current pod template fully rolled out: the

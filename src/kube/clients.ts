@@ -11,6 +11,7 @@ import {
   type ResponseContext,
   wrapHttpLibrary,
 } from '@kubernetes/client-node';
+import { withApiErrors } from './api-errors.js';
 import { ConnectionReusingAuth } from './connection-reuse.js';
 import { UndiciRequestLibrary } from './undici-http-library.js';
 
@@ -79,10 +80,11 @@ export function makeClients(kubeConfig: KubeConfig, options: ClientOptions, auth
   });
   return {
     kubeConfig,
-    core: new CoreV1Api(configuration),
-    custom: new CustomObjectsApi(configuration),
-    coordination: new CoordinationV1Api(configuration),
-    apps: new AppsV1Api(configuration),
+    // Failures leave these clients already mapped to errors that carry their retry decision.
+    core: withApiErrors(new CoreV1Api(configuration)),
+    custom: withApiErrors(new CustomObjectsApi(configuration)),
+    coordination: withApiErrors(new CoordinationV1Api(configuration)),
+    apps: withApiErrors(new AppsV1Api(configuration)),
   };
 }
 

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { CoreV1Api, CoreV1Event } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
-import { isAlreadyExists } from '../core/errors.js';
+import { isAlreadyExists } from './api-errors.js';
 
 export type EventType = 'Normal' | 'Warning';
 

@@ -1,7 +1,7 @@
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ApiextensionsV1Api, loadAllYaml, type KubeConfig, type V1CustomResourceDefinition } from '@kubernetes/client-node';
-import { isNotFound } from '../core/errors.js';
+import { isNotFound } from './api-errors.js';
 
 /**
  * Installs or updates the CRDs in `dir` (the same files `kubectl apply -f

@@ -1,7 +1,7 @@
 import { makeInformer, type Informer, type KubeConfig, type KubernetesListObject, type KubernetesObject, type ObjectCache } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import { ExponentialBackoff } from '../util/backoff.js';
-import { statusCode } from '../core/errors.js';
+import { statusCode } from './api-errors.js';
 
 export interface InformerHandlers<T> {
   /** Called for add and update. Must not throw: it only enqueues. */

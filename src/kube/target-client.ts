@@ -2,7 +2,7 @@ import type { CoreV1Api, V1ConfigMap, V1Secret } from '@kubernetes/client-node';
 import { FIELD_MANAGER } from '../api/constants.js';
 import type { TargetKind } from '../api/types.js';
 import type { TargetObject } from '../core/desired-target.js';
-import { isNotFound } from '../core/errors.js';
+import { isNotFound } from './api-errors.js';
 
 /**
  * Reads and conditional writes of ConfigMaps and Secrets. Every write here is

@@ -1,9 +1,9 @@
 import { PatchStrategy, setHeaderOptions, type AppsV1Api } from '@kubernetes/client-node';
 import { FIELD_MANAGER } from '../api/constants.js';
-import type { RestartRef } from '../api/types.js';
-import { isNotFound } from '../core/errors.js';
+import type { RestartRef, WorkloadKind } from '../api/types.js';
+import { isNotFound } from './api-errors.js';
 import { selectorToQuery } from '../core/label-selector.js';
-import type { Workload, WorkloadKind } from '../core/workload-health.js';
+import type { Workload } from '../core/workload-health.js';
 
 /**
  * Reads Deployments, StatefulSets and DaemonSets, and sets one pod-template

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import { parseArgs } from 'node:util';
-import { DEFAULT_CONTROLLER_OPTIONS, type ControllerOptions } from '../runtime/controller.js';
+import { DEFAULT_CONTROLLER_OPTIONS, type ControllerOptions } from '../configpush/setup.js';
 
 export interface OperatorConfig {
   kubeconfig?: string;

@@ -1,13 +1,18 @@
 import type { Server } from 'node:http';
 import type { Logger } from 'pino';
-import type { OperatorConfig } from './config.js';
-import { Controller, type ReconcileObserver } from '../runtime/controller.js';
+import { setupConfigPushController } from '../configpush/setup.js';
 import { ClientFactory, loadKubeConfig, type ClientOptions } from '../kube/clients.js';
-import { closeServer, startHttpServer } from './http-server.js';
+import type { Controller, ReconcileObserver } from '../runtime/controller.js';
 import { DEFAULT_LEASE_TIMING, LeaderElector } from '../runtime/leader-elector.js';
-import { createMetrics, type Metrics } from '../runtime/metrics.js';
+import type { OperatorConfig } from './config.js';
+import { closeServer, startHttpServer } from './http-server.js';
+import { createMetrics, type Metrics } from './metrics.js';
 
-/** A running operator: the controller, its HTTP endpoints and, optionally, its leader election. */
+/**
+ * The composition root: builds the clients, the metrics and the ConfigPush
+ * controller, serves the HTTP endpoints, and runs the controller directly or
+ * under leader election.
+ */
 export interface Operator {
   controller: Controller;
   metrics: Metrics;
@@ -38,7 +43,7 @@ export async function startOperator(config: OperatorConfig, log: Logger, options
     ...(options.middleware ? { middleware: options.middleware } : {}),
   });
   const metrics = createMetrics({ defaultMetrics: options.defaultMetrics ?? false });
-  const controller = new Controller(factory, metrics, log, config.controller, options.onReconcile);
+  const { controller, events } = setupConfigPushController(factory, metrics, log, config.controller, options.onReconcile);
 
   let elector: LeaderElector | undefined;
   let controllerStarted: Promise<void> | undefined;
@@ -94,6 +99,8 @@ export async function startOperator(config: OperatorConfig, log: Logger, options
       await controllerStarted.catch(() => undefined);
       await controller.stop();
     }
+    // Events are written behind the reconciles; give the last ones a moment.
+    if (!(await events.flush(5_000))) log.warn('stopped before every event was written');
     await Promise.all(servers.map(closeServer));
     await factory.close();
   };

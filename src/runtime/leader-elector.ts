@@ -1,6 +1,6 @@
 import { V1MicroTime, type CoordinationV1Api, type V1Lease } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
-import { describeError, isAlreadyExists, isConflict, isNotFound } from '../core/errors.js';
+import { describeError, isAlreadyExists, isConflict, isNotFound } from '../kube/api-errors.js';
 
 /**
  * Leader election on a coordination.k8s.io Lease, with client-go's timing

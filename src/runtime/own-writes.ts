@@ -1,8 +1,3 @@
-import { KIND } from '../api/constants.js';
-import type { ConfigPush } from '../api/types.js';
-import type { ConfigPushClient } from '../kube/configpush-client.js';
-import type { TargetClient } from '../kube/target-client.js';
-
 /**
  * Tells the watch events that echo the operator's own writes from the ones
  * that bring news, so that an echo does not queue another reconcile.
@@ -88,38 +83,4 @@ export class OwnWrites {
 /** The OwnWrites id of a target or ConfigPush. */
 export function objectId(kind: string, namespace: string | undefined, name: string | undefined): string {
   return `${kind}/${namespace ?? ''}/${name ?? ''}`;
-}
-
-/** `store`, noting the resourceVersion each of its writes produced. */
-export function recordingTargetClient(store: TargetClient, writes: OwnWrites): TargetClient {
-  return {
-    read: (kind, namespace, name) => store.read(kind, namespace, name),
-    async create(kind, namespace, body) {
-      const created = await store.create(kind, namespace, body);
-      writes.record(objectId(kind, namespace, created.metadata?.name), created.metadata?.resourceVersion);
-      return created;
-    },
-    async replace(kind, namespace, name, body) {
-      const replaced = await store.replace(kind, namespace, name, body);
-      writes.record(objectId(kind, namespace, name), replaced.metadata?.resourceVersion);
-      return replaced;
-    },
-    async delete(kind, namespace, name, preconditions) {
-      await store.delete(kind, namespace, name, preconditions);
-      writes.forget(objectId(kind, namespace, name));
-    },
-  };
-}
-
-/** `pushes`, noting the resourceVersion each status and finalizer write produced. */
-export function recordingPushClient(pushes: ConfigPushClient, writes: OwnWrites): ConfigPushClient {
-  const note = (push: ConfigPush): ConfigPush => {
-    writes.record(objectId(KIND, push.metadata.namespace, push.metadata.name), push.metadata.resourceVersion);
-    return push;
-  };
-  return {
-    writeStatus: async (push, status) => note(await pushes.writeStatus(push, status)),
-    setFinalizers: async (push, finalizers) => note(await pushes.setFinalizers(push, finalizers)),
-    list: (namespace) => pushes.list(namespace),
-  };
 }

@@ -99,6 +99,7 @@ export class WorkQueue {
     return this.queue.length;
   }
 
+  /** Keys being reconciled right now (the e2e harness waits for 0 to call the operator quiet). */
   get inFlight(): number {
     return this.processing.size;
   }
@@ -106,10 +107,6 @@ export class WorkQueue {
   /** Whether a worker holds `key` right now. */
   isProcessing(key: string): boolean {
     return this.processing.has(key);
-  }
-
-  isShuttingDown(): boolean {
-    return this.shuttingDown;
   }
 
   /** Stops handing out work; resolves when every in-flight key is done. */

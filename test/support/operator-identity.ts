@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CoreV1Api, KubeConfig, KubernetesObjectApi, loadAllYaml, type KubernetesObject } from '@kubernetes/client-node';
-import { isNotFound } from '../../src/core/errors.js';
+import { isNotFound } from '../../src/kube/api-errors.js';
 
 export const OPERATOR_NAMESPACE = 'configpush-system';
 export const OPERATOR_SERVICE_ACCOUNT = 'configpush-operator';

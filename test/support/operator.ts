@@ -1,7 +1,7 @@
 import type { Middleware } from '@kubernetes/client-node';
 import { pino } from 'pino';
 import type { OperatorConfig } from '../../src/operator/config.js';
-import { DEFAULT_CONTROLLER_OPTIONS, type ControllerOptions } from '../../src/runtime/controller.js';
+import { DEFAULT_CONTROLLER_OPTIONS, type ControllerOptions } from '../../src/configpush/setup.js';
 import { startOperator, type Operator } from '../../src/operator/operator.js';
 import { existsSync } from 'node:fs';
 import { kubeconfigPath, operatorKubeconfigPath } from './paths.js';

@@ -1,6 +1,7 @@
 import { ApiException } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
-import { classifyError, describeError, InvalidSpecError, isAlreadyExists, isConflict, reasonFor } from '../../src/core/errors.js';
+import { InvalidSpecError } from '../../src/core/errors.js';
+import { classifyError, describeError, isAlreadyExists, isConflict, reasonFor } from '../../src/kube/api-errors.js';
 
 const api = (code: number, reason?: string, message = 'boom') =>
   new ApiException(code, `HTTP-Code: ${code}`, JSON.stringify({ kind: 'Status', reason, message, code }), {});

@@ -1,0 +1,170 @@
+import type { KubernetesListObject, KubernetesObject, V1ConfigMap, V1Namespace, V1Secret } from '@kubernetes/client-node';
+import type { Logger } from 'pino';
+import { ANNOTATION, GROUP, KIND, MANAGED_SELECTOR, PLURAL, VERSION } from '../api/constants.js';
+import type { ConfigPush, TargetKind } from '../api/types.js';
+import type { ClientFactory } from '../kube/clients.js';
+import { kubeConfigPushClient } from '../kube/configpush-client.js';
+import { EventRecorder } from '../kube/event-recorder.js';
+import { ResilientInformer } from '../kube/resilient-informer.js';
+import { kubeTargetClient } from '../kube/target-client.js';
+import { kubeWorkloadClient } from '../kube/workload-client.js';
+import { dropManagedFields, keepTargetMetadataOnly, trimPush } from '../runtime/cache-transforms.js';
+import { Controller, type ReconcileObserver, type RuntimeOptions } from '../runtime/controller.js';
+import { enqueueForObject, enqueueForOwner, enqueueMapped, keyOf } from '../runtime/handlers.js';
+import type { ControllerMetrics } from '../runtime/metrics.js';
+import { OwnerIndex } from '../runtime/owner-index.js';
+import type { ConfigPushMetrics } from './metrics.js';
+import { ConfigPushReconciler } from './reconciler.js';
+import { recordingPushClient, recordingTargetClient } from './recording-clients.js';
+
+export interface ControllerOptions extends RuntimeOptions {
+  /** Informers re-list this often. */
+  relistPeriodMs: number;
+  /** Targets of one push written concurrently. */
+  targetConcurrency: number;
+  /** Refuse ConfigPushes without spec.serviceAccountName. */
+  requireServiceAccount: boolean;
+}
+
+export const DEFAULT_CONTROLLER_OPTIONS: ControllerOptions = {
+  workers: 4,
+  resyncPeriodMs: 10 * 60_000,
+  relistPeriodMs: 30 * 60_000,
+  targetConcurrency: 4,
+  backoffBaseMs: 100,
+  backoffMaxMs: 5 * 60_000,
+  requireServiceAccount: false,
+};
+
+export interface ConfigPushController {
+  controller: Controller;
+  /** Events are written behind the reconciles; flush them on shutdown. */
+  events: EventRecorder;
+}
+
+/**
+ * The ConfigPush controller's watches and reconciler, set up on a generic
+ * runtime controller (controller-runtime's SetupWithManager):
+ * - ConfigPushes: the push itself is queued;
+ * - managed ConfigMaps and Secrets: the push their owner annotation names;
+ * - Namespaces: the pushes that target them or select namespaces by label
+ *   (a namespace appeared, changed its labels or opt-in, or went).
+ */
+export function setupConfigPushController(
+  factory: ClientFactory,
+  metrics: ControllerMetrics & ConfigPushMetrics,
+  log: Logger,
+  options: ControllerOptions = DEFAULT_CONTROLLER_OPTIONS,
+  observer?: ReconcileObserver,
+): ConfigPushController {
+  const clients = factory.operator;
+  const ownerIndex = new OwnerIndex();
+  const pushClient = kubeConfigPushClient(clients.custom);
+  const events = new EventRecorder(clients.core, log, { component: 'configpush-operator', windowMs: 10 * 60_000, minUpdateIntervalMs: 60_000 });
+
+  // The reconciler reaches the informers (built below, once the controller
+  // their handlers queue into exists) only through closures called after start().
+  const reconciler: ConfigPushReconciler = new ConfigPushReconciler({
+    getPush: (namespace, name): ConfigPush | undefined => {
+      const obj: KubernetesObject | undefined = pushInformer.get(name, namespace);
+      return obj === undefined ? undefined : asPush(obj);
+    },
+    pushes: recordingPushClient(pushClient, (id, rv) => recordWrite(id, rv)),
+    targetClientFor: (namespace, serviceAccountName) => (serviceAccountName ? impersonatedTargets(namespace, serviceAccountName) : operatorTargets),
+    namespaceAnnotations: (name) => {
+      const namespace = namespaceInformer.get(name);
+      return namespace ? (namespace.metadata?.annotations ?? {}) : undefined;
+    },
+    tenancy: { requireServiceAccount: options.requireServiceAccount },
+    namespaces: () =>
+      namespaceInformer
+        .list()
+        .filter((ns) => !ns.metadata?.deletionTimestamp && ns.status?.phase !== 'Terminating')
+        .map((ns) => ({ name: ns.metadata?.name ?? '', labels: ns.metadata?.labels ?? {} })),
+    ownedTargets: (uid) => ownerIndex.owned(uid),
+    isTargetCached: (target) => targetInformers[target.kind].get(target.name, target.namespace) !== undefined,
+    workloadsFor: (namespace, serviceAccountName) =>
+      kubeWorkloadClient(serviceAccountName ? factory.forServiceAccount(namespace, serviceAccountName).apps : clients.apps),
+    events,
+    metrics,
+    log,
+    targetConcurrency: options.targetConcurrency,
+  });
+
+  const controller: Controller = new Controller({ reconciler, keys: () => pushInformer.list().map(keyOf), metrics, log, options, ...(observer ? { observer } : {}) });
+  const recordWrite = (id: string, resourceVersion: string | undefined) => controller.ownWrites.record(id, resourceVersion);
+  const operatorTargets = recordingTargetClient(kubeTargetClient(clients.core), recordWrite);
+  const impersonatedTargets = (namespace: string, serviceAccountName: string) =>
+    recordingTargetClient(kubeTargetClient(factory.forServiceAccount(namespace, serviceAccountName).core), recordWrite);
+
+  // Custom objects arrive as raw JSON (timestamps are strings), so the cache
+  // holds plain KubernetesObjects and asPush() names the shape at the boundary.
+  const pushInformer: ResilientInformer<KubernetesObject> = new ResilientInformer<KubernetesObject>({
+    kubeConfig: clients.kubeConfig,
+    path: `/apis/${GROUP}/${VERSION}/${PLURAL}`,
+    list: () => pushClient.list() as unknown as Promise<KubernetesListObject<KubernetesObject>>,
+    handlers: enqueueForObject(controller, KIND),
+    transform: trimPush,
+    log,
+    relistIntervalMs: options.relistPeriodMs,
+  });
+  const pushes = (): ConfigPush[] => pushInformer.list().map(asPush);
+  const namespaceInformer = new ResilientInformer<V1Namespace>({
+    kubeConfig: clients.kubeConfig,
+    path: '/api/v1/namespaces',
+    list: () => clients.core.listNamespace(),
+    handlers: enqueueMapped(controller, (ns: V1Namespace) => (pushInformer.hasSynced() ? pushesAffectedBy(ns.metadata?.name, pushes()) : [])),
+    transform: dropManagedFields,
+    log,
+    relistIntervalMs: options.relistPeriodMs,
+  });
+
+  const targetOwner = (kind: TargetKind) => ({
+    ownerKey: ownerKeyOf,
+    observe: (target: V1ConfigMap | V1Secret, deleted: boolean) => {
+      const { namespace = '', name = '', annotations } = target.metadata ?? {};
+      if (deleted) ownerIndex.delete(kind, namespace, name);
+      else ownerIndex.upsert(kind, namespace, name, annotations?.[ANNOTATION.ownerUid]);
+    },
+  });
+  const targetInformer = (kind: TargetKind, path: string, list: () => Promise<KubernetesListObject<V1ConfigMap | V1Secret>>) =>
+    new ResilientInformer<V1ConfigMap | V1Secret>({
+      kubeConfig: clients.kubeConfig,
+      path,
+      list,
+      labelSelector: MANAGED_SELECTOR,
+      handlers: enqueueForOwner(controller, kind, targetOwner(kind)),
+      transform: keepTargetMetadataOnly,
+      log,
+      relistIntervalMs: options.relistPeriodMs,
+    });
+  const targetInformers: Record<TargetKind, ResilientInformer<V1ConfigMap | V1Secret>> = {
+    ConfigMap: targetInformer('ConfigMap', '/api/v1/configmaps', () => clients.core.listConfigMapForAllNamespaces({ labelSelector: MANAGED_SELECTOR })),
+    Secret: targetInformer('Secret', '/api/v1/secrets', () => clients.core.listSecretForAllNamespaces({ labelSelector: MANAGED_SELECTOR })),
+  };
+
+  for (const source of [pushInformer, namespaceInformer, targetInformers.ConfigMap, targetInformers.Secret]) controller.watch(source);
+  return { controller, events };
+}
+
+/** The pushes that target namespace `name`, or that select namespaces by label. */
+function pushesAffectedBy(name: string | undefined, pushes: ConfigPush[]): string[] {
+  if (!name) return [];
+  return pushes
+    .filter((push) => {
+      const targets = Array.isArray(push.spec?.targets) ? push.spec.targets : [];
+      const selects = targets.some((t) => t.namespaceSelector !== undefined) || (push.spec?.strategy?.waves ?? []).some((w) => w.namespaceSelector);
+      return selects || targets.some((t) => (t.namespace ?? push.metadata.namespace) === name);
+    })
+    .map((push) => keyOf(push as unknown as KubernetesObject));
+}
+
+/** The namespace/name of the push a target's owner annotation names, if well-formed. */
+function ownerKeyOf(target: V1ConfigMap | V1Secret): string | undefined {
+  const owner = target.metadata?.annotations?.[ANNOTATION.owner];
+  return owner && /^[^/]+\/[^/]+$/.test(owner) ? owner : undefined;
+}
+
+function asPush(obj: KubernetesObject): ConfigPush {
+  return obj as unknown as ConfigPush;
+}

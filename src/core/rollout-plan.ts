@@ -1,0 +1,168 @@
+import type { RolloutPhase, RolloutStatus } from '../api/types.js';
+import type { OperatorError } from './errors.js';
+import type { ResolvedStrategy, ResolvedTarget } from './resolve-spec.js';
+import { pendingOutcome, permanentReason, targetLabel, type TargetOutcome } from './target-outcome.js';
+import { workloadLabel, type WorkloadRef } from './workload-health.js';
+
+/**
+ * The rollout's decisions, as pure functions over what one reconcile has
+ * found so far (beside wave-plan.ts, which decides the waves themselves).
+ * configpush/rollout.ts executes the steps: it does the I/O a step asks for,
+ * adds what it found to the wave's facts, and asks again. Nothing here reads
+ * a clock or the network, so every branch is table-tested.
+ */
+
+/** How often a wave waiting for its workloads is looked at again. */
+export const HEALTH_POLL_MS = 2_000;
+
+/** What the executor has learned about the wave it is working on. */
+export interface WaveFacts {
+  /** 1-based. */
+  wave: number;
+  outcomes: TargetOutcome[];
+  /** The wave's workloads, once rolled: those not rolled out yet, or why rolling failed. */
+  workloads?: { pending: WorkloadRef[] } | { error: OperatorError };
+  /** Whether a target of the next wave already holds the content (the pause was already served). */
+  nextWaveBegun?: boolean;
+}
+
+export interface RolloutContext {
+  totalWaves: number;
+  strategy: ResolvedStrategy;
+  /** The push restarts workloads (spec.rollout.restart is not empty). */
+  restarts: boolean;
+  /** The rollout status the last reconcile wrote. */
+  previous: RolloutStatus | undefined;
+  /** Now, in epoch milliseconds. */
+  now: number;
+}
+
+/** What to do next, for the wave the facts describe. */
+export type RolloutStep =
+  /** A target or workload failed transiently: stop here; the queue backs off. */
+  | { kind: 'retry'; error: OperatorError }
+  /** The wave failed under failurePolicy Halt. */
+  | { kind: 'halt'; failed: string; message: string; reason: string }
+  /** Targets are done: restart the wave's workloads (then ask again). */
+  | { kind: 'roll-workloads' }
+  /** Workloads are still rolling out, within the progress deadline. */
+  | { kind: 'wait'; message: string; requeueAfterMs: number }
+  /** Inside the pause: find out whether the next wave has already begun (then ask again). */
+  | { kind: 'peek-next-wave' }
+  /** Pause before the next wave. */
+  | { kind: 'pause'; completedAt: string; message: string; requeueAfterMs: number }
+  /** The wave is done; go on (completedAt: when the wave completed, if the pause needs it remembered). */
+  | { kind: 'next-wave'; completedAt?: string };
+
+export function nextStep(facts: WaveFacts, context: RolloutContext): RolloutStep {
+  const { strategy } = context;
+  const halts = strategy.failurePolicy === 'Halt';
+
+  const transient = facts.outcomes.find((o) => o.error !== undefined && o.error.retry !== 'permanent');
+  if (transient?.error) return { kind: 'retry', error: transient.error };
+
+  const failures = facts.outcomes.filter((o) => o.state === 'Failed' || o.state === 'Conflict');
+  const first = failures[0];
+  if (first && halts) {
+    return {
+      kind: 'halt',
+      failed: targetLabel(first.target),
+      message: first.message ?? 'target failed',
+      reason: first.state === 'Conflict' ? 'Conflict' : (permanentReason(first) ?? 'ApplyFailed'),
+    };
+  }
+
+  if (context.restarts) {
+    const step = workloadStep(facts, context);
+    if (step) return step;
+  }
+  return pauseStep(facts, context);
+}
+
+/** The workloads' part of a wave: roll them, wait for them, or fail the wave. Undefined: they are done. */
+function workloadStep(facts: WaveFacts, context: RolloutContext): RolloutStep | undefined {
+  const { strategy } = context;
+  const halts = strategy.failurePolicy === 'Halt';
+  const workloads = facts.workloads;
+  if (workloads === undefined) return { kind: 'roll-workloads' };
+  if ('error' in workloads) {
+    // Reading or patching a workload failed: transient errors retry with
+    // backoff; a permanent one (403, 422, ...) fails the wave.
+    if (workloads.error.retry !== 'permanent') return { kind: 'retry', error: workloads.error };
+    if (halts) {
+      return { kind: 'halt', failed: `wave ${facts.wave} workloads`, message: `rolling workloads failed: ${workloads.error.message}`, reason: workloads.error.reason };
+    }
+    return undefined; // failurePolicy Continue: go on past the wave.
+  }
+  if (workloads.pending.length === 0) return undefined;
+  const writtenAt = Math.max(...facts.outcomes.map((o) => Date.parse(o.lastWrittenAt ?? '') || 0));
+  const elapsed = context.now - writtenAt;
+  const late = workloads.pending.map(workloadLabel).join(', ');
+  if (elapsed <= strategy.progressDeadlineMs) {
+    return {
+      kind: 'wait',
+      message: `waiting for ${late} to roll out`,
+      requeueAfterMs: Math.min(HEALTH_POLL_MS, Math.max(100, strategy.progressDeadlineMs - elapsed)),
+    };
+  }
+  if (halts) {
+    return {
+      kind: 'halt',
+      failed: workloadLabel(workloads.pending[0]!),
+      message: `${late} did not roll out within ${strategy.progressDeadlineMs / 1000}s`,
+      reason: 'ProgressDeadlineExceeded',
+    };
+  }
+  return undefined;
+}
+
+/** The wave is done. Before the next one: the pause, unless the next wave has already begun. */
+function pauseStep(facts: WaveFacts, context: RolloutContext): RolloutStep {
+  const { strategy, previous } = context;
+  if (facts.wave >= context.totalWaves || strategy.pauseMs <= 0) return { kind: 'next-wave' };
+  const remembered = previous?.currentWave === facts.wave + 1 ? previous.lastWaveCompletedAt : undefined;
+  const completedAt = remembered ?? timestamp(context.now);
+  const wait = Date.parse(completedAt) + strategy.pauseMs - context.now;
+  if (wait <= 0 || facts.nextWaveBegun === true) return { kind: 'next-wave', completedAt };
+  if (facts.nextWaveBegun === undefined) return { kind: 'peek-next-wave' };
+  return { kind: 'pause', completedAt, message: `pausing ${Math.ceil(wait / 1000)}s before wave ${facts.wave + 1}`, requeueAfterMs: wait };
+}
+
+/** Suspended: the first wave not yet at the desired content is where the rollout stands. */
+export function suspendedWave(waveOutcomes: TargetOutcome[][]): number {
+  const index = waveOutcomes.findIndex((outcomes) => outcomes.some((o) => o.state !== 'Applied'));
+  return index >= 0 ? index + 1 : waveOutcomes.length;
+}
+
+/** One outcome per target in wave order (Pending for the waves not reached), and the rollout status. */
+export function rolloutReport(
+  waves: ResolvedTarget[][],
+  found: ReadonlyMap<string, TargetOutcome>,
+  idOf: (target: ResolvedTarget) => string,
+  phase: RolloutPhase,
+  currentWave: number,
+  extra: Partial<Pick<RolloutStatus, 'lastWaveCompletedAt' | 'failed' | 'message'>> = {},
+): { outcomes: TargetOutcome[]; rollout: RolloutStatus } {
+  const total = waves.length;
+  const outcomes = waves.flatMap((wave, i) =>
+    wave.map((target) => found.get(idOf(target)) ?? pendingOutcome(target, `waiting for wave ${i + 1} of ${total}`)),
+  );
+  const applied = outcomes.filter((o) => o.state === 'Applied').length;
+  const rollout: RolloutStatus = {
+    currentWave,
+    totalWaves: total,
+    phase,
+    progress: `${applied}/${outcomes.length} targets, wave ${currentWave}/${total}`,
+    ...definedOnly(extra),
+  };
+  return { outcomes, rollout };
+}
+
+function definedOnly<T extends object>(value: T): Partial<T> {
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
+
+/** RFC 3339 to the second, as status times are written. */
+export function timestamp(epochMs: number): string {
+  return new Date(epochMs).toISOString().replace(/\.\d{3}Z$/, 'Z');
+}

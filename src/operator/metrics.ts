@@ -1,0 +1,15 @@
+import { Registry, collectDefaultMetrics } from 'prom-client';
+import { createConfigPushMetrics, type ConfigPushMetrics } from '../configpush/metrics.js';
+import { createControllerMetrics, type ControllerMetrics } from '../runtime/metrics.js';
+
+/**
+ * Every metric of one operator, on one Registry per operator instance, so
+ * tests that run several operators in one process keep their counters apart.
+ */
+export type Metrics = ControllerMetrics & ConfigPushMetrics & { registry: Registry };
+
+export function createMetrics(options: { defaultMetrics?: boolean } = {}): Metrics {
+  const registry = new Registry();
+  if (options.defaultMetrics) collectDefaultMetrics({ register: registry });
+  return { registry, ...createControllerMetrics(registry), ...createConfigPushMetrics(registry) };
+}
