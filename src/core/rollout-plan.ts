@@ -95,8 +95,7 @@ function workloadStep(facts: WaveFacts, context: RolloutContext): RolloutStep | 
     return undefined; // failurePolicy Continue: go on past the wave.
   }
   if (workloads.pending.length === 0) return undefined;
-  const writtenAt = Math.max(...facts.outcomes.map((o) => Date.parse(o.lastWrittenAt ?? '') || 0));
-  const elapsed = context.now - writtenAt;
+  const elapsed = context.now - latestWrite(facts.outcomes);
   const late = workloads.pending.map(workloadLabel).join(', ');
   if (elapsed <= strategy.progressDeadlineMs) {
     return {
@@ -120,12 +119,22 @@ function workloadStep(facts: WaveFacts, context: RolloutContext): RolloutStep | 
 function pauseStep(facts: WaveFacts, context: RolloutContext): RolloutStep {
   const { strategy, previous } = context;
   if (facts.wave >= context.totalWaves || strategy.pauseMs <= 0) return { kind: 'next-wave' };
+  // The status remembers when this wave completed, so a pause survives
+  // re-queues and restarts. A completion older than the wave's own writes is
+  // a previous rollout's (the status of a finished two-wave push still names
+  // wave 2): taking it would skip this rollout's pause.
   const remembered = previous?.currentWave === facts.wave + 1 ? previous.lastWaveCompletedAt : undefined;
-  const completedAt = remembered ?? timestamp(context.now);
+  const current = remembered !== undefined && Date.parse(remembered) >= latestWrite(facts.outcomes) ? remembered : undefined;
+  const completedAt = current ?? timestamp(context.now);
   const wait = Date.parse(completedAt) + strategy.pauseMs - context.now;
   if (wait <= 0 || facts.nextWaveBegun === true) return { kind: 'next-wave', completedAt };
   if (facts.nextWaveBegun === undefined) return { kind: 'peek-next-wave' };
   return { kind: 'pause', completedAt, message: `pausing ${Math.ceil(wait / 1000)}s before wave ${facts.wave + 1}`, requeueAfterMs: wait };
+}
+
+/** When the operator last wrote any of these targets (epoch ms; 0 if unknown). */
+function latestWrite(outcomes: TargetOutcome[]): number {
+  return Math.max(0, ...outcomes.map((o) => Date.parse(o.lastWrittenAt ?? '') || 0));
 }
 
 /** Suspended: the first wave not yet at the desired content is where the rollout stands. */
