@@ -31,8 +31,12 @@ export interface LeaderCallbacks {
 
 export class LeaderElector {
   private leading = false;
-  private stopped = false;
+  private stopped = true;
   private timer: NodeJS.Timeout | undefined;
+  /** Fires when the renew deadline passes without a renewal, even while a request hangs. */
+  private watchdog: NodeJS.Timeout | undefined;
+  /** The round in flight, if any: stop() waits for it before releasing the lease. */
+  private round: Promise<void> | undefined;
   private lastRenew = 0;
   /** The holder's record as we last saw it, and when (our clock): client-go's skew-proof expiry check. */
   private observed: { holder: string; renewTime: string; at: number } | undefined;
@@ -49,17 +53,26 @@ export class LeaderElector {
     return this.leading;
   }
 
-  /** Starts campaigning; returns at once. */
+  /** Starts campaigning; returns at once. A second call while campaigning does nothing. */
   start(): void {
+    if (!this.stopped) return;
     this.stopped = false;
-    void this.tick();
+    this.run();
   }
 
-  /** Stops campaigning. With `release`, hands the lease back so a standby takes over at once (graceful shutdown). */
+  /**
+   * Stops campaigning. A round in flight finishes first (without taking or
+   * keeping the lease), so a release cannot be undone by a renewal that was
+   * already on its way. With `release`, hands the lease back so a standby
+   * takes over at once (graceful shutdown).
+   */
   async stop(release: boolean): Promise<void> {
+    const wasLeading = this.leading;
     this.stopped = true;
     clearTimeout(this.timer);
-    if (release && this.leading && this.lease) {
+    clearTimeout(this.watchdog);
+    await this.round;
+    if (release && wasLeading && this.lease) {
       const lease = structuredClone(this.lease);
       const { acquireTime: _acquired, ...spec } = lease.spec ?? {};
       lease.spec = { ...spec, holderIdentity: '', leaseDurationSeconds: 1, renewTime: new V1MicroTime(Date.now()) };
@@ -73,34 +86,66 @@ export class LeaderElector {
     this.leading = false;
   }
 
+  private run(): void {
+    this.round = this.tick().finally(() => {
+      this.round = undefined;
+    });
+  }
+
   private schedule(): void {
     if (this.stopped) return;
-    this.timer = setTimeout(() => void this.tick(), this.options.retryPeriodMs);
+    this.timer = setTimeout(() => this.run(), this.options.retryPeriodMs);
   }
 
   private async tick(): Promise<void> {
     if (this.stopped) return;
     try {
       const won = await this.tryAcquireOrRenew();
+      // Stopped, or stepped down by the watchdog, while the round was in flight: its answer is stale.
+      if (this.stopped) return;
       if (won) {
         this.lastRenew = Date.now();
+        this.armWatchdog();
         if (!this.leading) {
           this.leading = true;
           this.log.info({ identity: this.options.identity, lease: this.options.name }, 'became leader');
-          await this.callbacks.onStartedLeading();
+          // Not awaited: a slow callback must not hold up the renewals.
+          Promise.resolve()
+            .then(() => this.callbacks.onStartedLeading())
+            .catch((err: unknown) => this.log.error({ error: describeError(err) }, 'onStartedLeading failed'));
         }
       }
     } catch (err) {
+      if (this.stopped) return;
       this.log.warn({ error: describeError(err) }, 'leader election round failed');
     }
     if (this.leading && Date.now() - this.lastRenew > this.options.renewDeadlineMs) {
-      this.leading = false;
-      this.stopped = true;
-      this.log.error({ identity: this.options.identity }, 'lost leadership: could not renew the lease in time');
-      this.callbacks.onStoppedLeading();
+      this.stepDown();
       return;
     }
     this.schedule();
+  }
+
+  /**
+   * A leader that has not renewed within the renew deadline steps down, even
+   * if a renewal request is still hanging (a partition that drops packets):
+   * otherwise it would lead on past the lease's expiry, beside the standby
+   * that took over. The deadline is shorter than the lease, as in client-go.
+   */
+  private armWatchdog(): void {
+    clearTimeout(this.watchdog);
+    this.watchdog = setTimeout(() => {
+      if (this.leading && !this.stopped && Date.now() - this.lastRenew >= this.options.renewDeadlineMs) this.stepDown();
+    }, this.options.renewDeadlineMs);
+  }
+
+  private stepDown(): void {
+    this.leading = false;
+    this.stopped = true;
+    clearTimeout(this.timer);
+    clearTimeout(this.watchdog);
+    this.log.error({ identity: this.options.identity }, 'lost leadership: could not renew the lease in time');
+    this.callbacks.onStoppedLeading();
   }
 
   /** One round: true when we hold the lease after it. */

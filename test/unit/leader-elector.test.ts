@@ -357,9 +357,11 @@ describe('LeaderElector', () => {
     const b = make('b');
     b.elector.start(); // b's first read is now in flight
     await advance(100);
-    await b.elector.stop(false);
-    await a.elector.stop(false);
+    // stop() waits for the round in flight (so a release cannot be undone by
+    // it); on the fake clock that round needs time to pass before it answers.
+    const stopping = Promise.all([b.elector.stop(false), a.elector.stop(false)]);
     await advance(1000); // b's read answers; its round ends
+    await stopping;
     expect(vi.getTimerCount()).toBe(0);
     await advance(4 * LEASE_MS);
     expect(server.callsBy('b').map((c) => c.verb)).toEqual(['read']);
@@ -387,7 +389,8 @@ describe('LeaderElector', () => {
 
     await advanceUntil(() => a.stopped.mock.calls.length > 0, 2 * RETRY_MS);
     const lostAt = a.stoppedAt[0]!;
-    expect(lostAt - lastRenewal.at).toBeGreaterThan(RENEW_DEADLINE_MS);
+    // At the renew deadline, not before it (the watchdog fires then even if no round is running).
+    expect(lostAt - lastRenewal.at).toBeGreaterThanOrEqual(RENEW_DEADLINE_MS);
     expect(lostAt - lastRenewal.at).toBeLessThanOrEqual(RENEW_DEADLINE_MS + RETRY_MS);
     // It steps down before anyone else could consider the lease expired.
     expect(lostAt - lastRenewal.at).toBeLessThan(LEASE_MS);
@@ -405,6 +408,54 @@ describe('LeaderElector', () => {
     await a.elector.stop(true);
     expect(server.callsBy('a')).toHaveLength(callsAfterLoss);
     expect(vi.getTimerCount()).toBe(0);
+  });
+
+  it('a leader whose renewal request hangs (a partition that drops packets) steps down at the renew deadline, before the lease can expire', async () => {
+    const a = make('a');
+    a.elector.start();
+    await advance(3 * RETRY_MS);
+    expect(a.elector.isLeader()).toBe(true);
+    const lastRenewal = server.writes('a').filter((w) => w.outcome === 'ok').at(-1)!;
+    // Every read now takes longer than the lease: no answer arrives before others could take over.
+    server.readLatencyMs = 2 * LEASE_MS;
+    const b = make('b');
+    b.elector.start();
+
+    await advanceUntil(() => a.stopped.mock.calls.length > 0, LEASE_MS);
+    const lostAt = a.stoppedAt[0]!;
+    expect(lostAt - lastRenewal.at).toBeGreaterThanOrEqual(RENEW_DEADLINE_MS);
+    expect(lostAt - lastRenewal.at).toBeLessThan(LEASE_MS);
+    expect(a.elector.isLeader()).toBe(false);
+    // Never two leaders at once: b leads only after a stepped down.
+    await advanceUntil(() => b.elector.isLeader(), 6 * LEASE_MS);
+    expect(b.startedAt[0]!).toBeGreaterThan(lostAt);
+    expect(a.stopped).toHaveBeenCalledTimes(1);
+    expect(a.elector.isLeader()).toBe(false);
+  });
+
+  it('stop(release=true) while a renewal is in flight releases the lease, and the late renewal does not take it back', async () => {
+    const a = make('a');
+    a.elector.start();
+    await advance(2 * RETRY_MS);
+    expect(a.elector.isLeader()).toBe(true);
+    server.readLatencyMs = 500;
+    await advance(RETRY_MS); // a's next renewal read is now in flight
+    const stopping = a.elector.stop(true);
+    await advance(1000);
+    await stopping;
+    server.readLatencyMs = 0;
+    await advance(4 * RETRY_MS);
+
+    expect(a.elector.isLeader()).toBe(false);
+    expect(a.started).toHaveBeenCalledTimes(1);
+    expect(holder(server)).toBe('');
+    // The release is a's last write.
+    expect(server.writes('a').at(-1)).toMatchObject({ verb: 'replace', outcome: 'ok', holder: '' });
+
+    const b = make('b');
+    b.elector.start();
+    await advance(RETRY_MS);
+    expect(b.elector.isLeader()).toBe(true);
   });
 
   it('a leader whose renewals fail only briefly (shorter than the renew deadline) keeps leading', async () => {
