@@ -87,7 +87,16 @@ export class ConfigPushReconciler implements Reconciler {
     const generation = push.metadata.generation;
     const key = operationKey(push.metadata.uid, generation);
     const log = this.deps.log.child({ configpush: name, namespace, key, generation, attempt });
-    return withFinalizer(push, this.deps.pushes, { apply: (live) => this.apply(live, key, log), cleanup: (live) => this.cleanup(live, log) }, {});
+    const cleanup = async (live: ConfigPush) => {
+      try {
+        await this.cleanup(live, log);
+      } catch (err) {
+        // The finalizer stays until the deletionPolicy is applied; say why it waits.
+        await this.reportStopped(live, err, log, key);
+        throw err;
+      }
+    };
+    return withFinalizer(push, this.deps.pushes, { apply: (live) => this.apply(live, key, log), cleanup }, {});
   }
 
   private async apply(push: ConfigPush, key: string, log: Logger): Promise<ReconcileResult> {

@@ -91,7 +91,7 @@ export function setupConfigPushController(
     targetConcurrency: options.targetConcurrency,
   });
 
-  const controller: Controller = new Controller({ reconciler, keys: () => pushInformer.list().map(keyOf), metrics, log, options, ...(observer ? { observer } : {}) });
+  const controller: Controller = new Controller({ kind: 'configpush', reconciler, keys: () => pushInformer.list().map(keyOf), metrics, log, options, ...(observer ? { observer } : {}) });
   const recordWrite = (id: string, resourceVersion: string | undefined) => controller.ownWrites.record(id, resourceVersion);
   const operatorTargets = recordingTargetClient(kubeTargetClient(clients.core), recordWrite);
   const impersonatedTargets = (namespace: string, serviceAccountName: string) =>
@@ -109,6 +109,8 @@ export function setupConfigPushController(
     relistIntervalMs: options.relistPeriodMs,
   });
   const pushes = (): ConfigPush[] => pushInformer.list().map(asPush);
+  // The push gauges count the cache when scraped; a replica that never started it (a standby) reports none.
+  metrics.observePushes(() => (pushInformer.hasSynced() ? pushes() : undefined));
   const namespaceInformer = new ResilientInformer<V1Namespace>({
     kubeConfig: clients.kubeConfig,
     path: '/api/v1/namespaces',

@@ -43,6 +43,8 @@ export interface RuntimeOptions {
 }
 
 export interface ControllerDeps {
+  /** The reconciled kind, lower case: the log field that carries an object's name (e.g. `configpush`). */
+  kind: string;
   reconciler: Reconciler;
   /** Every key the controller is responsible for (what a resync queues). */
   keys(): string[];
@@ -162,12 +164,12 @@ export class Controller {
       if (retry === 'permanent') {
         result = 'error';
         this.queue.forget(key);
-        this.deps.log.error({ configpush: name, namespace, attempt, error: messageOf(err) }, 'reconcile failed permanently');
+        this.deps.log.error({ [this.deps.kind]: name, namespace, attempt, error: messageOf(err) }, 'reconcile failed permanently');
       } else {
         result = 'requeue';
         const delay = this.running ? this.queue.addRateLimited(key) : 0;
         this.deps.metrics.retries.inc();
-        this.deps.log.warn({ configpush: name, namespace, attempt, retry, error: messageOf(err), retryInMs: delay }, 'reconcile will be retried');
+        this.deps.log.warn({ [this.deps.kind]: name, namespace, attempt, retry, error: messageOf(err), retryInMs: delay }, 'reconcile will be retried');
       }
     } finally {
       const seconds = (performance.now() - started) / 1000;
