@@ -35,3 +35,13 @@ export const MANAGED_SELECTOR = `${MANAGED_BY_LABEL}=${MANAGED_BY_VALUE}`;
  * ConfigPush in the namespace itself may.
  */
 export const ALLOWED_SOURCES_ANNOTATION = 'configpush.io/allowed-source-namespaces';
+
+/**
+ * On a ConfigPush: a request to reconcile now (Flux's
+ * reconcile.fluxcd.io/requestedAt convention, under this project's own
+ * prefix). The value is opaque, usually the current time; the reconcile that
+ * handles it echoes it in status.lastHandledReconcileAt. An annotation change
+ * is a new resourceVersion, so the watch queues the push, and it writes only
+ * that status field when nothing else changed.
+ */
+export const RECONCILE_REQUESTED_ANNOTATION = 'configpush.io/reconcile-requested-at';

@@ -141,6 +141,8 @@ export interface RolloutStatus {
 
 export interface ConfigPushStatus {
   observedGeneration?: number;
+  /** The configpush.io/reconcile-requested-at value the last reconcile handled (Flux's lastHandledReconcileAt). */
+  lastHandledReconcileAt?: string;
   conditions?: Condition[];
   operationKey?: string;
   contentDigest?: string;

@@ -1,3 +1,4 @@
+import { RECONCILE_REQUESTED_ANNOTATION } from '../api/constants.js';
 import type { ConfigPush, ConfigPushStatus, HistoryEntry, RolloutStatus } from '../api/types.js';
 import { CONDITION, mergeConditions, type ConditionInput } from './conditions.js';
 import { generationOfKey } from './operation-key.js';
@@ -48,6 +49,7 @@ export function buildStatus(input: StatusInput): ConfigPushStatus {
 
   return {
     observedGeneration: generation,
+    ...handledReconcileRequest(push),
     conditions: mergeConditions(previous.conditions, conditionsFor(input, applied, total), generation, now),
     operationKey: input.operationKey,
     contentDigest: input.digest,
@@ -57,6 +59,18 @@ export function buildStatus(input: StatusInput): ConfigPushStatus {
     targets: boundedTargets(outcomes.map(toTargetStatus)),
     ...(input.rollout ? { rollout: input.rollout } : {}),
   };
+}
+
+/**
+ * status.lastHandledReconcileAt: the push's reconcile-request annotation, which
+ * this reconcile handles, echoed so that whoever set it (`kubectl configpush
+ * reconcile`) sees it was handled. Without the annotation the last handled
+ * value stays (as in Flux): removing the annotation is not a new request.
+ */
+export function handledReconcileRequest(push: ConfigPush): Pick<ConfigPushStatus, 'lastHandledReconcileAt'> {
+  const requested = push.metadata.annotations?.[RECONCILE_REQUESTED_ANNOTATION];
+  const value = typeof requested === 'string' && requested !== '' ? requested : push.status?.lastHandledReconcileAt;
+  return value !== undefined ? { lastHandledReconcileAt: value } : {};
 }
 
 function boundedTargets(targets: ConfigPushStatus['targets'] & object): ConfigPushStatus['targets'] & object {
@@ -81,6 +95,7 @@ export function stoppedStatus(push: ConfigPush, report: StoppedReport, now: stri
   return {
     ...previous,
     observedGeneration: generation,
+    ...handledReconcileRequest(push),
     conditions: mergeConditions(previous.conditions, stoppedConditions(report), generation, now),
     ...(operationKey !== undefined ? { operationKey } : {}),
   };
