@@ -1,6 +1,14 @@
-import { Counter, type Registry } from 'prom-client';
+import { Counter, Gauge, type Registry } from 'prom-client';
+import type { ConfigPush } from '../api/types.js';
+import { countPushStates } from '../core/push-states.js';
 
-/** What the ConfigPush domain counts: target writes and what they skipped, status writes, drift, restarts. */
+/** Where the push gauges read pushes at scrape time: the push cache, or undefined while it is not synced (a standby replica). */
+export type PushSource = () => Iterable<Pick<ConfigPush, 'status'>> | undefined;
+
+/**
+ * What the ConfigPush domain counts: target writes and what they skipped,
+ * status writes, drift, restarts; and what state the pushes are in.
+ */
 export interface ConfigPushMetrics {
   targetWrites: Counter<'kind' | 'reason'>;
   targetsSkipped: Counter;
@@ -8,10 +16,15 @@ export interface ConfigPushMetrics {
   statusWrites: Counter;
   driftCorrections: Counter;
   workloadRestarts: Counter<'kind'>;
+  pushConditions: Gauge<'type' | 'status' | 'reason'>;
+  pushRolloutPhases: Gauge<'phase'>;
+  /** Points the push gauges at the push cache (setup.ts); until then they have no series. */
+  observePushes(source: PushSource): void;
 }
 
 export function createConfigPushMetrics(registry: Registry): ConfigPushMetrics {
   const registers = [registry];
+  let source: PushSource = () => undefined;
   return {
     targetWrites: new Counter({
       name: 'configpush_target_writes_total',
@@ -46,5 +59,35 @@ export function createConfigPushMetrics(registry: Registry): ConfigPushMetrics {
       help: 'Targets restored after someone else changed them.',
       registers,
     }),
+    // Computed from the cache when scraped, not kept up to date on every
+    // event: one pass over the cached pushes per scrape is cheap (no request,
+    // no Secret data: only condition type, status and a reason from a fixed set).
+    pushConditions: new Gauge({
+      name: 'configpush_push_conditions',
+      help: 'ConfigPushes by condition type (Ready, Reconciling, Stalled, Drifted), status and reason (a fixed set; others are "Other"). Only the leader reports.',
+      labelNames: ['type', 'status', 'reason'],
+      registers,
+      collect() {
+        this.reset();
+        const pushes = source();
+        if (!pushes) return;
+        for (const c of countPushStates(pushes).conditions) this.set({ type: c.type, status: c.status, reason: c.reason }, c.count);
+      },
+    }),
+    pushRolloutPhases: new Gauge({
+      name: 'configpush_push_rollout_phase',
+      help: 'ConfigPushes by status.rollout.phase (Progressing, Waiting, Paused, Halted, Complete, Suspended; None before the first report). Only the leader reports.',
+      labelNames: ['phase'],
+      registers,
+      collect() {
+        this.reset();
+        const pushes = source();
+        if (!pushes) return;
+        for (const [phase, count] of countPushStates(pushes).phases) this.set({ phase }, count);
+      },
+    }),
+    observePushes(next: PushSource) {
+      source = next;
+    },
   };
 }

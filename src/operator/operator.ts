@@ -53,8 +53,12 @@ export async function startOperator(config: OperatorConfig, log: Logger, options
       factory.operator.coordination,
       { ...config.leaderElection, ...(options.leaseTiming ?? DEFAULT_LEASE_TIMING) },
       {
-        onStartedLeading: () => void startController(),
+        onStartedLeading: () => {
+          metrics.isLeader.set(1);
+          void startController();
+        },
         onStoppedLeading: () => {
+          metrics.isLeader.set(0);
           void controller.stop();
           (options.onLostLeadership ?? (() => process.exit(1)))();
         },
@@ -90,11 +94,17 @@ export async function startOperator(config: OperatorConfig, log: Logger, options
     );
   }
 
-  if (elector) elector.start();
-  else await startController();
+  if (elector) {
+    metrics.isLeader.set(0);
+    elector.start();
+  } else {
+    metrics.isLeader.set(1);
+    await startController();
+  }
 
   const shutdown = async (release: boolean) => {
     await elector?.stop(release);
+    metrics.isLeader.set(0);
     if (controllerStarted) {
       await controllerStarted.catch(() => undefined);
       await controller.stop();

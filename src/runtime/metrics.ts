@@ -11,6 +11,8 @@ export interface ControllerMetrics {
   retries: Counter;
   queueDepth: Gauge;
   queueLatency: Histogram;
+  /** 1 while this instance does the work (holds the Lease, or runs without leader election), else 0. */
+  isLeader: Gauge;
 }
 
 export function createControllerMetrics(registry: Registry): ControllerMetrics {
@@ -39,6 +41,13 @@ export function createControllerMetrics(registry: Registry): ControllerMetrics {
       name: 'configpush_workqueue_queue_duration_seconds',
       help: 'How long a key waits in the queue before a worker takes it.',
       buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 10, 60],
+      registers,
+    }),
+    // controller-runtime's leader_election_master_status. Summed over the
+    // replicas it is the number of leaders: 0 for long means nobody works.
+    isLeader: new Gauge({
+      name: 'configpush_leader_is_leader',
+      help: '1 while this replica holds the leader Lease (always 1 without --leader-elect), else 0.',
       registers,
     }),
   };

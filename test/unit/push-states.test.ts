@@ -1,0 +1,114 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import type { ConfigPushStatus } from '../../src/api/types.js';
+import { createMetrics } from '../../src/operator/metrics.js';
+import { CONDITION_REASONS, NO_PHASE, OTHER, boundedReason, countPushStates } from '../../src/core/push-states.js';
+
+const root = new URL('../..', import.meta.url).pathname;
+
+const condition = (type: string, status: string, reason: string) => ({ type, status, reason, message: 'm', lastTransitionTime: '2024-05-01T12:00:00Z', observedGeneration: 1 });
+const push = (status?: unknown) => ({ status: status as ConfigPushStatus });
+const ready = push({ conditions: [condition('Ready', 'True', 'Applied'), condition('Stalled', 'False', 'Applied')], rollout: { phase: 'Complete' } });
+const stalled = push({ conditions: [condition('Ready', 'False', 'Conflict'), condition('Stalled', 'True', 'Conflict')], rollout: { phase: 'Halted' } });
+
+/** The counts as "type/status/reason=n" strings, sorted, for readable expectations. */
+function conditionCounts(pushes: ReturnType<typeof push>[]): string[] {
+  return countPushStates(pushes)
+    .conditions.map((c) => `${c.type}/${c.status}/${c.reason}=${c.count}`)
+    .sort();
+}
+
+describe('countPushStates', () => {
+  it('counts pushes by condition type, status and reason, and by rollout phase', () => {
+    const counts = countPushStates([ready, ready, stalled, push()]);
+    expect(conditionCounts([ready, ready, stalled, push()])).toEqual([
+      'Ready/False/Conflict=1',
+      'Ready/True/Applied=2',
+      'Stalled/False/Applied=2',
+      'Stalled/True/Conflict=1',
+    ]);
+    expect(Object.fromEntries(counts.phases)).toEqual({ Complete: 2, Halted: 1, [NO_PHASE]: 1 });
+  });
+
+  it('bounds every label: unknown reasons are Other, unknown types are skipped, bad statuses are Unknown, bad phases are Other', () => {
+    const hostile = push({
+      conditions: [
+        condition('Ready', 'False', 'secret-value-in-a-reason'),
+        condition('MadeUp', 'True', 'Applied'),
+        condition('Stalled', 'Maybe', 'Conflict'),
+        condition('Ready', 'True', 'Applied'), // a second Ready: the first one counts
+        null,
+        'not an object',
+      ],
+      rollout: { phase: 'Exploded' },
+    });
+    expect(conditionCounts([hostile])).toEqual([`Ready/False/${OTHER}=1`, 'Stalled/Unknown/Conflict=1']);
+    expect(Object.fromEntries(countPushStates([hostile]).phases)).toEqual({ [OTHER]: 1 });
+    expect(conditionCounts([push({ conditions: 'nope' }), push('nope')])).toEqual([]);
+  });
+
+  it('passes known reasons through and maps anything else to Other', () => {
+    expect(boundedReason('ProgressDeadlineExceeded')).toBe('ProgressDeadlineExceeded');
+    expect(boundedReason('Forbidden')).toBe('Forbidden');
+    expect(boundedReason('forbidden')).toBe(OTHER);
+    expect(boundedReason(undefined)).toBe(OTHER);
+    expect(new Set(CONDITION_REASONS).size).toBe(CONDITION_REASONS.length);
+  });
+
+  it('knows every reason literal the operator sets (a scan of src/)', () => {
+    // Reasons appear as `reason: 'X'`, as the first argument of an error or
+    // condition helper, or as a ternary's branches next to one of those.
+    const pattern = /(?:reason:\s*|(?:TransientError|PermanentError|super|stalled|retrying|done)\(\s*|\?\s*|:\s*)'([A-Z][A-Za-z]+)'/g;
+    const notReasons = new Set(['True', 'False', 'Unknown', 'ConfigMap', 'Secret', 'Deployment', 'StatefulSet', 'DaemonSet', 'Halted', 'Waiting', 'Complete', 'Pending', 'Failed', 'Halt', 'Continue', 'Correct', 'Report', 'Retain', 'Delete', 'Normal', 'Warning', 'Opaque', 'Terminating', 'In', 'NotIn', 'Exists', 'DoesNotExist', 'ConfigPush', 'CustomResourceDefinition', 'Established', 'Ready', 'Reconciling', 'Stalled', 'TimeoutError', 'AbortError']);
+    const found = new Set<string>();
+    const walk = (dir: string) => {
+      for (const entry of readdirSync(dir, { withFileTypes: true })) {
+        const path = join(dir, entry.name);
+        if (entry.isDirectory()) walk(path);
+        else if (entry.name.endsWith('.ts')) for (const m of readFileSync(path, 'utf8').matchAll(pattern)) if (!notReasons.has(m[1]!)) found.add(m[1]!);
+      }
+    };
+    walk(join(root, 'src'));
+    // The scan itself must see the reasons it is meant to guard.
+    for (const sample of ['Conflict', 'RetryingAfterError', 'TargetContended', 'ServiceAccountRequired', 'ProgressDeadlineExceeded', 'PruneFailed']) expect(found).toContain(sample);
+    const known = new Set<string>(CONDITION_REASONS);
+    // Names in the scan that are not reasons (event reasons, error class names) would show up here; each was checked by hand.
+    const eventReasons = new Set(['DriftCorrected', 'Released', 'Deleted', 'Drifted', 'Suspended']);
+    expect([...found].filter((r) => !known.has(r) && !eventReasons.has(r)).sort()).toEqual([]);
+  });
+});
+
+describe('the push gauges', () => {
+  it('report the cache when scraped, follow it as it changes, and report nothing until a cache is attached', async () => {
+    const metrics = createMetrics();
+    const series = async (name: string) =>
+      (await metrics.registry.metrics())
+        .split('\n')
+        .filter((line) => line.startsWith(`${name}{`))
+        .sort();
+    expect(await series('configpush_push_conditions')).toEqual([]);
+
+    const cache = [ready, stalled];
+    let synced = false;
+    metrics.observePushes(() => (synced ? cache : undefined));
+    expect(await series('configpush_push_conditions')).toEqual([]);
+
+    synced = true;
+    expect(await series('configpush_push_conditions')).toEqual([
+      'configpush_push_conditions{type="Ready",status="False",reason="Conflict"} 1',
+      'configpush_push_conditions{type="Ready",status="True",reason="Applied"} 1',
+      'configpush_push_conditions{type="Stalled",status="False",reason="Applied"} 1',
+      'configpush_push_conditions{type="Stalled",status="True",reason="Conflict"} 1',
+    ]);
+    expect(await series('configpush_push_rollout_phase')).toEqual(['configpush_push_rollout_phase{phase="Complete"} 1', 'configpush_push_rollout_phase{phase="Halted"} 1']);
+
+    // The stalled push is fixed: its old series go away rather than linger.
+    cache[1] = ready;
+    expect(await series('configpush_push_conditions')).toEqual([
+      'configpush_push_conditions{type="Ready",status="True",reason="Applied"} 2',
+      'configpush_push_conditions{type="Stalled",status="False",reason="Applied"} 2',
+    ]);
+    expect(await series('configpush_push_rollout_phase')).toEqual(['configpush_push_rollout_phase{phase="Complete"} 2']);
+  });
+});
