@@ -91,7 +91,16 @@ export function setupConfigPushController(
     targetConcurrency: options.targetConcurrency,
   });
 
-  const controller: Controller = new Controller({ kind: 'configpush', reconciler, keys: () => pushInformer.list().map(keyOf), metrics, log, options, ...(observer ? { observer } : {}) });
+  const controller: Controller = new Controller({
+    kind: 'configpush',
+    reconciler,
+    keys: () => pushInformer.list().map(keyOf),
+    metrics,
+    log,
+    options,
+    probe: () => clients.version.getCode(),
+    ...(observer ? { observer } : {}),
+  });
   const recordWrite = (id: string, resourceVersion: string | undefined) => controller.ownWrites.record(id, resourceVersion);
   const operatorTargets = recordingTargetClient(kubeTargetClient(clients.core), recordWrite);
   const impersonatedTargets = (namespace: string, serviceAccountName: string) =>

@@ -15,6 +15,8 @@ export class ApiError extends OperatorError {
   readonly status: number | undefined;
   /** The Status body's reason (AlreadyExists, Conflict, Forbidden, ...), when it sent one. */
   readonly apiReason: string | undefined;
+  /** No answer came from the apiserver (refused, reset, timed out), or it said it is unavailable (503). */
+  readonly unreachable: boolean;
 
   constructor(cause: unknown) {
     super(describeError(cause), { cause });
@@ -23,7 +25,13 @@ export class ApiError extends OperatorError {
     this.apiReason = statusBody(cause).reason;
     this.retry = classifyError(cause);
     this.reason = reasonFor(cause);
+    this.unreachable = this.status === 503 || (this.status === undefined && isNetworkError(cause));
   }
+}
+
+/** Whether `err` says the apiserver could not be reached, rather than that it refused the request. */
+export function isUnreachable(err: unknown): boolean {
+  return err instanceof ApiError && err.unreachable;
 }
 
 /** Maps any failure to an ApiError; an OperatorError (already decided) passes through unchanged. */

@@ -5,6 +5,7 @@ import {
   CustomObjectsApi,
   KubeConfig,
   ServerConfiguration,
+  VersionApi,
   createConfiguration,
   type Middleware,
   type RequestContext,
@@ -27,6 +28,8 @@ export interface ApiClients {
   custom: CustomObjectsApi;
   coordination: CoordinationV1Api;
   apps: AppsV1Api;
+  /** GET /version: the cheapest request every authenticated client may make (a reachability probe). */
+  version: VersionApi;
 }
 
 export interface ClientOptions {
@@ -85,6 +88,7 @@ export function makeClients(kubeConfig: KubeConfig, options: ClientOptions, auth
     custom: withApiErrors(new CustomObjectsApi(configuration)),
     coordination: withApiErrors(new CoordinationV1Api(configuration)),
     apps: withApiErrors(new AppsV1Api(configuration)),
+    version: withApiErrors(new VersionApi(configuration)),
   };
 }
 

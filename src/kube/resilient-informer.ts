@@ -87,6 +87,7 @@ export class ResilientInformer<T extends KubernetesObject> {
   async stop(): Promise<void> {
     this.stopping = true;
     clearTimeout(this.restartTimer);
+    this.restartTimer = undefined;
     clearTimeout(this.relistTimer);
     await Promise.all([this.current?.stop(), this.pending?.stop()]);
   }
@@ -141,15 +142,31 @@ export class ResilientInformer<T extends KubernetesObject> {
       { path: this.options.path, code, error: err instanceof Error ? err.message : String(err), retryInMs: delay },
       'watch stopped; restarting',
     );
+    this.scheduleRestart(informer, delay);
+  }
+
+  private scheduleRestart(informer: Cache<T>, delayMs: number): void {
     clearTimeout(this.restartTimer);
     // Not unref'd: while every watch is down (the apiserver restarting), this
     // timer may be all that keeps the process alive, and it must come back.
     this.restartTimer = setTimeout(() => {
+      this.restartTimer = undefined;
       if (this.stopping || informer !== this.current) return;
       void this.startOnce(informer).then((listed) => {
         if (listed) this.backoff.forget('restart');
       });
-    }, delay);
+    }, delayMs);
+  }
+
+  /**
+   * The apiserver is reachable again: a watch waiting out its restart backoff
+   * restarts now (after `jitterMs` at most, so the watches of one process do
+   * not all list in the same instant) instead of when its grown delay ends.
+   */
+  retryNow(jitterMs = 1_000): void {
+    if (this.stopping || this.restartTimer === undefined || this.current === undefined) return;
+    this.backoff.forget('restart');
+    this.scheduleRestart(this.current, Math.random() * jitterMs);
   }
 
   private scheduleRelist(): void {

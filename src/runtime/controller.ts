@@ -1,7 +1,9 @@
 import type { Logger } from 'pino';
 import { messageOf, retryDecisionOf } from '../core/errors.js';
+import { isUnreachable } from '../kube/api-errors.js';
 import type { ControllerMetrics } from './metrics.js';
 import { OwnWrites } from './own-writes.js';
+import { ReachabilityProbe } from './reachability.js';
 import { WorkQueue } from './work-queue.js';
 
 /** The object a reconcile is about: a namespace/name key, split. */
@@ -29,6 +31,8 @@ export interface Source {
   start(): Promise<void>;
   stop(): Promise<void>;
   hasSynced(): boolean;
+  /** The apiserver is back: stop waiting out a restart backoff. */
+  retryNow?(): void;
 }
 
 /** Observes each finished reconcile (tests count reconciles of one key; tooling may trace). */
@@ -52,7 +56,14 @@ export interface ControllerDeps {
   log: Logger;
   options: RuntimeOptions;
   observer?: ReconcileObserver;
+  /** A cheap request that succeeds when the apiserver answers (GET /version): see ReachabilityProbe. */
+  probe?(): Promise<unknown>;
 }
+
+/** While the apiserver is unreachable, it is probed this often. */
+const PROBE_INTERVAL_MS = 1_000;
+/** Keys that failed to reach the apiserver are retried within this window once it is back. */
+const RECOVERY_SPREAD_MS = 1_000;
 
 /**
  * A generic controller, as controller-runtime's: event handlers
@@ -66,6 +77,9 @@ export class Controller {
   readonly ownWrites = new OwnWrites();
   private readonly generations = new Map<string, number>();
   private readonly sources: Source[] = [];
+  /** Keys whose last reconcile failed only because the apiserver could not be reached. */
+  private readonly unreachable = new Set<string>();
+  private readonly reachability: ReachabilityProbe | undefined;
   private workers: Promise<void>[] = [];
   private resyncTimer: NodeJS.Timeout | undefined;
   private running = false;
@@ -73,6 +87,8 @@ export class Controller {
   constructor(private readonly deps: ControllerDeps) {
     const { backoffBaseMs: baseMs, backoffMaxMs: maxMs } = deps.options;
     this.queue = new WorkQueue({ backoff: { baseMs, maxMs, jitter: 0.5 } });
+    const probe = deps.probe;
+    this.reachability = probe && new ReachabilityProbe({ probe, onBack: () => this.recover(), intervalMs: PROBE_INTERVAL_MS, log: deps.log });
   }
 
   /** Adds a watch: started before the workers, stopped after them. */
@@ -93,6 +109,7 @@ export class Controller {
   async stop(): Promise<void> {
     this.running = false;
     clearTimeout(this.resyncTimer);
+    this.reachability?.stop();
     await this.queue.shutdown();
     await Promise.all(this.workers);
     await Promise.all(this.sources.map((s) => s.stop()));
@@ -130,6 +147,21 @@ export class Controller {
     this.generations.delete(key);
   }
 
+  /**
+   * The apiserver answers again: what failed only because it could not be
+   * reached runs again now, spread over a second (the workers bound how many
+   * run at once), with its backoff forgotten; watches waiting to restart
+   * restart too.
+   */
+  private recover(): void {
+    for (const source of this.sources) source.retryNow?.();
+    for (const key of this.unreachable) {
+      this.queue.forget(key);
+      if (this.running) this.queue.addAfter(key, Math.random() * RECOVERY_SPREAD_MS);
+    }
+    this.unreachable.clear();
+  }
+
   private async work(): Promise<void> {
     for (;;) {
       const key = await this.queue.get();
@@ -157,10 +189,17 @@ export class Controller {
     let result: 'success' | 'requeue' | 'error' = 'success';
     try {
       const { requeueAfterMs } = await this.deps.reconciler.reconcile({ namespace, name }, attempt);
+      this.unreachable.delete(key);
       this.queue.forget(key);
       if (requeueAfterMs !== undefined && this.running) this.queue.addAfter(key, requeueAfterMs);
     } catch (err) {
       const retry = retryDecisionOf(err);
+      if (isUnreachable(err)) {
+        this.unreachable.add(key);
+        this.reachability?.noteUnreachable();
+      } else {
+        this.unreachable.delete(key);
+      }
       if (retry === 'permanent') {
         result = 'error';
         this.queue.forget(key);
