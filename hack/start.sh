@@ -24,5 +24,27 @@ if [ "${embedded:-0}" = 1 ]; then
   echo "  export KUBECONFIG=$KUBECONFIG" >&2
   echo "  kubectl apply -f samples/configpush-secret.yaml && kubectl get cpush -A" >&2
 fi
+# Two `npm start`s on one machine: the first holds :8080 and :8081. For each
+# endpoint address the user did not set (by flag or environment), use the
+# default if it is free, else the next free port above it, and say which on
+# stderr (src/cli/dev-addresses.ts). Only here, for local runs: the image and
+# the manifests serve exactly :8080 and :8081, and an operator that cannot
+# serve its address exits naming the flag to change.
+wanted=()
+for pair in metrics-address=:8080 health-address=:8081; do
+  flag=${pair%%=*}
+  env_name=CONFIGPUSH_${flag//-/_}
+  env_name=${env_name^^}
+  [ -n "${!env_name+set}" ] && continue
+  for arg in "$@"; do
+    case $arg in --"$flag" | --"$flag"=*) continue 2 ;; esac
+  done
+  wanted+=("--$pair")
+done
+if [ "${#wanted[@]}" -gt 0 ]; then
+  mapfile -t picked < <(node dist/src/cli/dev-addresses.js "${wanted[@]}")
+  [ "${#picked[@]}" -eq "${#wanted[@]}" ] || { echo "configpush-operator: could not pick the endpoint addresses" >&2; exit 1; }
+  set -- "${picked[@]}" "$@"
+fi
 # The image's node flags (Dockerfile ENTRYPOINT; test/unit/entrypoint.test.ts keeps them equal).
 exec node --optimize-for-size dist/src/main.js "$@"

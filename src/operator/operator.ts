@@ -70,28 +70,36 @@ export async function startOperator(config: OperatorConfig, log: Logger, options
 
   const servers: Server[] = [];
   const text = (status: number, body: string) => ({ status, contentType: 'text/plain', body });
-  if (config.healthAddress) {
-    servers.push(
-      await startHttpServer(
-        config.healthAddress,
-        {
-          '/healthz': async () => text(200, 'ok'),
-          // A standby replica is ready (it is healthy and waiting); the leader
-          // is ready once its caches have synced.
-          '/readyz': async () => (!isLeader() || controller.hasSynced() ? text(200, 'ok') : text(503, 'caches not synced')),
-        },
-        log,
-      ),
-    );
-  }
-  if (config.metricsAddress) {
-    servers.push(
-      await startHttpServer(
-        config.metricsAddress,
-        { '/metrics': async () => ({ status: 200, contentType: metrics.registry.contentType, body: await metrics.registry.metrics() }) },
-        log,
-      ),
-    );
+  try {
+    if (config.healthAddress) {
+      servers.push(
+        await startHttpServer(
+          { flag: '--health-address', env: 'CONFIGPUSH_HEALTH_ADDRESS', address: config.healthAddress },
+          {
+            '/healthz': async () => text(200, 'ok'),
+            // A standby replica is ready (it is healthy and waiting); the leader
+            // is ready once its caches have synced.
+            '/readyz': async () => (!isLeader() || controller.hasSynced() ? text(200, 'ok') : text(503, 'caches not synced')),
+          },
+          log,
+        ),
+      );
+    }
+    if (config.metricsAddress) {
+      servers.push(
+        await startHttpServer(
+          { flag: '--metrics-address', env: 'CONFIGPUSH_METRICS_ADDRESS', address: config.metricsAddress },
+          { '/metrics': async () => ({ status: 200, contentType: metrics.registry.contentType, body: await metrics.registry.metrics() }) },
+          log,
+        ),
+      );
+    }
+  } catch (err) {
+    // Nothing else has started yet: close what was just opened, so a caller
+    // that handles the error (a test, a retry) is not left holding a port.
+    await Promise.all(servers.map(closeServer));
+    await factory.close();
+    throw err;
   }
 
   if (elector) {

@@ -1,5 +1,6 @@
 import { ConfigError, HelpRequested, parseConfig } from './config.js';
 import { createLogger } from './log.js';
+import { ListenError } from './http-server.js';
 import { startOperator } from './operator.js';
 
 /** The program (after src/main.ts set up source maps): the same runs locally (`npm start`), in the container and in-cluster. */
@@ -44,7 +45,10 @@ async function main(): Promise<void> {
 
 export function run(): void {
   main().catch((err: unknown) => {
-    process.stderr.write(`configpush-operator: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    // An endpoint that cannot be served is the user's to fix (its message names
+    // the flag), not a bug: no stack trace. Exit 1, not 2: the flags parsed.
+    const detail = err instanceof ListenError ? err.message : err instanceof Error ? (err.stack ?? err.message) : String(err);
+    process.stderr.write(`configpush-operator: ${detail}\n`);
     process.exit(1);
   });
 }
