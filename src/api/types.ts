@@ -101,7 +101,7 @@ export interface Condition {
   message: string;
 }
 
-export const TARGET_STATES = ['Applied', 'Pending', 'Conflict', 'Failed', 'Drifted', 'Suspended'] as const;
+export const TARGET_STATES = ['Applied', 'Pending', 'Conflict', 'Failed', 'Drifted', 'Contended', 'Suspended'] as const;
 export type TargetState = (typeof TARGET_STATES)[number];
 
 export interface TargetStatus {

@@ -117,8 +117,8 @@ function stoppedConditions({ reason, message, retrying }: StoppedReport): Condit
 
 /**
  * The four conditions, by precedence: a halted rollout, a rollout waiting or
- * pausing, suspension, conflicts, permanent failures, transient failures, a
- * failed prune, drift, and finally Ready. Table-tested in build-status.test.ts.
+ * pausing, suspension, conflicts, permanent failures, transient failures,
+ * contended targets, a failed prune, drift, and finally Ready. Table-tested in build-status.test.ts.
  */
 export function conditionsFor(input: StatusInput, applied: number, total: number): ConditionInput[] {
   const { outcomes } = input;
@@ -126,6 +126,7 @@ export function conditionsFor(input: StatusInput, applied: number, total: number
   const permanent = outcomes.filter((o) => permanentReason(o) !== undefined);
   const drifted = outcomes.filter((o) => o.state === 'Drifted');
   const failed = outcomes.filter((o) => o.state === 'Failed' && permanentReason(o) === undefined);
+  const contended = outcomes.filter((o) => o.state === 'Contended');
   const driftCondition: ConditionInput =
     drifted.length > 0
       ? { type: CONDITION.drifted, status: 'True', reason: 'DriftDetected', message: drifted.map(describe).join('; ') }
@@ -182,6 +183,16 @@ export function conditionsFor(input: StatusInput, applied: number, total: number
   if (permanent.length > 0) return stalled(permanentReason(permanent[0]!) ?? 'ApplyFailed', permanent.map(describe).join('; '));
   if (input.transientError !== undefined || failed.length > 0) {
     return retrying('RetryingAfterError', failed.length > 0 ? failed.map(describe).join('; ') : (input.transientError ?? ''));
+  }
+  if (contended.length > 0) {
+    // Another writer keeps changing these: corrections back off, and come back by themselves.
+    const message = contended.map(describe).join('; ');
+    return [
+      { type: CONDITION.ready, status: 'False', reason: 'Contended', message },
+      { type: CONDITION.reconciling, status: 'True', reason: 'Contended', message: 'drift corrections are backing off' },
+      { type: CONDITION.stalled, status: 'False', reason: 'Contended', message: 'not stalled' },
+      driftCondition,
+    ];
   }
   const prune = input.pruneFailure;
   if (prune) return prune.retrying ? retrying(prune.reason, prune.message) : stalled(prune.reason, prune.message);

@@ -145,6 +145,14 @@ export function releaseTarget(live: TargetObject): TargetObject {
   return { ...live, metadata } as TargetObject;
 }
 
+/** The field manager that wrote the target last, other than the operator ("unknown" if managedFields do not say). */
+export function otherWriter(live: TargetObject | undefined): string {
+  const entries: V1ManagedFieldsEntry[] = live?.metadata?.managedFields ?? [];
+  const others = entries.filter((entry) => entry.manager !== FIELD_MANAGER && entry.manager);
+  const time = (entry: V1ManagedFieldsEntry) => new Date(entry.time as unknown as string | Date).getTime() || 0;
+  return others.sort((a, b) => time(b) - time(a))[0]?.manager ?? 'unknown';
+}
+
 /** When the operator last wrote this target, from managedFields: lets a wiped history be rebuilt with real times. */
 export function lastWriteTime(live: TargetObject | undefined): string | undefined {
   const entries: V1ManagedFieldsEntry[] = live?.metadata?.managedFields ?? [];

@@ -31,6 +31,7 @@ export const CONDITION_REASONS = [
   'RolloutHalted',
   'ProgressDeadlineExceeded',
   'PruneFailed',
+  'Contended',
   'ReconcileError',
   'InvalidSpec',
   // tenancy (core/tenancy.ts)

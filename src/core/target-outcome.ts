@@ -28,6 +28,8 @@ export interface TargetOutcome {
   lastWrittenAt?: string;
   /** Why the target failed (state Failed): the error carries its retry decision and reason. */
   error?: OperatorError;
+  /** State Contended: when its drift may be corrected again. */
+  retryAfterMs?: number;
 }
 
 /** A target of a wave the rollout has not reached. */

@@ -72,6 +72,12 @@ const drifted = (target: ResolvedTarget): TargetOutcome => ({
   message: `ConfigMap ${target.namespace}/${target.name} differs from the desired content`,
 });
 const pending = (target: ResolvedTarget, message = 'waiting for wave 2 of 2'): TargetOutcome => ({ target, state: 'Pending', message });
+const contended = (target: ResolvedTarget): TargetOutcome => ({
+  target,
+  state: 'Contended',
+  retryAfterMs: 4_000,
+  message: `ConfigMap ${target.namespace}/${target.name} keeps being changed by other-controller; next correction in 4s`,
+});
 
 const forbidden = (target: ResolvedTarget) => failed(target, new PermanentError('Forbidden', 'forbidden'), `ConfigMap ${target.namespace}/cfg: forbidden`);
 const invalid = (target: ResolvedTarget) => failed(target, new PermanentError('Invalid', 'invalid'), `ConfigMap ${target.namespace}/cfg: invalid`);
@@ -339,6 +345,31 @@ const conditionRows: ConditionsRow[] = [
     ready: 'False RetryingAfterError',
     reconciling: 'True RetryingAfterError',
     stalled: 'False RetryingAfterError',
+    drifted: 'True DriftDetected',
+  },
+
+  // 6b. A writer fighting the operator over a target.
+  {
+    name: 'a contended target: not Ready, still reconciling (the corrections back off), naming the other writer',
+    input: { outcomes: [applied(A), contended(B)] },
+    ready: 'False Contended',
+    reconciling: 'True Contended',
+    stalled: 'False Contended',
+    message: { contains: ['ConfigMap b/cfg', 'other-controller'] },
+  },
+  {
+    name: 'a transient failure wins over a contended target',
+    input: { outcomes: [timedOut(A), contended(B)] },
+    ready: 'False RetryingAfterError',
+    reconciling: 'True RetryingAfterError',
+    stalled: 'False RetryingAfterError',
+  },
+  {
+    name: 'a contended target wins over a failed prune and drift',
+    input: { outcomes: [contended(A), drifted(B)], pruneFailure: prunePermanent },
+    ready: 'False Contended',
+    reconciling: 'True Contended',
+    stalled: 'False Contended',
     drifted: 'True DriftDetected',
   },
 
