@@ -1,0 +1,309 @@
+// Renders manifests/admission-policy.yaml, the ValidatingAdmissionPolicy that
+// keeps the operator from being a confused deputy (docs/authorization.md):
+//
+//   node hack/admission-policy.ts > manifests/admission-policy.yaml
+//
+// test/unit/admission-policy.test.ts fails when the committed file differs
+// from this output, so edit this file, never the YAML.
+//
+// Why a generator: the apiserver charges every authorizer check 350,000 of
+// CEL cost, allows 1,000,000 per expression and 10,000,000 per policy
+// evaluation. So one expression can make at most two checks, a whole
+// admission at most 28, and a loop over targets that checks each one fails at
+// runtime after the second. The policy therefore unrolls: a chain of check
+// slots (one check each) that works through a list of requirements, and one
+// validation per requirement index so that the deny message can name the
+// missing right (a messageExpression cannot call the authorizer; it can only
+// rebuild the requirement list and pick the entry whose validation failed).
+// Both are long runs of near-identical YAML, which is what this file writes.
+
+/** Authorizer checks one admission may make (each costs 350,000 of the 10,000,000 budget). */
+export const CHECK_SLOTS = 24;
+/** Requirements whose denial the message names exactly; a later one gets a generic message. */
+export const NAMED_REQUIREMENTS = 128;
+
+export const POLICY_NAME = 'configpush-author-rights';
+
+/** The requirement list: each entry one right the author must hold (g/r/v/ns/n), and why. */
+const REQUIREMENT_VARIABLES: [name: string, expression: string][] = [
+  ['user', `string(request.userInfo.username)`],
+  ['ns', `string(object.metadata.namespace)`],
+  ['deletes', `has(object.spec.deletionPolicy) && object.spec.deletionPolicy == 'Delete'`],
+  // The distinct namespaces of the explicit targets.
+  [
+    'targetNamespaces',
+    `object.spec.targets.filter(t, !has(t.namespaceSelector))
+  .map(t, has(t.namespace) ? string(t.namespace) : variables.ns).distinct()`,
+  ],
+  // Where spec.rollout.restart patches workloads: every target namespace,
+  // and every namespace at all ('') when a selector fans out.
+  [
+    'restartNamespaces',
+    `variables.targetNamespaces + (object.spec.targets.exists(t, has(t.namespaceSelector)) ? [''] : [])`,
+  ],
+  // Per target: update (the write, and adoption), create (namespace-wide: a
+  // create has no name to scope it), get, and delete under deletionPolicy
+  // Delete. A namespaceSelector target needs them in every namespace ('').
+  [
+    'targetRequirements',
+    `object.spec.targets.transformList(i, t,
+  ([['update', string(t.name)], ['create', ''], ['get', string(t.name)]]
+    + (variables.deletes ? [['delete', string(t.name)]] : []))
+  .map(vn, {
+    'g': '',
+    'r': t.kind == 'Secret' ? 'secrets' : 'configmaps',
+    'v': vn[0],
+    'ns': has(t.namespaceSelector) ? '' : (has(t.namespace) ? string(t.namespace) : variables.ns),
+    'n': vn[1],
+    'why': (vn[0] == 'delete'
+        ? 'a ConfigPush may only delete what its author could delete (spec.targets[' + string(i) + '] with deletionPolicy Delete'
+        : 'a ConfigPush may only write what its author could write (spec.targets[' + string(i) + ']')
+      + (has(t.namespaceSelector)
+        ? ' has a namespaceSelector, whose namespaces admission cannot know, so it needs the right in every namespace)'
+        : ')')
+  })).flatten()`,
+  ],
+  [
+    'restartRequirements',
+    `!has(object.spec.rollout) || !has(object.spec.rollout.restart) ? [] :
+object.spec.rollout.restart.transformList(j, e, variables.restartNamespaces.map(rns, {
+  'g': 'apps',
+  'r': e.kind == 'Deployment' ? 'deployments' : (e.kind == 'StatefulSet' ? 'statefulsets' : 'daemonsets'),
+  'v': 'patch',
+  'ns': rns,
+  'n': has(e.name) ? string(e.name) : '',
+  'why': 'a ConfigPush may only restart what its author could restart (spec.rollout.restart[' + string(j) + ']'
+    + (rns == '' ? ', in every namespace because a target has a namespaceSelector)' : ')')
+})).flatten()`,
+  ],
+  [
+    'serviceAccountRequirements',
+    `!has(object.spec.serviceAccountName) ? [] : [{
+  'g': '',
+  'r': 'serviceaccounts',
+  'v': 'impersonate',
+  'ns': variables.ns,
+  'n': string(object.spec.serviceAccountName),
+  'why': 'a ConfigPush may only act as a ServiceAccount its author may impersonate (spec.serviceAccountName)'
+}]`,
+  ],
+  // spec.sources (content read from existing Secrets and ConfigMaps) is not
+  // in the CRD yet; object is untyped here, so this compiles today and is
+  // empty until the field exists.
+  [
+    'sourceRequirements',
+    `!has(object.spec.sources) ? [] : object.spec.sources.transformList(k, s, {
+  'g': '',
+  'r': has(s.secretRef) ? 'secrets' : 'configmaps',
+  'v': 'get',
+  'ns': has(s.secretRef)
+    ? (has(s.secretRef.namespace) ? string(s.secretRef.namespace) : variables.ns)
+    : (has(s.configMapRef.namespace) ? string(s.configMapRef.namespace) : variables.ns),
+  'n': has(s.secretRef) ? string(s.secretRef.name) : string(s.configMapRef.name),
+  'why': 'a ConfigPush may only read what its author could read (spec.sources[' + string(k) + '])'
+})`,
+  ],
+  // kind/namespace/name of each target ('*' for a selector's namespaces).
+  [
+    'targetKeys',
+    `object.spec.targets.map(t, t.kind + '/' + (has(t.namespaceSelector) ? '*' : (has(t.namespace) ? string(t.namespace) : variables.ns)) + '/' + string(t.name))`,
+  ],
+  // An update that drops a target makes the operator apply the (new)
+  // deletionPolicy to it: release it (an update) or delete it.
+  [
+    'removedRequirements',
+    `request.operation != 'UPDATE' ? [] :
+oldObject.spec.targets.filter(o, !((o.kind + '/' + (has(o.namespaceSelector) ? '*' : (has(o.namespace) ? string(o.namespace) : variables.ns)) + '/' + string(o.name))
+    in variables.targetKeys))
+  .map(o, {
+    'g': '',
+    'r': o.kind == 'Secret' ? 'secrets' : 'configmaps',
+    'v': variables.deletes ? 'delete' : 'update',
+    'ns': has(o.namespaceSelector) ? '' : (has(o.namespace) ? string(o.namespace) : variables.ns),
+    'n': string(o.name),
+    'why': (variables.deletes
+        ? 'a ConfigPush may only delete what its author could delete (spec.targets no longer names it, and deletionPolicy Delete deletes it)'
+        : 'a ConfigPush may only write what its author could write (spec.targets no longer names it, and deletionPolicy Retain releases it)')
+  })`,
+  ],
+  [
+    'requirements',
+    `variables.targetRequirements + variables.restartRequirements + variables.serviceAccountRequirements
++ variables.sourceRequirements + variables.removedRequirements`,
+  ],
+];
+
+/**
+ * The check chain. w0 is the requirement list, each entry tagged with its
+ * index (i) and the level to check it at next (l): kc (cluster-wide: no
+ * namespace, no name), kn (namespace-wide), kx (exactly its namespace and
+ * name), or fail. Slot s makes one check, for the head of w(s-1) at its
+ * level. Allowed: every entry that grant covers is dropped (RBAC grants a name
+ * whenever it grants its whole namespace, and a namespace whenever it grants
+ * the whole cluster). Denied: the entries of that same check move to the next
+ * narrower level, or to fail when none is left (a create has no name, a
+ * cluster-wide entry no namespace). The head stays first until it is dropped
+ * or fails, so the first failing requirement is the one reported.
+ *
+ * Where entries start: when the targets span three or more namespaces, at kc,
+ * so that an author with cluster-wide rights costs one check per verb and
+ * resource however many namespaces there are; otherwise at kn, so that a
+ * tenant pays nothing for a cluster-wide check that would fail (a denied kn
+ * implies a denied kc). Exact names are checked only where nothing wider is
+ * granted, which keeps resourceNames-scoped RBAC working.
+ */
+function checkChainVariables(): [string, string][] {
+  const out: [string, string][] = [
+    ['wide', `size(variables.targetNamespaces) >= 3`],
+    [
+      'w0',
+      `variables.requirements.transformList(i, q, {'i': string(i), 'g': q.g, 'r': q.r, 'v': q.v, 'ns': q.ns, 'n': q.n,
+  'l': q.ns == '' || variables.wide ? 'kc' : 'kn'})`,
+    ],
+  ];
+  for (let s = 1; s <= CHECK_SLOTS; s++) {
+    const p = `variables.w${s - 1}`;
+    const h = `${p}[0]`;
+    // q is covered by the head's check: same verb and resource, and inside its namespace and name when it has them.
+    const covered = `q.g == ${h}.g && q.r == ${h}.r && q.v == ${h}.v && (${h}.l == 'kc' || q.ns == ${h}.ns && (${h}.l == 'kn' || q.n == ${h}.n))`;
+    out.push([
+      `c${s}`,
+      `size(${p}) > 0 && ${h}.l != 'fail' &&
+authorizer.group(${h}.g).resource(${h}.r)
+  .namespace(${h}.l == 'kc' ? '' : ${h}.ns)
+  .name(${h}.l == 'kx' ? ${h}.n : '')
+  .check(${h}.v).allowed()`,
+    ]);
+    out.push([
+      `w${s}`,
+      `size(${p}) == 0 || ${h}.l == 'fail' ? ${p} :
+variables.c${s}
+  ? ${p}.filter(q, !(${covered}))
+  : ${p}.map(q, !(q.l == ${h}.l && ${covered}) ? q : {'i': q.i, 'g': q.g, 'r': q.r, 'v': q.v, 'ns': q.ns, 'n': q.n,
+      'l': q.l == 'kc' && q.ns != '' ? 'kn' : (q.l != 'kx' && q.n != '' ? 'kx' : 'fail')})`,
+    ]);
+  }
+  const last = `variables.w${CHECK_SLOTS}`;
+  // -1: every requirement holds; -2: the slots ran out first; else the index of the one that fails.
+  out.push(['failed', `size(${last}) == 0 ? -1 : (${last}[0].l == 'fail' ? int(${last}[0].i) : -2)`]);
+  return out;
+}
+
+interface Validation {
+  expression: string;
+  messageExpression: string;
+}
+
+/**
+ * The deny message for requirement i. A messageExpression has no authorizer
+ * (the apiserver evaluates it apart, without one), so it cannot see which
+ * check failed; it knows only that its own validation, "variables.failed !=
+ * i", was the one that failed, and rebuilds requirement i, which needs no check.
+ */
+function describe(i: number): string {
+  const q = `variables.requirements[${i}]`;
+  return (
+    `size(variables.requirements) <= ${i} ? '' : variables.user + ' may not ' + ${q}.v + ' ' + (${q}.g == '' ? ${q}.r : ${q}.r + '.' + ${q}.g)` +
+    ` + ' ' + (${q}.ns == '' ? (${q}.n == '' ? 'in every namespace' : 'named ' + ${q}.n + ' in every namespace')` +
+    ` : (${q}.n == '' ? 'in namespace ' + ${q}.ns : ${q}.ns + '/' + ${q}.n)) + ': ' + ${q}.why`
+  );
+}
+
+function validations(): Validation[] {
+  const out: Validation[] = [];
+  for (let i = 0; i < NAMED_REQUIREMENTS; i++) {
+    out.push({ expression: `variables.failed != ${i}`, messageExpression: describe(i) });
+  }
+  out.push({
+    expression: `variables.failed < ${NAMED_REQUIREMENTS}`,
+    messageExpression:
+      `variables.user + ' lacks a right this ConfigPush needs (one of its ' + string(size(variables.requirements))` +
+      ` + ' required rights past the first ${NAMED_REQUIREMENTS}, which this policy names one by one): a ConfigPush may only` +
+      ` cause what its author could cause; see kubectl auth can-i and docs/authorization.md'`,
+  });
+  out.push({
+    expression: `variables.failed != -2`,
+    messageExpression:
+      `variables.user + ' may hold every right this ConfigPush needs, but proving it takes more than ${CHECK_SLOTS}` +
+      ` authorization checks (one per verb and resource in each namespace, and one per name, wherever nothing wider` +
+      ` is granted): grant them cluster-wide or namespace-wide, or split the ConfigPush (docs/authorization.md)'`,
+  });
+  return out;
+}
+
+/** A YAML block scalar holding `text`, indented for a key at `indent` spaces. */
+function block(text: string, indent: number): string {
+  const pad = ' '.repeat(indent + 2);
+  return `|-\n${text
+    .split('\n')
+    .map((line) => pad + line)
+    .join('\n')}`;
+}
+
+export function renderAdmissionPolicy(): string {
+  const variables = [...REQUIREMENT_VARIABLES, ...checkChainVariables()]
+    .map(([name, expression]) => `    - name: ${name}\n      expression: ${block(expression, 6)}`)
+    .join('\n');
+  const checks = validations()
+    .map(
+      (v) =>
+        `    - expression: ${block(v.expression, 6)}\n` +
+        `      messageExpression: ${block(v.messageExpression, 6)}\n` +
+        `      reason: Forbidden`,
+    )
+    .join('\n');
+  return `# GENERATED by hack/admission-policy.ts: edit that file, then run
+#   node hack/admission-policy.ts > manifests/admission-policy.yaml
+#
+# A ConfigPush may only cause what its author could cause directly
+# (docs/authorization.md). The operator holds broad RBAC; without this policy
+# anyone who may create a ConfigPush could have it write, adopt, delete or
+# restart objects they may not touch themselves. On every CREATE of a
+# ConfigPush, and every UPDATE that changes its spec, the apiserver asks its
+# authorizer, as the requesting user, for each right the push needs:
+#   targets                    update, create (namespace-wide), get; delete with deletionPolicy Delete
+#   namespaceSelector targets  the same in every namespace (cluster-wide)
+#   targets an update drops    update (Retain releases them) or delete (Delete)
+#   spec.rollout.restart       patch on that kind in every target namespace (by name if named)
+#   spec.serviceAccountName    impersonate that ServiceAccount
+#   spec.sources (future)      get on each source
+# Updates that leave the spec alone (the operator's finalizer, labels) and the
+# status subresource are not checked. Pushes created before this policy are
+# not re-checked (admission runs on writes only).
+# failurePolicy Fail: if the policy cannot be evaluated, the write is refused.
+apiVersion: admissionregistration.k8s.io/v1
+kind: ValidatingAdmissionPolicy
+metadata:
+  name: ${POLICY_NAME}
+  labels:
+    app.kubernetes.io/name: configpush-operator
+spec:
+  failurePolicy: Fail
+  matchConstraints:
+    resourceRules:
+      # "configpushes" alone does not match configpushes/status.
+      - apiGroups: ["configpush.io"]
+        apiVersions: ["*"]
+        operations: ["CREATE", "UPDATE"]
+        resources: ["configpushes"]
+  matchConditions:
+    - name: spec-written
+      expression: "request.operation == 'CREATE' || object.spec != oldObject.spec"
+  variables:
+${variables}
+  validations:
+${checks}
+---
+apiVersion: admissionregistration.k8s.io/v1
+kind: ValidatingAdmissionPolicyBinding
+metadata:
+  name: ${POLICY_NAME}
+  labels:
+    app.kubernetes.io/name: configpush-operator
+spec:
+  policyName: ${POLICY_NAME}
+  validationActions: ["Deny"]
+`;
+}
+
+if (import.meta.main) process.stdout.write(renderAdmissionPolicy());
