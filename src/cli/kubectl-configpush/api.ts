@@ -1,0 +1,81 @@
+import { PatchStrategy, setHeaderOptions, type V1Namespace } from '@kubernetes/client-node';
+import { GROUP, PLURAL, VERSION } from '../../api/constants.js';
+import type { ConfigPush, TargetKind } from '../../api/types.js';
+import type { TargetObject } from '../../core/desired-target.js';
+import { isNotFound } from '../../kube/api-errors.js';
+import { kubeConfigPushClient } from '../../kube/configpush-client.js';
+import { kubeTargetClient } from '../../kube/target-client.js';
+import { kubeWorkloadClient, type WorkloadClient } from '../../kube/workload-client.js';
+import { CliError, explainApiError } from './errors.js';
+import type { Session } from './session.js';
+
+const BASE = { group: GROUP, version: VERSION, plural: PLURAL };
+
+/**
+ * The plugin's reads and writes, on the operator's own kube clients; every
+ * failure becomes a message that says what to do (errors.ts).
+ */
+export class PluginApi {
+  readonly workloads: WorkloadClient;
+  private readonly targets;
+  private readonly pushes;
+
+  constructor(private readonly session: Session) {
+    this.targets = kubeTargetClient(session.clients.core);
+    this.pushes = kubeConfigPushClient(session.clients.custom);
+    this.workloads = kubeWorkloadClient(session.clients.apps);
+  }
+
+  async getPush(namespace: string, name: string): Promise<ConfigPush> {
+    try {
+      return (await this.session.clients.custom.getNamespacedCustomObject({ ...BASE, namespace, name })) as ConfigPush;
+    } catch (err) {
+      throw this.notFoundOr(err, namespace, name, `reading configpush ${namespace}/${name}`);
+    }
+  }
+
+  /** The pushes of `namespace`, or of every namespace. */
+  async listPushes(namespace: string | undefined): Promise<ConfigPush[]> {
+    try {
+      return (await this.pushes.list(namespace)).items;
+    } catch (err) {
+      throw explainApiError(err, this.session, `listing configpushes${namespace ? ` in ${namespace}` : ''}`);
+    }
+  }
+
+  /** An RFC 7386 merge patch, as `kubectl patch --type merge` sends it. */
+  async mergePatch(namespace: string, name: string, patch: object): Promise<ConfigPush> {
+    try {
+      return (await this.session.clients.custom.patchNamespacedCustomObject(
+        { ...BASE, namespace, name, body: patch },
+        setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+      )) as ConfigPush;
+    } catch (err) {
+      throw this.notFoundOr(err, namespace, name, `patching configpush ${namespace}/${name}`);
+    }
+  }
+
+  async namespaces(): Promise<V1Namespace[]> {
+    try {
+      return (await this.session.clients.core.listNamespace()).items;
+    } catch (err) {
+      throw explainApiError(err, this.session, 'listing namespaces');
+    }
+  }
+
+  /** A live target, or undefined if it does not exist. */
+  async readTarget(kind: TargetKind, namespace: string, name: string): Promise<TargetObject | undefined> {
+    try {
+      return await this.targets.read(kind, namespace, name);
+    } catch (err) {
+      throw explainApiError(err, this.session, `reading ${kind} ${namespace}/${name}`);
+    }
+  }
+
+  private notFoundOr(err: unknown, namespace: string, name: string, what: string): unknown {
+    if (isNotFound(err) && !/could not find the requested resource/.test((err as Error).message)) {
+      return new CliError(`configpush ${namespace}/${name} not found; list them with: kubectl configpush get -n ${namespace}`);
+    }
+    return explainApiError(err, this.session, what);
+  }
+}
