@@ -57,16 +57,25 @@ describe('countPushStates', () => {
   });
 
   it('knows every reason literal the operator sets (a scan of src/)', () => {
-    // Reasons appear as `reason: 'X'`, as the first argument of an error or
-    // condition helper, or as a ternary's branches next to one of those.
-    const pattern = /(?:reason:\s*|(?:TransientError|PermanentError|super|stalled|retrying|done)\(\s*|\?\s*|:\s*)'([A-Z][A-Za-z]+)'/g;
+    // Reasons appear on lines that mention a reason (`reason: 'X'`,
+    // `reason = a ? 'X' : 'Y'`), or as the first argument of an error or a
+    // condition helper. Only CamelCase literals: column headers and the like are not.
+    const camel = /'([A-Z][a-z][A-Za-z0-9]*)'/g;
+    const firstArgument = /(?:TransientError|PermanentError|super|stalled|retrying|done)\(\s*'([A-Z][a-z][A-Za-z0-9]*)'/g;
     const notReasons = new Set(['True', 'False', 'Unknown', 'ConfigMap', 'Secret', 'Deployment', 'StatefulSet', 'DaemonSet', 'Halted', 'Waiting', 'Complete', 'Pending', 'Failed', 'Halt', 'Continue', 'Correct', 'Report', 'Retain', 'Delete', 'Normal', 'Warning', 'Opaque', 'Terminating', 'In', 'NotIn', 'Exists', 'DoesNotExist', 'ConfigPush', 'CustomResourceDefinition', 'Established', 'Ready', 'Reconciling', 'Stalled', 'TimeoutError', 'AbortError']);
     const found = new Set<string>();
     const walk = (dir: string) => {
       for (const entry of readdirSync(dir, { withFileTypes: true })) {
         const path = join(dir, entry.name);
         if (entry.isDirectory()) walk(path);
-        else if (entry.name.endsWith('.ts')) for (const m of readFileSync(path, 'utf8').matchAll(pattern)) if (!notReasons.has(m[1]!)) found.add(m[1]!);
+        else if (entry.name.endsWith('.ts')) {
+          const text = readFileSync(path, 'utf8');
+          const literals = [
+            ...text.split('\n').filter((line) => /\breason\b/.test(line)).flatMap((line) => [...line.matchAll(camel)]),
+            ...text.matchAll(firstArgument),
+          ];
+          for (const m of literals) if (!notReasons.has(m[1]!)) found.add(m[1]!);
+        }
       }
     };
     walk(join(root, 'src'));
