@@ -92,11 +92,11 @@ describe('npm start twice on one machine', () => {
     await eventually(async () => (await get(picked.health, '/readyz')).status === 200, 'the second /readyz', 30_000);
     const metrics = await get(picked.metrics, '/metrics');
     expect(metrics.status).toBe(200);
-    expect(metrics.body).toMatch(/^configpush_reconcile_total/m);
+    expect(metrics.body).toMatch(/^# TYPE configpush_reconcile_total counter$/m);
     expect(second.hasExited()).toBe(false);
 
     // The first instance still serves on its own ports.
-    if (first) expect((await get(8080, '/metrics')).body).toMatch(/^configpush_reconcile_total/m);
+    if (first) expect((await get(8080, '/metrics')).body).toMatch(/^# TYPE configpush_reconcile_total counter$/m);
 
     killGroup(second.child, 'SIGTERM');
     expect(await second.exited).toBe(0);
