@@ -27,7 +27,7 @@ export default defineConfig({
         },
       },
       {
-        // The fault suite (README, "Reliability"): the operator as a real child
+        // The fault suite (docs/reliability.md): the operator as a real child
         // process on its own control plane (.cache/cluster-chaos), killed,
         // behind a lossy proxy, replicated, restarted, raced and fed hostile
         // input. The short profile runs here; `npm run chaos` runs the long one.

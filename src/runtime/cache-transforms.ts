@@ -7,7 +7,7 @@ const LAST_APPLIED_ANNOTATION = 'kubectl.kubernetes.io/last-applied-configuratio
  * Cache trimming (controller-runtime's cache transforms): what the caches
  * hold is what the operator keeps in memory for every object it watches (at
  * 10,000 pushes, ~2.2 KiB a cached push and ~0.23 KiB a cached target after
- * trimming; README, Benchmarks). managedFields
+ * trimming; docs/benchmarks.md). managedFields
  * are often the larger half of an object and nothing reads them from a cache
  * (status history reads them from a live GET).
  */

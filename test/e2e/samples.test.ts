@@ -42,7 +42,7 @@ const BUILT_IN_NAMESPACES = new Set(['default']);
 
 /**
  * The shipped samples, applied as a user applies them (`kubectl apply -f
- * samples/`, the README's kind section) on a control plane that has nothing
+ * samples/`, the README's install section) on a control plane that has nothing
  * else: every namespace they need is in them, and every ConfigPush reaches
  * Ready. No kubelet runs here, so no sample may wait on pods
  * (spec.rollout.restart): those belong in the docs, not in samples/.
