@@ -1,0 +1,472 @@
+import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import {
+  ApiException,
+  AppsV1Api,
+  AuthorizationV1Api,
+  CustomObjectsApi,
+  KubernetesObjectApi,
+  RbacAuthorizationV1Api,
+  ServerConfiguration,
+  createConfiguration,
+  loadAllYaml,
+  type KubernetesObject,
+  type Middleware,
+  type V1PolicyRule,
+} from '@kubernetes/client-node';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ALLOWED_SOURCES_ANNOTATION, GROUP, PLURAL, VERSION } from '../../src/api/constants.js';
+import type { ConfigPush, ConfigPushSpec } from '../../src/api/types.js';
+import { readAudit, writes, type AuditEvent } from '../support/audit.js';
+import { core, createPush, getPush, newNamespace, pushExists, readConfigMap, readSecret, eventually, testKubeConfig, waitReady } from '../support/kube.js';
+import { settled, startTestOperator, type TestOperator } from '../support/operator.js';
+import { OPERATOR_USERNAME } from '../support/operator-identity.js';
+import { kubeconfigPath, repoRoot } from '../support/paths.js';
+import { createDeployment, playDeploymentController, type FakeDeploymentController } from '../support/workload-controller.js';
+
+/*
+ * manifests/admission-policy.yaml on a real apiserver: a ConfigPush may only
+ * cause what its author could cause directly. The operator runs (as the
+ * manifests' ServiceAccount, which may write every Secret) throughout, so a
+ * push the policy wrongly admitted would be acted on, and "nothing was
+ * written" is a real observation, not the absence of an operator.
+ */
+
+const kubeConfig = testKubeConfig();
+const objects = KubernetesObjectApi.makeApiClient(kubeConfig);
+const rbac = kubeConfig.makeApiClient(RbacAuthorizationV1Api);
+const apps = kubeConfig.makeApiClient(AppsV1Api);
+const base = { group: GROUP, version: VERSION, plural: PLURAL };
+const policyDocuments = loadAllYaml(readFileSync(join(repoRoot, 'manifests/admission-policy.yaml'), 'utf8')) as KubernetesObject[];
+const POLICY = 'configpush-author-rights';
+
+/** API clients that act as `user` (impersonated from the admin kubeconfig, as kubectl --as does). */
+function as(user: string) {
+  const impersonate: Middleware = {
+    pre: async (context) => {
+      context.setHeaderParam('Impersonate-User', user);
+      context.setHeaderParam('Impersonate-Group', 'system:authenticated');
+      return context;
+    },
+    post: async (context) => context,
+  };
+  const cluster = kubeConfig.getCurrentCluster();
+  if (!cluster) throw new Error('no cluster in the test kubeconfig');
+  const configuration = createConfiguration({
+    baseServer: new ServerConfiguration(cluster.server, {}),
+    authMethods: { default: kubeConfig },
+    promiseMiddleware: [impersonate],
+  });
+  const custom = new CustomObjectsApi(configuration);
+  const authorization = new AuthorizationV1Api(configuration);
+  return {
+    create: (namespace: string, name: string, spec: ConfigPushSpec, dryRun?: 'All') =>
+      custom.createNamespacedCustomObject({
+        ...base,
+        namespace,
+        body: { apiVersion: `${GROUP}/${VERSION}`, kind: 'ConfigPush', metadata: { name, namespace }, spec },
+        ...(dryRun ? { dryRun } : {}),
+      }) as Promise<ConfigPush>,
+    replace: (push: ConfigPush) =>
+      custom.replaceNamespacedCustomObject({ ...base, namespace: push.metadata.namespace, name: push.metadata.name, body: push }) as Promise<ConfigPush>,
+    /** What `kubectl auth can-i <verb> <resource> -n <namespace>` answers for this user. */
+    canI: async (verb: string, resource: string, namespace: string, name?: string) => {
+      const [plural = '', ...group] = resource.split('.');
+      const attributes = { verb, resource: plural, group: group.join('.'), namespace, ...(name ? { name } : {}) };
+      return (await authorization.createSelfSubjectAccessReview({ body: { spec: { resourceAttributes: attributes } } })).status?.allowed === true;
+    },
+  };
+}
+
+/** A Role in `namespace` and its RoleBinding to `user`. */
+async function grant(namespace: string, user: string, name: string, rules: V1PolicyRule[]): Promise<void> {
+  await rbac.createNamespacedRole({ namespace, body: { metadata: { name }, rules } });
+  await rbac.createNamespacedRoleBinding({
+    namespace,
+    body: { metadata: { name: `${name}-${user}` }, roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name }, subjects: [{ kind: 'User', name: user }] },
+  });
+}
+
+/** The shipped configpush-edit ClusterRole, bound in `namespace`: create, update, patch and delete ConfigPushes there. */
+async function pushEditor(namespace: string, user: string): Promise<void> {
+  await rbac.createNamespacedRoleBinding({
+    namespace,
+    body: {
+      metadata: { name: `configpush-edit-${user}` },
+      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'configpush-edit' },
+      subjects: [{ kind: 'User', name: user }],
+    },
+  });
+}
+
+/** A Role in `namespace` bound to the ServiceAccount `name` there. */
+async function serviceAccountRole(namespace: string, name: string, rules: V1PolicyRule[]): Promise<void> {
+  await rbac.createNamespacedRole({ namespace, body: { metadata: { name }, rules } });
+  await rbac.createNamespacedRoleBinding({
+    namespace,
+    body: { metadata: { name }, roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name }, subjects: [{ kind: 'ServiceAccount', name, namespace }] },
+  });
+}
+
+const secretsRW = (verbs: string[], resourceNames?: string[]): V1PolicyRule => ({ apiGroups: [''], resources: ['secrets'], verbs, ...(resourceNames ? { resourceNames } : {}) });
+const configMapsRW = (verbs: string[]): V1PolicyRule => ({ apiGroups: [''], resources: ['configmaps'], verbs });
+
+/** The refusal a create or update must end with: HTTP 403 Forbidden from this policy, naming the missing right. */
+async function expectRefused(request: Promise<unknown>, message: string): Promise<void> {
+  const error = await request.then(
+    () => undefined,
+    (err: unknown) => err,
+  );
+  expect(error, 'the request was admitted').toBeInstanceOf(ApiException);
+  const api = error as ApiException<string>;
+  const status = JSON.parse(api.body) as { reason?: string; message?: string };
+  expect(api.code).toBe(403);
+  expect(status.reason).toBe('Forbidden');
+  expect(status.message).toContain(`ValidatingAdmissionPolicy '${POLICY}' with binding '${POLICY}' denied request: ${message}`);
+}
+
+/** Successful writes to one object, by anyone. */
+function writesTo(resource: string, namespace: string, name: string, events?: AuditEvent[]): AuditEvent[] {
+  return writes({ resource, namespace, name }, events);
+}
+
+async function installPolicy(): Promise<void> {
+  for (const doc of policyDocuments) {
+    const live = await objects.read(doc as KubernetesObject & { metadata: { name: string } }).catch(() => undefined);
+    if (live) await objects.replace({ ...doc, metadata: { ...doc.metadata, resourceVersion: live.metadata?.resourceVersion ?? '' } } as KubernetesObject);
+    else await objects.create(doc);
+  }
+}
+
+async function removeBinding(): Promise<void> {
+  await deletePolicyObject('ValidatingAdmissionPolicyBinding');
+}
+
+async function deletePolicyObject(kind: string): Promise<void> {
+  const doc = policyDocuments.find((d) => d.kind === kind);
+  if (doc) await objects.delete(doc).catch((err: unknown) => (err instanceof ApiException && err.code === 404 ? undefined : Promise.reject(err)));
+}
+
+/**
+ * The apiserver picks up a new policy or binding asynchronously: probe with a
+ * dry-run create by a user who may create ConfigPushes but no Secrets, until
+ * the policy answers (or, after removing the binding, until it no longer does).
+ */
+let probeNamespace = '';
+async function policyActive(): Promise<boolean> {
+  try {
+    await as('probe').create(probeNamespace, 'probe', { targets: [{ kind: 'Secret', name: 'probe' }], data: { k: 'v' } }, 'All');
+    return false;
+  } catch (err) {
+    if (err instanceof ApiException && err.code === 403 && String(err.body).includes(POLICY)) return true;
+    throw err;
+  }
+}
+
+describe('a ConfigPush may only cause what its author could cause (manifests/admission-policy.yaml)', () => {
+  let operator: TestOperator;
+
+  beforeAll(async () => {
+    probeNamespace = await newNamespace('authz-probe');
+    await pushEditor(probeNamespace, 'probe');
+    await installPolicy();
+    await eventually(policyActive, 'the admission policy to take effect');
+    operator = await startTestOperator();
+  });
+
+  afterAll(async () => {
+    await operator?.stop();
+    // Other test files create pushes as admin and must not depend on this policy.
+    await removeBinding();
+    await deletePolicyObject('ValidatingAdmissionPolicy');
+  });
+
+  it('1. refuses alice (configpush-edit only) adopting a Secret she may not update: 403 naming the right, and the Secret is untouched', async () => {
+    const ns = await newNamespace('authz-adopt');
+    await core.createNamespacedSecret({ namespace: ns, body: { metadata: { name: 'db' }, stringData: { password: 'original' } } });
+    await pushEditor(ns, 'alice');
+    const alice = as('alice');
+    // What kubectl auth can-i says: she may manage ConfigPushes, not Secrets.
+    expect(await alice.canI('create', 'configpushes.configpush.io', ns)).toBe(true);
+    for (const verb of ['get', 'create', 'update']) expect(await alice.canI(verb, 'secrets', ns, 'db')).toBe(false);
+
+    const spec: ConfigPushSpec = { adopt: true, targets: [{ kind: 'Secret', name: 'db' }], data: { password: 'alice-was-here' } };
+    const message = `alice may not update secrets ${ns}/db: a ConfigPush may only write what its author could write (spec.targets[0])`;
+    await expectRefused(alice.create(ns, 'takeover', spec), message);
+
+    // The same through kubectl, as a user would see it.
+    const manifest = JSON.stringify({ apiVersion: `${GROUP}/${VERSION}`, kind: 'ConfigPush', metadata: { name: 'takeover', namespace: ns }, spec });
+    const kubectl = spawnSync('kubectl', ['--kubeconfig', kubeconfigPath, '--as', 'alice', '--as-group', 'system:authenticated', 'apply', '-f', '-'], {
+      input: manifest,
+      encoding: 'utf8',
+    });
+    expect(kubectl.error).toBeUndefined();
+    expect(kubectl.status).toBe(1);
+    expect(kubectl.stderr).toContain(`is forbidden: ValidatingAdmissionPolicy '${POLICY}' with binding '${POLICY}' denied request: ${message}`);
+
+    await settled(operator);
+    expect(await pushExists(ns, 'takeover')).toBe(false);
+    expect(Buffer.from((await readSecret(ns, 'db'))?.data?.password ?? '', 'base64').toString()).toBe('original');
+    const audit = readAudit();
+    // The only write to the Secret is its creation; both refusals are in the audit log as 403s by alice.
+    expect(writesTo('secrets', ns, 'db', audit).map((w) => w.verb)).toEqual(['create']);
+    const refused = writes({ resource: 'configpushes', namespace: ns, includeFailed: true }, audit);
+    expect(refused.map((w) => [w.impersonatedUser?.username, w.responseStatus?.code])).toEqual([
+      ['alice', 403],
+      ['alice', 403],
+    ]);
+  });
+
+  describe('2. deletion', () => {
+    it('refuses deletionPolicy Delete on a target its author may write but not delete; with Retain the same push is admitted', async () => {
+      const ns = await newNamespace('authz-delete');
+      await core.createNamespacedSecret({ namespace: ns, body: { metadata: { name: 'db' }, stringData: { password: 'original' } } });
+      await pushEditor(ns, 'dora');
+      await grant(ns, 'dora', 'secrets-write', [secretsRW(['get', 'create', 'update'])]);
+      const dora = as('dora');
+      expect(await dora.canI('delete', 'secrets', ns, 'db')).toBe(false);
+
+      const spec: ConfigPushSpec = { adopt: true, deletionPolicy: 'Delete', targets: [{ kind: 'Secret', name: 'db' }], data: { password: 'dora' } };
+      await expectRefused(
+        dora.create(ns, 'doomed', spec),
+        `dora may not delete secrets ${ns}/db: a ConfigPush may only delete what its author could delete (spec.targets[0] with deletionPolicy Delete)`,
+      );
+      await settled(operator);
+      expect(await pushExists(ns, 'doomed')).toBe(false);
+      expect(writesTo('secrets', ns, 'db').map((w) => w.verb)).toEqual(['create']);
+
+      // Her write rights are enough for the same push with Retain: the refusal was about delete alone.
+      await dora.create(ns, 'kept', { ...spec, deletionPolicy: 'Retain' });
+      await waitReady(ns, 'kept');
+      expect(Buffer.from((await readSecret(ns, 'db'))?.data?.password ?? '', 'base64').toString()).toBe('dora');
+    });
+
+    it('refuses an update that drops a target which deletionPolicy Delete would then delete, when the author may not delete it', async () => {
+      const ns = await newNamespace('authz-prune');
+      // Rights name by name (resourceNames): everything on "keep", nothing on "drop"; create cannot be scoped by name.
+      await pushEditor(ns, 'dora');
+      await grant(ns, 'dora', 'keep-only', [secretsRW(['get', 'update', 'delete'], ['keep']), secretsRW(['create'])]);
+      await createPush(ns, 'pair', { deletionPolicy: 'Delete', targets: [{ kind: 'Secret', name: 'keep' }, { kind: 'Secret', name: 'drop' }], data: { k: 'v' } });
+      await waitReady(ns, 'pair');
+      const before = await getPush(ns, 'pair');
+
+      const dora = as('dora');
+      const dropped = { ...before, spec: { ...before.spec, targets: [{ kind: 'Secret' as const, name: 'keep' }] } };
+      await expectRefused(
+        dora.replace(dropped),
+        `dora may not delete secrets ${ns}/drop: a ConfigPush may only delete what its author could delete (spec.targets no longer names it, and deletionPolicy Delete deletes it)`,
+      );
+      await settled(operator);
+      expect((await getPush(ns, 'pair')).metadata.generation).toBe(before.metadata.generation);
+      expect(await readSecret(ns, 'drop')).toBeDefined();
+      expect(writesTo('secrets', ns, 'drop').map((w) => w.verb)).toEqual(['create']);
+
+      // Her name-scoped grant does admit a push of her own that names only "keep" (a dry run: "pair" owns it).
+      await dora.create(ns, 'mine', { deletionPolicy: 'Delete', targets: [{ kind: 'Secret', name: 'keep' }], data: { k: 'v' } }, 'All');
+    });
+  });
+
+  it('3. refuses spec.rollout.restart of a Deployment its author may not patch, and the Deployment is untouched', async () => {
+    const ns = await newNamespace('authz-restart');
+    await createDeployment(ns, 'web');
+    await pushEditor(ns, 'rob');
+    await grant(ns, 'rob', 'configmaps-write', [configMapsRW(['get', 'create', 'update'])]);
+    expect(await as('rob').canI('patch', 'deployments.apps', ns, 'web')).toBe(false);
+
+    await expectRefused(
+      as('rob').create(ns, 'roll', { targets: [{ kind: 'ConfigMap', name: 'cfg' }], data: { k: 'v' }, rollout: { restart: [{ kind: 'Deployment', name: 'web' }] } }),
+      `rob may not patch deployments.apps ${ns}/web: a ConfigPush may only restart what its author could restart (spec.rollout.restart[0])`,
+    );
+    await settled(operator);
+    expect(await pushExists(ns, 'roll')).toBe(false);
+    expect(await readConfigMap(ns, 'cfg')).toBeUndefined();
+    expect(writes({ resource: 'deployments', namespace: ns, name: 'web' }).map((w) => w.verb)).toEqual(['create']);
+    const web = await apps.readNamespacedDeployment({ namespace: ns, name: 'web' });
+    expect(web.spec?.template.metadata?.annotations ?? {}).toEqual({});
+  });
+
+  it('4. refuses a cross-namespace target in a namespace that opted in by annotation, where its author has no rights', async () => {
+    const home = await newNamespace('authz-home');
+    // The opt-in only lets the operator write there; it grants carol nothing.
+    const other = await newNamespace('authz-other', { [ALLOWED_SOURCES_ANNOTATION]: home });
+    await core.createNamespacedSecret({ namespace: other, body: { metadata: { name: 'db' }, stringData: { password: 'original' } } });
+    await pushEditor(home, 'carol');
+    await grant(home, 'carol', 'secrets-write', [secretsRW(['get', 'create', 'update', 'delete'])]);
+    expect(await as('carol').canI('update', 'secrets', other, 'db')).toBe(false);
+
+    await expectRefused(
+      as('carol').create(home, 'reach', { adopt: true, targets: [{ kind: 'Secret', name: 'db', namespace: other }], data: { password: 'carol' } }),
+      `carol may not update secrets ${other}/db: a ConfigPush may only write what its author could write (spec.targets[0])`,
+    );
+    await settled(operator);
+    expect(await pushExists(home, 'reach')).toBe(false);
+    expect(Buffer.from((await readSecret(other, 'db'))?.data?.password ?? '', 'base64').toString()).toBe('original');
+    expect(writesTo('secrets', other, 'db').map((w) => w.verb)).toEqual(['create']);
+  });
+
+  it('5. refuses a serviceAccountName its author may not impersonate (a more privileged ServiceAccount of the namespace)', async () => {
+    const ns = await newNamespace('authz-sa');
+    await core.createNamespacedServiceAccount({ namespace: ns, body: { metadata: { name: 'deployer' } } });
+    await serviceAccountRole(ns, 'deployer', [secretsRW(['get', 'create', 'update', 'delete']), configMapsRW(['get', 'create', 'update', 'delete'])]);
+    await pushEditor(ns, 'sam');
+    await grant(ns, 'sam', 'configmaps-write', [configMapsRW(['get', 'create', 'update'])]);
+    expect(await as('sam').canI('impersonate', 'serviceaccounts', ns, 'deployer')).toBe(false);
+
+    await expectRefused(
+      as('sam').create(ns, 'borrowed', { serviceAccountName: 'deployer', targets: [{ kind: 'ConfigMap', name: 'cfg' }], data: { k: 'v' } }),
+      `sam may not impersonate serviceaccounts ${ns}/deployer: a ConfigPush may only act as a ServiceAccount its author may impersonate (spec.serviceAccountName)`,
+    );
+    await settled(operator);
+    expect(await pushExists(ns, 'borrowed')).toBe(false);
+    expect(await readConfigMap(ns, 'cfg')).toBeUndefined();
+    expect(writes({ resource: 'configmaps', namespace: ns })).toEqual([]);
+  });
+
+  it('6. refuses a namespaceSelector target without the rights in every namespace; admits it once they are granted cluster-wide', async () => {
+    const label = `authz-${Math.random().toString(36).slice(2, 8)}`;
+    const home = await newNamespace('authz-fanout');
+    const matched = await newNamespace('authz-matched', { [ALLOWED_SOURCES_ANNOTATION]: home });
+    const namespace = await core.readNamespace({ name: matched });
+    namespace.metadata = { ...namespace.metadata, labels: { ...namespace.metadata?.labels, fanout: label } };
+    await core.replaceNamespace({ name: matched, body: namespace });
+    await pushEditor(home, 'nina');
+    // Rights in both namespaces she can see today are not enough: a namespace that matches later is not known at admission.
+    for (const ns of [home, matched]) await grant(ns, 'nina', 'configmaps-write', [configMapsRW(['get', 'create', 'update'])]);
+
+    const spec: ConfigPushSpec = { targets: [{ kind: 'ConfigMap', name: 'cfg', namespaceSelector: { matchLabels: { fanout: label } } }], data: { k: 'v' } };
+    await expectRefused(
+      as('nina').create(home, 'fanout', spec),
+      `nina may not update configmaps named cfg in every namespace: a ConfigPush may only write what its author could write` +
+        ` (spec.targets[0] has a namespaceSelector, whose namespaces admission cannot know, so it needs the right in every namespace)`,
+    );
+    await settled(operator);
+    expect(await pushExists(home, 'fanout')).toBe(false);
+    expect(writes({ resource: 'configmaps', namespace: matched })).toEqual([]);
+
+    // Cluster-wide, scoped to the name where RBAC can scope it (create cannot be).
+    await rbac.createClusterRole({
+      body: {
+        metadata: { name: `${label}-nina` },
+        rules: [{ apiGroups: [''], resources: ['configmaps'], verbs: ['get', 'update'], resourceNames: ['cfg'] }, configMapsRW(['create'])],
+      },
+    });
+    await rbac.createClusterRoleBinding({
+      body: {
+        metadata: { name: `${label}-nina` },
+        roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: `${label}-nina` },
+        subjects: [{ kind: 'User', name: 'nina' }],
+      },
+    });
+    try {
+      await as('nina').create(home, 'fanout', spec);
+      // Both layers hold: admission (nina's rights) and the operator's own rule (the matched namespace opted in).
+      await waitReady(home, 'fanout');
+      expect((await readConfigMap(matched, 'cfg'))?.data).toEqual({ k: 'v' });
+    } finally {
+      await rbac.deleteClusterRoleBinding({ name: `${label}-nina` });
+      await rbac.deleteClusterRole({ name: `${label}-nina` });
+    }
+  });
+
+  it('7+8. admits an author with every right: the operator adopts, impersonates, restarts, and its finalizer and status writes pass the policy', async () => {
+    const ns = await newNamespace('authz-allowed');
+    await core.createNamespacedSecret({ namespace: ns, body: { metadata: { name: 'db' }, stringData: { password: 'original' } } });
+    await createDeployment(ns, 'web');
+    await core.createNamespacedServiceAccount({ namespace: ns, body: { metadata: { name: 'pusher' } } });
+    const pusher = `system:serviceaccount:${ns}:pusher`;
+    await serviceAccountRole(ns, 'pusher', [secretsRW(['get', 'create', 'update', 'delete']), { apiGroups: ['apps'], resources: ['deployments'], verbs: ['get', 'list', 'patch'] }]);
+    await pushEditor(ns, 'ursula');
+    await grant(ns, 'ursula', 'owner', [
+      secretsRW(['get', 'create', 'update', 'delete']),
+      { apiGroups: ['apps'], resources: ['deployments'], verbs: ['patch'], resourceNames: ['web'] },
+      { apiGroups: [''], resources: ['serviceaccounts'], verbs: ['impersonate'], resourceNames: ['pusher'] },
+    ]);
+
+    const controller: FakeDeploymentController = playDeploymentController(() => [ns]);
+    try {
+      await as('ursula').create(ns, 'full', {
+        adopt: true,
+        deletionPolicy: 'Delete',
+        serviceAccountName: 'pusher',
+        targets: [{ kind: 'Secret', name: 'db' }],
+        data: { password: 'ursula' },
+        rollout: { restart: [{ kind: 'Deployment', name: 'web' }] },
+      });
+      await waitReady(ns, 'full');
+    } finally {
+      await controller.stop();
+    }
+    expect(Buffer.from((await readSecret(ns, 'db'))?.data?.password ?? '', 'base64').toString()).toBe('ursula');
+    const audit = readAudit();
+    // The write and the restart: authenticated as the operator, authorized as the tenant's ServiceAccount.
+    const secretWrites = writesTo('secrets', ns, 'db', audit).filter((w) => w.verb !== 'create');
+    expect(secretWrites.map((w) => [w.verb, w.user.username, w.impersonatedUser?.username])).toEqual([['update', OPERATOR_USERNAME, pusher]]);
+    expect(writes({ resource: 'deployments', namespace: ns, name: 'web' }, audit).filter((w) => w.verb === 'patch').map((w) => w.impersonatedUser?.username)).toEqual([pusher]);
+    // 8: the operator's own writes to the push pass under the policy: the finalizer (a patch that leaves spec alone) and status.
+    const pushWrites = writes({ resource: 'configpushes', namespace: ns, name: 'full' }, audit).filter((w) => w.user.username === OPERATOR_USERNAME);
+    expect(pushWrites.some((w) => w.verb === 'patch' && (w.objectRef?.subresource ?? '') === '')).toBe(true);
+    expect(pushWrites.some((w) => w.verb === 'update' && w.objectRef?.subresource === 'status')).toBe(true);
+    expect(writes({ resource: 'configpushes', namespace: ns, name: 'full', includeFailed: true }, audit).filter((w) => (w.responseStatus?.code ?? 0) === 403)).toEqual([]);
+  });
+
+  it('8. after its author loses the rights, an update that leaves the spec alone passes and a spec change is refused; the push keeps working', async () => {
+    const ns = await newNamespace('authz-revoked');
+    await pushEditor(ns, 'victor');
+    await grant(ns, 'victor', 'secrets-write', [secretsRW(['get', 'create', 'update'])]);
+    const victor = as('victor');
+    await victor.create(ns, 'owned', { targets: [{ kind: 'Secret', name: 'app' }], data: { token: 'one' } });
+    const ready = await waitReady(ns, 'owned');
+
+    await rbac.deleteNamespacedRoleBinding({ namespace: ns, name: 'secrets-write-victor' });
+    await eventually(async () => !(await victor.canI('update', 'secrets', ns, 'app')), 'the revocation to take effect');
+
+    const fresh = await getPush(ns, 'owned');
+    const labelled = await victor.replace({ ...fresh, metadata: { ...fresh.metadata, labels: { team: 'a' } } });
+    expect(labelled.metadata.labels).toEqual({ team: 'a' });
+    expect(labelled.metadata.generation).toBe(ready.metadata.generation);
+
+    const current = await getPush(ns, 'owned');
+    await expectRefused(
+      victor.replace({ ...current, spec: { ...current.spec, data: { token: 'two' } } }),
+      `victor may not update secrets ${ns}/app: a ConfigPush may only write what its author could write (spec.targets[0])`,
+    );
+    await settled(operator);
+    const after = await getPush(ns, 'owned');
+    expect(after.spec.data).toEqual({ token: 'one' });
+    expect(after.status?.observedGeneration).toBe(ready.metadata.generation);
+    expect(Buffer.from((await readSecret(ns, 'app'))?.data?.token ?? '', 'base64').toString()).toBe('one');
+  });
+
+  it('a push admitted before the policy existed is not re-checked: it keeps working until its spec changes', async () => {
+    const ns = await newNamespace('authz-legacy');
+    await core.createNamespacedSecret({ namespace: ns, body: { metadata: { name: 'db' }, stringData: { password: 'original' } } });
+    await pushEditor(ns, 'mallory');
+    const mallory = as('mallory');
+    await removeBinding();
+    try {
+      await eventually(async () => !(await policyActive()), 'the policy binding to be gone');
+      // Without the policy: the confused deputy, as before this change.
+      await mallory.create(ns, 'legacy', { adopt: true, targets: [{ kind: 'Secret', name: 'db' }], data: { password: 'mallory-was-here' } });
+      await waitReady(ns, 'legacy');
+    } finally {
+      await installPolicy();
+      await eventually(policyActive, 'the policy to take effect again');
+    }
+    expect(Buffer.from((await readSecret(ns, 'db'))?.data?.password ?? '', 'base64').toString()).toBe('mallory-was-here');
+
+    // Admission does not re-run on existing objects: the operator still enforces this push (it corrects drift).
+    const secret = await core.readNamespacedSecret({ namespace: ns, name: 'db' });
+    await core.replaceNamespacedSecret({ namespace: ns, name: 'db', body: { ...secret, data: { ...secret.data, password: Buffer.from('restored-by-admin').toString('base64') } } });
+    await eventually(
+      async () => Buffer.from((await readSecret(ns, 'db'))?.data?.password ?? '', 'base64').toString() === 'mallory-was-here',
+      'the existing push to correct the drift',
+    );
+    // Her next spec change is checked like any other.
+    const push = await getPush(ns, 'legacy');
+    await expectRefused(
+      mallory.replace({ ...push, spec: { ...push.spec, data: { password: 'again' } } }),
+      `mallory may not update secrets ${ns}/db: a ConfigPush may only write what its author could write (spec.targets[0])`,
+    );
+  });
+});
