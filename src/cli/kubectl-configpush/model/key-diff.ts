@@ -65,7 +65,7 @@ const MAX_LCS_CELLS = 250_000;
  * unchanged lines longer than 2 * context cut to their ends: the lines kept
  * around each change, and a '…' line for what was cut.
  */
-export function lineDiff(before: string, after: string, context = 2): (DiffLine | { op: '…'; text: string })[] {
+export function lineDiff(before: string, after: string, context = 2): (DiffLine | Note)[] {
   // A final newline ends the last line; it is not an empty line of its own.
   const a = linesOf(before);
   const b = linesOf(after);
@@ -98,23 +98,29 @@ export function lineDiff(before: string, after: string, context = 2): (DiffLine 
       }
     }
   }
-  const out = collapseContext(lines, context);
   const endsA = before.endsWith('\n');
-  if (endsA !== after.endsWith('\n')) out.push({ op: '…', text: `newline at the end ${endsA ? 'removed' : 'added'}` });
-  return out;
+  // A change of the final newline alone is a change too, shown after the last lines.
+  const ending: Note[] = endsA !== after.endsWith('\n') ? [{ op: '…', text: `newline at the end ${endsA ? 'removed' : 'added'}` }] : [];
+  return collapseContext([...lines, ...ending], context);
+}
+
+/** Not a line of either text: a note about the lines around it. */
+export interface Note {
+  op: '…';
+  text: string;
 }
 
 function linesOf(text: string): string[] {
   return (text.endsWith('\n') ? text.slice(0, -1) : text).split('\n');
 }
 
-function collapseContext(lines: DiffLine[], context: number): (DiffLine | { op: '…'; text: string })[] {
+function collapseContext(lines: (DiffLine | Note)[], context: number): (DiffLine | Note)[] {
   const near = lines.map(() => false);
   lines.forEach((line, i) => {
     if (line.op === ' ') return;
     for (let k = Math.max(0, i - context); k <= Math.min(lines.length - 1, i + context); k++) near[k] = true;
   });
-  const out: (DiffLine | { op: '…'; text: string })[] = [];
+  const out: (DiffLine | Note)[] = [];
   let skipped = 0;
   lines.forEach((line, i) => {
     if (near[i]) {

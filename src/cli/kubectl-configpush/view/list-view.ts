@@ -6,19 +6,20 @@ import { oneLine } from './text.js';
 /**
  * `kubectl configpush get`: one row per push. PROGRESS is the rollout's wave
  * and phase (TARGETS already counts the targets). When the table is wider
- * than the terminal, PROGRESS, REASON and KEY are cut (in that order, to 8
- * columns at least). Names are never cut, since they are what the next
- * command needs: with very long names a line can still be wider.
+ * than the terminal, REASON, PROGRESS and KEY are cut (in that order), then
+ * KEY is left out (`status NAME` and `history` show it). Names are never cut,
+ * since they are what the next command needs: with very long names a line
+ * can still be wider.
  */
 export function renderPushTable(pushes: ConfigPush[], allNamespaces: boolean, width: number, now: Date): string[] {
   const columns: Column[] = [
     ...(allNamespaces ? [{ header: 'NAMESPACE' }] : []),
     { header: 'NAME' },
     { header: 'READY' },
-    { header: 'REASON', shrinkOrder: 2, min: 8 },
-    { header: 'KEY', shrinkOrder: 3, min: 8 },
+    { header: 'REASON', shrinkOrder: 1, min: 10 },
+    { header: 'KEY', shrinkOrder: 3, min: 8, dropOrder: 1 },
     { header: 'TARGETS' },
-    { header: 'PROGRESS', shrinkOrder: 1, min: 8 },
+    { header: 'PROGRESS', shrinkOrder: 2, min: 8 },
     { header: 'AGE' },
   ];
   const rows = pushes.map((push) => [...(allNamespaces ? [push.metadata.namespace] : []), ...pushRow(push, now)]);
@@ -31,7 +32,7 @@ function pushRow(push: ConfigPush, now: Date): string[] {
   const rollout = status.rollout;
   return [
     push.metadata.name,
-    ready?.status ?? 'Unknown',
+    ready?.status ?? '-',
     oneLine(ready?.reason ?? '-'),
     status.operationKey ?? '-',
     status.targetSummary ?? '-',

@@ -6,6 +6,8 @@ export interface Column {
   shrinkOrder?: number;
   /** Narrowest it may become (default: its header's width). */
   min?: number;
+  /** Columns left out, lowest first, when cutting alone does not fit the table (as kubectl hides its -o wide columns). */
+  dropOrder?: number;
 }
 
 const GAP = '  ';
@@ -14,11 +16,21 @@ const GAP = '  ';
  * A kubectl-style table (upper-case headers, columns padded with spaces) that
  * fits `width` columns when it can: when it is too wide, the shrinkable
  * columns are narrowed in their order, down to their minimum, and their cells
- * cut with an ellipsis. Columns without a shrinkOrder are never cut (a cut
- * name cannot be copied into the next command), so a table of very long
- * names can still be wider.
+ * cut with an ellipsis; if that is not enough, the droppable columns are
+ * left out. Columns without a shrinkOrder are never cut (a cut name cannot
+ * be copied into the next command), so a table of very long names can still
+ * be wider.
  */
-export function renderTable(columns: Column[], rows: string[][], width: number): string[] {
+export function renderTable(allColumns: Column[], allRows: string[][], width: number): string[] {
+  let columns = allColumns;
+  let rows = allRows;
+  const droppable = allColumns.filter((c) => c.dropOrder !== undefined).sort((a, b) => (a.dropOrder ?? 0) - (b.dropOrder ?? 0));
+  for (const drop of droppable) {
+    if (narrowest(columns, rows) <= width) break;
+    const index = columns.indexOf(drop);
+    columns = columns.filter((_, i) => i !== index);
+    rows = rows.map((row) => row.filter((_, i) => i !== index));
+  }
   const widths = columns.map((column, i) => Math.max(widthOf(column.header), ...rows.map((row) => widthOf(row[i] ?? ''))));
   let excess = widths.reduce((sum, w) => sum + w, 0) + GAP.length * (columns.length - 1) - width;
   const shrinkable = columns
@@ -42,4 +54,13 @@ export function renderTable(columns: Column[], rows: string[][], width: number):
       .join(GAP)
       .trimEnd();
   return [line(columns.map((c) => c.header)), ...rows.map(line)];
+}
+
+/** The table's width with every shrinkable column at its minimum. */
+function narrowest(columns: Column[], rows: string[][]): number {
+  const widths = columns.map((column, i) => {
+    const natural = Math.max(widthOf(column.header), ...rows.map((row) => widthOf(row[i] ?? '')));
+    return column.shrinkOrder === undefined ? natural : Math.min(natural, column.min ?? widthOf(column.header));
+  });
+  return widths.reduce((sum, w) => sum + w, 0) + GAP.length * (columns.length - 1);
 }
