@@ -7,101 +7,159 @@
 // from this output, so edit this file, never the YAML.
 //
 // Why a generator: the apiserver charges every authorizer check 350,000 of
-// CEL cost, allows 1,000,000 per expression and 10,000,000 per policy
-// evaluation. So one expression can make at most two checks, a whole
-// admission at most 28, and a loop over targets that checks each one fails at
+// CEL cost, and allows 1,000,000 per expression and 10,000,000 per policy
+// evaluation. So one expression can make at most two checks and a whole
+// admission at most 28: a loop over the targets that checks each one fails at
 // runtime after the second. The policy therefore unrolls: a chain of check
-// slots (one check each) that works through a list of requirements, and one
-// validation per requirement index so that the deny message can name the
-// missing right (a messageExpression cannot call the authorizer; it can only
-// rebuild the requirement list and pick the entry whose validation failed).
-// Both are long runs of near-identical YAML, which is what this file writes.
+// slots (one check each) works through a list of requirements, and one
+// validation per requirement position lets the deny message name the missing
+// right (a messageExpression gets no authorizer: it can only rebuild the
+// requirement list and describe the entry whose validation failed). Both are
+// long runs of near-identical YAML, which is what this file writes.
+//
+// The CEL uses only what Kubernetes 1.30 (ValidatingAdmissionPolicy v1)
+// offers: no two-variable comprehensions (1.32) and no lists extension
+// (distinct, flatten: 1.34), which an apiserver accepts in a new policy only
+// a release after it added them. Lists are indexed by literal ranges instead.
 
 /** Authorizer checks one admission may make (each costs 350,000 of the 10,000,000 budget). */
 export const CHECK_SLOTS = 24;
 /** Requirements whose denial the message names exactly; a later one gets a generic message. */
 export const NAMED_REQUIREMENTS = 128;
+/** The CRD's maxItems for spec.targets and spec.rollout.restart: the literal index ranges cover them. */
+export const MAX_TARGETS = 128;
+export const MAX_RESTARTS = 16;
 
 export const POLICY_NAME = 'configpush-author-rights';
 
-/** The requirement list: each entry one right the author must hold (g/r/v/ns/n), and why. */
+/** [0, 1, ..., n-1] as a CEL list literal. */
+function range(n: number): string {
+  return `[${Array.from({ length: n }, (_, i) => i).join(', ')}]`;
+}
+
+/**
+ * A requirement: the author must be allowed verb v on resource r of API
+ * group g, in namespace ns ('' = every namespace) and on name n ('' = any
+ * name); k is all five as one key, why says which field needs it.
+ */
+function requirement(fields: { g: string; r: string; v: string; ns: string; n: string; why: string }): string {
+  const { g, r, v, ns, n, why } = fields;
+  return `{'k': ${g} + '/' + ${r} + '/' + ${v} + '/' + ${ns} + '/' + ${n}, 'g': ${g}, 'r': ${r}, 'v': ${v}, 'ns': ${ns}, 'n': ${n},
+  'why': ${why}}`;
+}
+
+const WRITE = `'a ConfigPush may only write what its author could write'`;
+const SELECTOR_NOTE = `' (a target with a namespaceSelector: admission cannot know its namespaces, so it needs the right in every namespace)'`;
+
+/** The requirements of each target for one named verb. */
+function targetRequirements(verb: 'update' | 'get' | 'delete'): string {
+  const why =
+    verb === 'delete'
+      ? `'a ConfigPush may only delete what its author could delete (deletionPolicy Delete)' + (has(t.namespaceSelector) ? ${SELECTOR_NOTE} : '')`
+      : `${WRITE} + (has(t.namespaceSelector) ? ${SELECTOR_NOTE} : '')`;
+  return `object.spec.targets.map(t, ${requirement({
+    g: `''`,
+    r: `(t.kind == 'Secret' ? 'secrets' : 'configmaps')`,
+    v: `'${verb}'`,
+    ns: `(has(t.namespaceSelector) ? '' : (has(t.namespace) ? string(t.namespace) : variables.ns))`,
+    n: `string(t.name)`,
+    why,
+  })})`;
+}
+
+/**
+ * create on one kind, once per namespace that has a target of that kind (and
+ * once cluster-wide for a selector): a create has no name to scope it, so
+ * its targets in one namespace all need the same right.
+ */
+function createRequirements(kind: 'ConfigMap' | 'Secret'): string {
+  const resource = kind === 'Secret' ? `'secrets'` : `'configmaps'`;
+  const explicit = `variables.targetNamespaces.filter(x, object.spec.targets.exists(t, t.kind == '${kind}' && !has(t.namespaceSelector)
+    && (has(t.namespace) ? string(t.namespace) : variables.ns) == x)).map(x, ${requirement({ g: `''`, r: resource, v: `'create'`, ns: 'x', n: `''`, why: WRITE })})`;
+  const selector = `(object.spec.targets.exists(t, t.kind == '${kind}' && has(t.namespaceSelector)) ? [${requirement({
+    g: `''`,
+    r: resource,
+    v: `'create'`,
+    ns: `''`,
+    n: `''`,
+    why: `${WRITE} + ${SELECTOR_NOTE}`,
+  })}] : [])`;
+  return `${explicit}
++ ${selector}`;
+}
+
+/** Restart entry j in every restart namespace (unrolled: without the lists extension there is no flatten). */
+function restartRequirements(j: number): string {
+  const e = `object.spec.rollout.restart[${j}]`;
+  return `(size(object.spec.rollout.restart) <= ${j} ? [] : variables.restartNamespaces.map(rns, ${requirement({
+    g: `'apps'`,
+    r: `(${e}.kind == 'Deployment' ? 'deployments' : (${e}.kind == 'StatefulSet' ? 'statefulsets' : 'daemonsets'))`,
+    v: `'patch'`,
+    ns: `rns`,
+    n: `(has(${e}.name) ? string(${e}.name) : '')`,
+    why: `'a ConfigPush may only restart what its author could restart (spec.rollout.restart[${j}]' + (rns == '' ? ', in every namespace because a target has a namespaceSelector)' : ')')`,
+  })}))`;
+}
+
+/** The requirement list: each entry one right the author must hold, and why. */
 const REQUIREMENT_VARIABLES: [name: string, expression: string][] = [
   ['user', `string(request.userInfo.username)`],
   ['ns', `string(object.metadata.namespace)`],
   ['deletes', `has(object.spec.deletionPolicy) && object.spec.deletionPolicy == 'Delete'`],
-  // The distinct namespaces of the explicit targets.
+  // The namespace of each explicit target, duplicates included.
+  ['namespaceOfEachTarget', `object.spec.targets.filter(t, !has(t.namespaceSelector)).map(t, has(t.namespace) ? string(t.namespace) : variables.ns)`],
+  // The same without duplicates (the first of each).
   [
     'targetNamespaces',
-    `object.spec.targets.filter(t, !has(t.namespaceSelector))
-  .map(t, has(t.namespace) ? string(t.namespace) : variables.ns).distinct()`,
+    `${range(MAX_TARGETS)}.filter(i, i < size(variables.namespaceOfEachTarget)
+  && variables.namespaceOfEachTarget.indexOf(variables.namespaceOfEachTarget[i]) == i).map(i, variables.namespaceOfEachTarget[i])`,
   ],
   // Where spec.rollout.restart patches workloads: every target namespace,
   // and every namespace at all ('') when a selector fans out.
-  [
-    'restartNamespaces',
-    `variables.targetNamespaces + (object.spec.targets.exists(t, has(t.namespaceSelector)) ? [''] : [])`,
-  ],
-  // Per target: update (the write, and adoption), create (namespace-wide: a
-  // create has no name to scope it), get, and delete under deletionPolicy
-  // Delete. A namespaceSelector target needs them in every namespace ('').
+  ['restartNamespaces', `variables.targetNamespaces + (object.spec.targets.exists(t, has(t.namespaceSelector)) ? [''] : [])`],
+  // Per target: update (the write, and adoption), create (namespace-wide),
+  // get, and delete under deletionPolicy Delete. A namespaceSelector target
+  // needs them in every namespace. Updates first: that is the write a
+  // refused author most often lacks, and the first failure is the one named.
   [
     'targetRequirements',
-    `object.spec.targets.transformList(i, t,
-  ([['update', string(t.name)], ['create', ''], ['get', string(t.name)]]
-    + (variables.deletes ? [['delete', string(t.name)]] : []))
-  .map(vn, {
-    'g': '',
-    'r': t.kind == 'Secret' ? 'secrets' : 'configmaps',
-    'v': vn[0],
-    'ns': has(t.namespaceSelector) ? '' : (has(t.namespace) ? string(t.namespace) : variables.ns),
-    'n': vn[1],
-    'why': (vn[0] == 'delete'
-        ? 'a ConfigPush may only delete what its author could delete (spec.targets[' + string(i) + '] with deletionPolicy Delete'
-        : 'a ConfigPush may only write what its author could write (spec.targets[' + string(i) + ']')
-      + (has(t.namespaceSelector)
-        ? ' has a namespaceSelector, whose namespaces admission cannot know, so it needs the right in every namespace)'
-        : ')')
-  })).flatten()`,
+    `${targetRequirements('update')}
++ ${createRequirements('ConfigMap')}
++ ${createRequirements('Secret')}
++ ${targetRequirements('get')}
++ (variables.deletes ? ${targetRequirements('delete')} : [])`,
   ],
   [
     'restartRequirements',
     `!has(object.spec.rollout) || !has(object.spec.rollout.restart) ? [] :
-object.spec.rollout.restart.transformList(j, e, variables.restartNamespaces.map(rns, {
-  'g': 'apps',
-  'r': e.kind == 'Deployment' ? 'deployments' : (e.kind == 'StatefulSet' ? 'statefulsets' : 'daemonsets'),
-  'v': 'patch',
-  'ns': rns,
-  'n': has(e.name) ? string(e.name) : '',
-  'why': 'a ConfigPush may only restart what its author could restart (spec.rollout.restart[' + string(j) + ']'
-    + (rns == '' ? ', in every namespace because a target has a namespaceSelector)' : ')')
-})).flatten()`,
+${Array.from({ length: MAX_RESTARTS }, (_, j) => restartRequirements(j)).join('\n+ ')}`,
   ],
   [
     'serviceAccountRequirements',
-    `!has(object.spec.serviceAccountName) ? [] : [{
-  'g': '',
-  'r': 'serviceaccounts',
-  'v': 'impersonate',
-  'ns': variables.ns,
-  'n': string(object.spec.serviceAccountName),
-  'why': 'a ConfigPush may only act as a ServiceAccount its author may impersonate (spec.serviceAccountName)'
-}]`,
+    `!has(object.spec.serviceAccountName) ? [] : [${requirement({
+      g: `''`,
+      r: `'serviceaccounts'`,
+      v: `'impersonate'`,
+      ns: `variables.ns`,
+      n: `string(object.spec.serviceAccountName)`,
+      why: `'a ConfigPush may only act as a ServiceAccount its author may impersonate (spec.serviceAccountName)'`,
+    })}]`,
   ],
   // spec.sources (content read from existing Secrets and ConfigMaps) is not
-  // in the CRD yet; object is untyped here, so this compiles today and is
+  // in the CRD yet; object is untyped here, so this compiles today and stays
   // empty until the field exists.
   [
     'sourceRequirements',
-    `!has(object.spec.sources) ? [] : object.spec.sources.transformList(k, s, {
-  'g': '',
-  'r': has(s.secretRef) ? 'secrets' : 'configmaps',
-  'v': 'get',
-  'ns': has(s.secretRef)
+    `!has(object.spec.sources) ? [] : object.spec.sources.map(s, ${requirement({
+      g: `''`,
+      r: `(has(s.secretRef) ? 'secrets' : 'configmaps')`,
+      v: `'get'`,
+      ns: `(has(s.secretRef)
     ? (has(s.secretRef.namespace) ? string(s.secretRef.namespace) : variables.ns)
-    : (has(s.configMapRef.namespace) ? string(s.configMapRef.namespace) : variables.ns),
-  'n': has(s.secretRef) ? string(s.secretRef.name) : string(s.configMapRef.name),
-  'why': 'a ConfigPush may only read what its author could read (spec.sources[' + string(k) + '])'
-})`,
+    : (has(s.configMapRef.namespace) ? string(s.configMapRef.namespace) : variables.ns))`,
+      n: `(has(s.secretRef) ? string(s.secretRef.name) : string(s.configMapRef.name))`,
+      why: `'a ConfigPush may only read what its author could read (spec.sources)'`,
+    })})`,
   ],
   // kind/namespace/name of each target ('*' for a selector's namespaces).
   [
@@ -115,16 +173,16 @@ object.spec.rollout.restart.transformList(j, e, variables.restartNamespaces.map(
     `request.operation != 'UPDATE' ? [] :
 oldObject.spec.targets.filter(o, !((o.kind + '/' + (has(o.namespaceSelector) ? '*' : (has(o.namespace) ? string(o.namespace) : variables.ns)) + '/' + string(o.name))
     in variables.targetKeys))
-  .map(o, {
-    'g': '',
-    'r': o.kind == 'Secret' ? 'secrets' : 'configmaps',
-    'v': variables.deletes ? 'delete' : 'update',
-    'ns': has(o.namespaceSelector) ? '' : (has(o.namespace) ? string(o.namespace) : variables.ns),
-    'n': string(o.name),
-    'why': (variables.deletes
-        ? 'a ConfigPush may only delete what its author could delete (spec.targets no longer names it, and deletionPolicy Delete deletes it)'
-        : 'a ConfigPush may only write what its author could write (spec.targets no longer names it, and deletionPolicy Retain releases it)')
-  })`,
+  .map(o, ${requirement({
+    g: `''`,
+    r: `(o.kind == 'Secret' ? 'secrets' : 'configmaps')`,
+    v: `(variables.deletes ? 'delete' : 'update')`,
+    ns: `(has(o.namespaceSelector) ? '' : (has(o.namespace) ? string(o.namespace) : variables.ns))`,
+    n: `string(o.name)`,
+    why: `(variables.deletes
+      ? 'a ConfigPush may only delete what its author could delete (spec.targets no longer names it, and deletionPolicy Delete deletes it)'
+      : 'a ConfigPush may only write what its author could write (spec.targets no longer names it, and deletionPolicy Retain releases it)')`,
+  })})`,
   ],
   [
     'requirements',
@@ -134,16 +192,16 @@ oldObject.spec.targets.filter(o, !((o.kind + '/' + (has(o.namespaceSelector) ? '
 ];
 
 /**
- * The check chain. w0 is the requirement list, each entry tagged with its
- * index (i) and the level to check it at next (l): kc (cluster-wide: no
- * namespace, no name), kn (namespace-wide), kx (exactly its namespace and
- * name), or fail. Slot s makes one check, for the head of w(s-1) at its
- * level. Allowed: every entry that grant covers is dropped (RBAC grants a name
- * whenever it grants its whole namespace, and a namespace whenever it grants
- * the whole cluster). Denied: the entries of that same check move to the next
- * narrower level, or to fail when none is left (a create has no name, a
- * cluster-wide entry no namespace). The head stays first until it is dropped
- * or fails, so the first failing requirement is the one reported.
+ * The check chain. w0 is the requirement list, each entry tagged with the
+ * level to check it at next (l): kc (cluster-wide: no namespace, no name), kn
+ * (namespace-wide), kx (exactly its namespace and name), or fail. Slot s
+ * makes one check, for the head of w(s-1) at its level. Allowed: every entry
+ * that grant covers is dropped (RBAC grants a name whenever it grants its
+ * whole namespace, and a namespace whenever it grants the whole cluster).
+ * Denied: the entries of that same check move to the next narrower level, or
+ * to fail when none is left (a create has no name, a cluster-wide entry no
+ * namespace). The head stays first until it is dropped or fails, so the first
+ * failing requirement is the one reported.
  *
  * Where entries start: when the targets span three or more namespaces, at kc,
  * so that an author with cluster-wide rights costs one check per verb and
@@ -157,14 +215,14 @@ function checkChainVariables(): [string, string][] {
     ['wide', `size(variables.targetNamespaces) >= 3`],
     [
       'w0',
-      `variables.requirements.transformList(i, q, {'i': string(i), 'g': q.g, 'r': q.r, 'v': q.v, 'ns': q.ns, 'n': q.n,
+      `variables.requirements.map(q, {'k': q.k, 'g': q.g, 'r': q.r, 'v': q.v, 'ns': q.ns, 'n': q.n,
   'l': q.ns == '' || variables.wide ? 'kc' : 'kn'})`,
     ],
   ];
   for (let s = 1; s <= CHECK_SLOTS; s++) {
     const p = `variables.w${s - 1}`;
     const h = `${p}[0]`;
-    // q is covered by the head's check: same verb and resource, and inside its namespace and name when it has them.
+    // q is covered by the head's check: same verb and resource, and inside its namespace and name where the check has them.
     const covered = `q.g == ${h}.g && q.r == ${h}.r && q.v == ${h}.v && (${h}.l == 'kc' || q.ns == ${h}.ns && (${h}.l == 'kn' || q.n == ${h}.n))`;
     out.push([
       `c${s}`,
@@ -179,13 +237,13 @@ authorizer.group(${h}.g).resource(${h}.r)
       `size(${p}) == 0 || ${h}.l == 'fail' ? ${p} :
 variables.c${s}
   ? ${p}.filter(q, !(${covered}))
-  : ${p}.map(q, !(q.l == ${h}.l && ${covered}) ? q : {'i': q.i, 'g': q.g, 'r': q.r, 'v': q.v, 'ns': q.ns, 'n': q.n,
+  : ${p}.map(q, !(q.l == ${h}.l && ${covered}) ? q : {'k': q.k, 'g': q.g, 'r': q.r, 'v': q.v, 'ns': q.ns, 'n': q.n,
       'l': q.l == 'kc' && q.ns != '' ? 'kn' : (q.l != 'kx' && q.n != '' ? 'kx' : 'fail')})`,
     ]);
   }
   const last = `variables.w${CHECK_SLOTS}`;
-  // -1: every requirement holds; -2: the slots ran out first; else the index of the one that fails.
-  out.push(['failed', `size(${last}) == 0 ? -1 : (${last}[0].l == 'fail' ? int(${last}[0].i) : -2)`]);
+  // '' when every requirement holds, 'unproven' when the slots ran out first, else the key of the requirement that fails.
+  out.push(['failed', `size(${last}) == 0 ? '' : (${last}[0].l == 'fail' ? ${last}[0].k : 'unproven')`]);
   return out;
 }
 
@@ -197,8 +255,10 @@ interface Validation {
 /**
  * The deny message for requirement i. A messageExpression has no authorizer
  * (the apiserver evaluates it apart, without one), so it cannot see which
- * check failed; it knows only that its own validation, "variables.failed !=
- * i", was the one that failed, and rebuilds requirement i, which needs no check.
+ * check failed; it knows only that its own validation failed, and rebuilds
+ * requirement i, which needs no check. Of several requirements with the
+ * failing key, the first one's validation fails first, and its message is
+ * the one returned.
  */
 function describe(i: number): string {
   const q = `variables.requirements[${i}]`;
@@ -212,17 +272,21 @@ function describe(i: number): string {
 function validations(): Validation[] {
   const out: Validation[] = [];
   for (let i = 0; i < NAMED_REQUIREMENTS; i++) {
-    out.push({ expression: `variables.failed != ${i}`, messageExpression: describe(i) });
+    out.push({
+      expression: `size(variables.requirements) <= ${i} || variables.failed != variables.requirements[${i}].k`,
+      messageExpression: describe(i),
+    });
   }
   out.push({
-    expression: `variables.failed < ${NAMED_REQUIREMENTS}`,
+    expression: `variables.failed == '' || variables.failed == 'unproven'
+|| ${range(NAMED_REQUIREMENTS)}.exists(i, i < size(variables.requirements) && variables.requirements[i].k == variables.failed)`,
     messageExpression:
       `variables.user + ' lacks a right this ConfigPush needs (one of its ' + string(size(variables.requirements))` +
       ` + ' required rights past the first ${NAMED_REQUIREMENTS}, which this policy names one by one): a ConfigPush may only` +
       ` cause what its author could cause; see kubectl auth can-i and docs/authorization.md'`,
   });
   out.push({
-    expression: `variables.failed != -2`,
+    expression: `variables.failed != 'unproven'`,
     messageExpression:
       `variables.user + ' may hold every right this ConfigPush needs, but proving it takes more than ${CHECK_SLOTS}` +
       ` authorization checks (one per verb and resource in each namespace, and one per name, wherever nothing wider` +
@@ -231,7 +295,7 @@ function validations(): Validation[] {
   return out;
 }
 
-/** A YAML block scalar holding `text`, indented for a key at `indent` spaces. */
+/** A YAML literal block scalar holding `text`, for a key indented by `indent` spaces. */
 function block(text: string, indent: number): string {
   const pad = ' '.repeat(indent + 2);
   return `|-\n${text
@@ -245,12 +309,7 @@ export function renderAdmissionPolicy(): string {
     .map(([name, expression]) => `    - name: ${name}\n      expression: ${block(expression, 6)}`)
     .join('\n');
   const checks = validations()
-    .map(
-      (v) =>
-        `    - expression: ${block(v.expression, 6)}\n` +
-        `      messageExpression: ${block(v.messageExpression, 6)}\n` +
-        `      reason: Forbidden`,
-    )
+    .map((v) => `    - expression: ${block(v.expression, 6)}\n      messageExpression: ${block(v.messageExpression, 6)}\n      reason: Forbidden`)
     .join('\n');
   return `# GENERATED by hack/admission-policy.ts: edit that file, then run
 #   node hack/admission-policy.ts > manifests/admission-policy.yaml
@@ -271,6 +330,7 @@ export function renderAdmissionPolicy(): string {
 # status subresource are not checked. Pushes created before this policy are
 # not re-checked (admission runs on writes only).
 # failurePolicy Fail: if the policy cannot be evaluated, the write is refused.
+# Needs Kubernetes 1.30 or later.
 apiVersion: admissionregistration.k8s.io/v1
 kind: ValidatingAdmissionPolicy
 metadata:

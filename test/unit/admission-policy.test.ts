@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
-import { CHECK_SLOTS, NAMED_REQUIREMENTS, POLICY_NAME, renderAdmissionPolicy } from '../../hack/admission-policy.js';
+import { CHECK_SLOTS, MAX_RESTARTS, MAX_TARGETS, NAMED_REQUIREMENTS, POLICY_NAME, renderAdmissionPolicy } from '../../hack/admission-policy.js';
 import { repoRoot } from '../support/paths.js';
 
 // The policy's behaviour is proven on a real apiserver (test/e2e/authorization.test.ts);
@@ -67,8 +67,32 @@ describe('manifests/admission-policy.yaml', () => {
       expect(v.messageExpression).not.toContain('authorizer');
     }
     expect(validations.slice(0, NAMED_REQUIREMENTS).map((v) => v.expression)).toEqual(
-      Array.from({ length: NAMED_REQUIREMENTS }, (_, i) => `variables.failed != ${i}`),
+      Array.from({ length: NAMED_REQUIREMENTS }, (_, i) => `size(variables.requirements) <= ${i} || variables.failed != variables.requirements[${i}].k`),
     );
+  });
+
+  it('uses no CEL that an apiserver older than 1.35 refuses in a new policy (two-variable comprehensions, the lists extension, ...)', () => {
+    // An apiserver accepts a library in a new expression one release after it added it:
+    // TwoVarComprehensions (1.32), ext.Lists (1.34: distinct, flatten, sort, range, ...), bindings are not in the
+    // Kubernetes environment at all. The policy is meant to install on 1.30, where ValidatingAdmissionPolicy is v1.
+    const [policy] = documents(readFileSync(manifestPath, 'utf8'));
+    const expressions = [
+      ...(policy?.spec.variables ?? []).map((v) => v.expression),
+      ...(policy?.spec.validations ?? []).flatMap((v) => [v.expression, v.messageExpression ?? '']),
+      ...(policy?.spec.matchConditions ?? []).map((c) => c.expression),
+    ];
+    const newer = /\b(transformList|transformMap|transformMapEntry|existsOne|distinct|flatten|sortBy|sort|reverse|slice|lists\.range|cel\.bind|format|semver|isSemver|ip|cidr)\s*\(/;
+    for (const expression of expressions) expect(expression).not.toMatch(newer);
+    expect(expressions.join('\n')).toContain('.indexOf(');
+  });
+
+  it('indexes targets and restarts up to the CRD\'s own maxItems', () => {
+    const crd = parseAllDocuments(readFileSync(join(repoRoot, 'crds/configpush.io_configpushes.yaml'), 'utf8'))[0]?.toJS() as {
+      spec: { versions: { schema: { openAPIV3Schema: { properties: { spec: { properties: Record<string, { maxItems?: number; properties?: Record<string, { maxItems?: number }> }> } } } } }[] };
+    };
+    const spec = crd.spec.versions[0]?.schema.openAPIV3Schema.properties.spec.properties;
+    expect(spec?.targets?.maxItems).toBe(MAX_TARGETS);
+    expect(spec?.rollout?.properties?.restart?.maxItems).toBe(MAX_RESTARTS);
   });
 
   it('is installed by manifests/kustomization.yaml', () => {
