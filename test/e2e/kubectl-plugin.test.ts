@@ -28,6 +28,7 @@ import {
 } from '../support/kube.js';
 import { settled, startTestOperator, type TestOperator } from '../support/operator.js';
 import { kubeconfigPath, repoRoot } from '../support/paths.js';
+import { createDeployment, playDeploymentController } from '../support/workload-controller.js';
 
 /**
  * `kubectl configpush`: the real executable (the compiled bin, as npm links
@@ -186,6 +187,31 @@ describe('kubectl configpush (the real executable)', () => {
       expect(widest(out)).toBeLessThanOrEqual(80);
       // The tree never shows spec.data (a push's content may be secret).
       expect(out).not.toContain('color=blue');
+    });
+
+    it('status NAME shows the workloads a push restarts, live: rolling out, then rolled out', async () => {
+      const home = await newNamespace('plugin-roll');
+      await createDeployment(home, 'web', 1);
+      const deployments = playDeploymentController(() => [home]);
+      deployments.stuck.add(home);
+      try {
+        await createPush(home, 'rolling', { targets: [{ kind: 'ConfigMap', name: 'cfg' }], data: { k: 'v' }, rollout: { restart: [{ kind: 'Deployment', name: 'web' }] } });
+        const waiting = await waitReason(home, 'rolling', 'Progressing');
+        const key = waiting.status?.operationKey;
+        const status = await plugin('status', 'rolling', '-n', home);
+        expect(status.code).toBe(0);
+        expect(status.stdout).toMatch(/^Restarts:\s+Deployment web \(in each target namespace\)$/m);
+        // The workload's line wraps under itself (9 columns in); joined again here.
+        const tree = status.stdout.replace(/\n {9}/g, ' ');
+        expect(tree).toMatch(new RegExp(`└─ wave 1/1: waiting for workloads\\n   ├─ ConfigMap ${home}/cfg: Applied\\n   └─ Deployment ${home}/web: rolling out \\([^)]+\\), restarted for ${key}\\n`));
+        expect(widest(status.stdout)).toBeLessThanOrEqual(80);
+        deployments.stuck.delete(home);
+        await waitReady(home, 'rolling');
+        const done = (await plugin('status', 'rolling', '-n', home)).stdout.replace(/\n {9}/g, ' ');
+        expect(done).toContain(`└─ wave 1/1: done\n   ├─ ConfigMap ${home}/cfg: Applied\n   └─ Deployment ${home}/web: rolled out, restarted for ${key}\n`);
+      } finally {
+        await deployments.stop();
+      }
     });
 
     it('status NAME -o json|yaml is the object as the apiserver has it', async () => {
