@@ -1,6 +1,7 @@
 import { spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, relative } from 'node:path';
 import {
   ApiException,
   AppsV1Api,
@@ -470,5 +471,33 @@ describe('a ConfigPush may only cause what its author could cause (manifests/adm
       mallory.replace({ ...push, spec: { ...push.spec, data: { password: 'again' } } }),
       `mallory may not update secrets ${ns}/db: a ConfigPush may only write what its author could write`,
     );
+  });
+});
+
+describe('manifests/components/unsafe-no-author-checks', () => {
+  /** The kinds and names `kubectl kustomize` renders for a kustomization. */
+  function rendered(dir: string): string[] {
+    const result = spawnSync('kubectl', ['kustomize', dir], { encoding: 'utf8' });
+    if (result.error) throw new Error(`kubectl is needed for this test: ${result.error.message}`);
+    expect(result.stderr).toBe('');
+    return (loadAllYaml(result.stdout) as KubernetesObject[]).map((o) => `${o.kind}/${o.metadata?.name}`).sort();
+  }
+
+  it('is opt-in: the default install has the policy and its binding, an overlay with the component has neither and nothing else removed', () => {
+    const installed = rendered(join(repoRoot, 'manifests'));
+    expect(installed).toContain(`ValidatingAdmissionPolicy/${POLICY}`);
+    expect(installed).toContain(`ValidatingAdmissionPolicyBinding/${POLICY}`);
+
+    const overlay = mkdtempSync(join(tmpdir(), 'authz-overlay-'));
+    try {
+      const manifests = relative(overlay, join(repoRoot, 'manifests'));
+      writeFileSync(
+        join(overlay, 'kustomization.yaml'),
+        `resources:\n  - ${manifests}\ncomponents:\n  - ${manifests}/components/unsafe-no-author-checks\n`,
+      );
+      expect(rendered(overlay)).toEqual(installed.filter((id) => !id.startsWith('ValidatingAdmissionPolicy')));
+    } finally {
+      rmSync(overlay, { recursive: true, force: true });
+    }
   });
 });
