@@ -45,3 +45,11 @@ export const ALLOWED_SOURCES_ANNOTATION = 'configpush.io/allowed-source-namespac
  * that status field when nothing else changed.
  */
 export const RECONCILE_REQUESTED_ANNOTATION = 'configpush.io/reconcile-requested-at';
+
+/**
+ * On a Secret or ConfigMap that ConfigPushes in other namespaces copy from
+ * (spec.sources): which namespaces may ("team-a,team-b", or "*" for any), like
+ * Reflector's reflection-allowed-namespaces. A push in the source's own
+ * namespace needs no opt-in.
+ */
+export const SOURCE_COPY_TO_ANNOTATION = 'configpush.io/copy-to-namespaces';

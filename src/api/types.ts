@@ -71,8 +71,45 @@ export interface RolloutSpec {
   restart?: RestartRef[];
 }
 
+/** A Secret or ConfigMap a push copies content from (spec.sources[].secretRef / configMapRef). */
+export interface SourceObjectRef {
+  name: string;
+  /** Defaults to the ConfigPush's own namespace. Another namespace needs the source's own opt-in (SOURCE_COPY_TO_ANNOTATION). */
+  namespace?: string;
+}
+
+/** One key to copy, and its name in the targets (a volume's items). */
+export interface SourceItem {
+  key: string;
+  /** The key's name in the targets; defaults to `key`. */
+  as?: string;
+}
+
+/**
+ * Content taken from an existing Secret or ConfigMap, read live on every
+ * reconcile. Exactly one of secretRef and configMapRef.
+ */
+export interface SourceSpec {
+  secretRef?: SourceObjectRef;
+  configMapRef?: SourceObjectRef;
+  /** Only these keys (renamed by `as`); default every key. */
+  items?: SourceItem[];
+  /** Prepended to every copied key (envFrom's prefix). */
+  prefix?: string;
+  /** A missing source (or a missing item key) contributes nothing instead of stopping the push. */
+  optional?: boolean;
+}
+
+export const SOURCE_KINDS = ['Secret', 'ConfigMap'] as const;
+export type SourceKind = (typeof SOURCE_KINDS)[number];
+
 export interface ConfigPushSpec {
   targets: TargetRef[];
+  /**
+   * Merged in order (a later source overrides an earlier one's keys), then
+   * data and binaryData override them all (as env overrides envFrom).
+   */
+  sources?: SourceSpec[];
   data?: Record<string, string>;
   /** base64-encoded values. */
   binaryData?: Record<string, string>;
@@ -139,6 +176,15 @@ export interface RolloutStatus {
   message?: string;
 }
 
+/** What status reports of one source: which object, and a short revision of what was copied from it (never values). */
+export interface SourceStatus {
+  kind: SourceKind;
+  name: string;
+  namespace: string;
+  /** A short prefix of this source's part of the sources revision; absent when the (optional) source does not exist. */
+  revision?: string;
+}
+
 export interface ConfigPushStatus {
   observedGeneration?: number;
   /** The configpush.io/reconcile-requested-at value the last reconcile handled (Flux's lastHandledReconcileAt). */
@@ -151,6 +197,8 @@ export interface ConfigPushStatus {
   history?: HistoryEntry[];
   targets?: TargetStatus[];
   rollout?: RolloutStatus;
+  /** spec.sources as last read: kind, namespace, name and a short revision each. */
+  sources?: SourceStatus[];
 }
 
 export interface ObjectMeta {

@@ -2,19 +2,29 @@ import { createHash } from 'node:crypto';
 
 /**
  * The identity of one logical rollout: a function of (metadata.uid,
- * metadata.generation) and nothing else. A retry, a re-queue, a restart or a
- * second replica computes the same key for the same generation, which is what
- * lets every one of them recognise work that is already done.
+ * metadata.generation) and, for a push with spec.sources, of the bytes it
+ * copies from them (the sources revision, core/sources.ts), and nothing else.
+ * A retry, a re-queue, a restart or a second replica computes the same key
+ * for the same generation and the same copied content, which is what lets
+ * every one of them recognise work that is already done. A source edit that
+ * changes what is copied is a new operation in the same generation; one that
+ * changes nothing copied (a label, an unselected key) is not.
  *
- * Format: `<generation>-<first 10 hex of sha256(uid/generation)>`. The
- * generation prefix keeps keys readable and sortable in `kubectl get`.
+ * Format: `<generation>-<first 10 hex of sha256(uid/generation[/sourcesRevision])>`.
+ * Without a sources revision the key is exactly the one minted before sources
+ * existed, so the keys already on targets stay valid. The generation prefix
+ * keeps keys readable and sortable in `kubectl get`.
  */
-export function operationKey(uid: string, generation: number): string {
+export function operationKey(uid: string, generation: number, sourcesRevision?: string): string {
   if (!uid) throw new TypeError('operationKey: uid is required');
   if (!Number.isSafeInteger(generation) || generation < 1) {
     throw new TypeError(`operationKey: generation must be a positive integer, got ${generation}`);
   }
-  const hash = createHash('sha256').update(`${uid}/${generation}`).digest('hex');
+  if (sourcesRevision !== undefined && !/^[0-9a-f]{16,}$/.test(sourcesRevision)) {
+    throw new TypeError('operationKey: sourcesRevision must be a hex digest');
+  }
+  const identity = sourcesRevision === undefined ? `${uid}/${generation}` : `${uid}/${generation}/${sourcesRevision}`;
+  const hash = createHash('sha256').update(identity).digest('hex');
   return `${generation}-${hash.slice(0, 10)}`;
 }
 

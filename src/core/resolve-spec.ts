@@ -18,6 +18,8 @@ import type { TargetKind } from '../api/types.js';
 import { contentDigest, type DesiredContent } from './content-digest.js';
 import { InvalidSpecError } from './errors.js';
 import { MANAGED_BY_LABEL } from '../api/constants.js';
+import { DATA_KEY_RULE, isDataKey } from './data-key.js';
+import { resolveSources, type ResolvedSource } from './sources.js';
 
 /** A target with its namespace defaulted. */
 export interface ResolvedTarget {
@@ -45,6 +47,12 @@ export interface ResolvedStrategy {
 /** A validated, defaulted spec: what one reconcile acts on. */
 export interface ResolvedSpec {
   targets: ResolvedTarget[];
+  /**
+   * spec.sources, validated. When there are any, `content` and `digest` are
+   * spec.data's alone until the reconcile has read the sources and merged
+   * them in (core/sources.ts, withSources). Absent or empty: no sources.
+   */
+  sources?: ResolvedSource[];
   content: DesiredContent;
   digest: string;
   suspend: boolean;
@@ -61,7 +69,6 @@ export const DEFAULT_PROGRESS_DEADLINE_SECONDS = 600;
 
 const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
-const DATA_KEY = /^[-._a-zA-Z0-9]+$/;
 const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
 
 export function targetId(target: ResolvedTarget): string {
@@ -79,11 +86,13 @@ export function resolveSpec(push: ConfigPush, namespaces: readonly NamespaceInfo
   // In this order, so a spec with several problems always names the same one first.
   const targets = resolveTargets(spec.targets, push.metadata.namespace, namespaces);
   const content = resolveContent(spec);
+  const sources = resolveSources(spec.sources, push.metadata.namespace, spec.targets);
   const deletionPolicy = oneOf(spec.deletionPolicy ?? 'Retain', DELETION_POLICIES, 'spec.deletionPolicy must be Retain or Delete');
   const driftPolicy = oneOf(spec.driftPolicy ?? 'Correct', DRIFT_POLICIES, 'spec.driftPolicy must be Correct or Report');
   const serviceAccountName = resolveServiceAccount(spec.serviceAccountName);
   return {
     targets,
+    sources,
     strategy: resolveStrategy(spec.strategy),
     restart: resolveRestart(spec.rollout?.restart),
     content,
@@ -157,8 +166,8 @@ function resolveContent(spec: ConfigPush['spec']): DesiredContent {
     binaryData[key] = Buffer.from(value, 'base64').toString('base64');
   }
   for (const key of [...Object.keys(data), ...Object.keys(binaryData)]) {
-    if (key.length > 253 || !DATA_KEY.test(key)) {
-      throw new InvalidSpecError(`data key ${JSON.stringify(key)} must match ${DATA_KEY.source} and be at most 253 characters`);
+    if (!isDataKey(key)) {
+      throw new InvalidSpecError(`data key ${JSON.stringify(key)} ${DATA_KEY_RULE}`);
     }
   }
   const overlap = Object.keys(data).filter((key) => key in binaryData);

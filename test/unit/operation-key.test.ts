@@ -1,6 +1,8 @@
+import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { contentDigest } from '../../src/core/content-digest.js';
 import { generationOfKey, operationKey } from '../../src/core/operation-key.js';
+import { resolveSources, withSources, type SourceObject } from '../../src/core/sources.js';
 
 describe('operationKey', () => {
   const uid = '0b6f1b5e-4a55-4b8a-9d44-0f2c3c5b1a11';
@@ -33,6 +35,52 @@ describe('operationKey', () => {
   });
 });
 
+describe('operationKey with a sources revision', () => {
+  const uid = '0b6f1b5e-4a55-4b8a-9d44-0f2c3c5b1a11';
+  const sources = resolveSources([{ secretRef: { name: 'db' }, items: [{ key: 'password' }] }], 'apps', [{ kind: 'Secret', name: 't' }]);
+  const db = (values: Record<string, string>, extra: Partial<SourceObject> = {}): SourceObject => ({
+    kind: 'Secret',
+    namespace: 'apps',
+    name: 'db',
+    uid: 'secret-uid',
+    annotations: {},
+    data: {},
+    binaryData: Object.fromEntries(Object.entries(values).map(([k, v]) => [k, Buffer.from(v).toString('base64')])),
+    ...extra,
+  });
+  const keyFor = (object: SourceObject, generation = 3) =>
+    operationKey(uid, generation, withSources({ data: {}, binaryData: {}, labels: {}, annotations: {} }, sources, [object], 'apps').revision);
+
+  it('without sources is exactly the key minted before sources existed', () => {
+    // The value keys on existing targets carry: sha256("<uid>/3"), first 10 hex.
+    expect(operationKey(uid, 3)).toBe(`3-${createHash('sha256').update(`${uid}/3`).digest('hex').slice(0, 10)}`);
+    expect(operationKey(uid, 3, undefined)).toBe(operationKey(uid, 3));
+  });
+
+  it('is deterministic, and keeps the generation readable', () => {
+    const key = keyFor(db({ password: 'p1' }));
+    expect(key).toBe(keyFor(db({ password: 'p1' })));
+    expect(key).toMatch(/^3-[0-9a-f]{10}$/);
+    expect(generationOfKey(key)).toBe(3);
+    expect(key).not.toBe(operationKey(uid, 3));
+  });
+
+  it('differs when the copied bytes differ, in the same generation', () => {
+    expect(keyFor(db({ password: 'p2' }))).not.toBe(keyFor(db({ password: 'p1' })));
+  });
+
+  it('is equal when only unselected keys or metadata of the source change', () => {
+    const key = keyFor(db({ password: 'p1' }));
+    expect(keyFor(db({ password: 'p1', username: 'new' }))).toBe(key);
+    expect(keyFor(db({ password: 'p1' }, { annotations: { 'example.com/note': 'edited' } }))).toBe(key);
+  });
+
+  it('refuses a revision that is not a digest', () => {
+    expect(() => operationKey(uid, 1, '')).toThrow(/sourcesRevision/);
+    expect(() => operationKey(uid, 1, '2024-01-01T00:00:00Z')).toThrow(/sourcesRevision/);
+  });
+});
+
 describe('contentDigest', () => {
   const content = { data: { a: '1', b: '2' }, binaryData: {}, labels: { x: 'y' }, annotations: {} };
 
@@ -48,6 +96,15 @@ describe('contentDigest', () => {
     expect(contentDigest({ ...content, binaryData: { a: 'AA==' } })).not.toBe(base);
     expect(contentDigest({ ...content, labels: {} })).not.toBe(base);
     expect(contentDigest({ ...content, annotations: { n: 'v' } })).not.toBe(base);
+  });
+
+  it('is an HMAC when keyed, and the key matters', () => {
+    const plain = contentDigest(content);
+    const keyed = contentDigest(content, 'uid-1');
+    expect(keyed).toMatch(/^hmac-sha256:[0-9a-f]{64}$/);
+    expect(keyed).not.toBe(plain.replace('sha256:', 'hmac-sha256:'));
+    expect(contentDigest(content, 'uid-2')).not.toBe(keyed);
+    expect(contentDigest(content, 'uid-1')).toBe(keyed);
   });
 
   it('does not confuse a key moved between maps', () => {
