@@ -40,6 +40,23 @@ export interface LossyProxyOptions {
   maxRequests?: number;
   upstreamTimeoutMs?: number;
   maxLifetimeMs?: number;
+  /**
+   * Told, synchronously, when a request (not a watch) has fully reached the
+   * proxy ('sent': it goes on upstream whatever the client does next) and
+   * when its answer has been handed to the client ('answered'). The
+   * crash-at-every-step scenario kills the operator from here.
+   */
+  tap?: (event: TapEvent) => void;
+}
+
+export interface TapEvent {
+  /** The request's number in this proxy's life: the same for its 'sent' and its 'answered'. */
+  id: number;
+  phase: 'sent' | 'answered';
+  method: string;
+  path: string;
+  /** The apiserver's status code ('answered' only). */
+  status?: number;
 }
 
 export interface DroppedResponse {
@@ -165,8 +182,8 @@ export class LossyProxy {
     const method = req.method ?? 'GET';
     const path = req.url ?? '/';
     const stats = this.stats;
-    stats.requests++;
-    if (stats.requests > (this.options.maxRequests ?? 500_000)) {
+    const id = ++stats.requests;
+    if (id > (this.options.maxRequests ?? 500_000)) {
       stats.refused++;
       res.writeHead(503, { 'content-type': 'text/plain' }).end('lossy proxy: request budget exhausted');
       return;
@@ -205,6 +222,7 @@ export class LossyProxy {
         }
         res.writeHead(answer.statusCode ?? 502, out);
         if (isWatch) res.flushHeaders();
+        else if (this.options.tap) res.on('finish', () => this.options.tap?.({ id, phase: 'answered', method, path, status: answer.statusCode ?? 0 }));
         answer.pipe(res);
         answer.on('error', () => req.socket.destroy());
         res.on('close', () => answer.destroy());
@@ -237,6 +255,7 @@ export class LossyProxy {
       });
     });
     req.pipe(upstream);
+    if (!isWatch && this.options.tap) req.on('end', () => this.options.tap?.({ id, phase: 'sent', method, path }));
     req.on('error', () => upstream.destroy());
     res.on('close', () => {
       if (isWatch) upstream.destroy();

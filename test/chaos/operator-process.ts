@@ -189,6 +189,19 @@ export class OperatorProcess {
     await this.exited;
   }
 
+  /** kill -9 now, synchronously (from inside a proxy's tap, at an exact request); the exit is awaited by the next start() or stop(). */
+  kill9Now(): void {
+    const child = this.child;
+    if (!child || !this.current) return;
+    this.current.end = 'SIGKILL';
+    child.kill('SIGKILL');
+  }
+
+  /** Resolves once the current process (if any) has exited. */
+  exitedNow(): Promise<void> {
+    return this.exited;
+  }
+
   /** SIGTERM (graceful: in-flight reconciles finish), then SIGKILL after `graceMs`. */
   async stop(graceMs = 15_000): Promise<void> {
     const child = this.child;

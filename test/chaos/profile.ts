@@ -16,6 +16,12 @@ export interface ChaosProfile {
   restart: { pushes: number; restarts: number };
   writer: { pushes: number; thirdPartyWrites: number; intervalMs: number };
   hostile: { bad: number; good: number };
+  /**
+   * Crash at every step: which moments of each request to kill at;
+   * `alternate` takes one per request (sent, answered, sent, ...); `stride`
+   * takes every n-th request (1: all).
+   */
+  crashSteps: { phases: ('sent' | 'answered')[]; alternate: boolean; stride: number };
   /** Budget for the final convergence of a scenario once its faults stop. */
   convergeTimeoutMs: number;
   /** Per-test timeout handed to vitest. */
@@ -36,6 +42,8 @@ const SHORT: Omit<ChaosProfile, 'seed'> = {
   restart: { pushes: 30, restarts: 1 },
   writer: { pushes: 20, thirdPartyWrites: 100, intervalMs: 40 },
   hostile: { bad: 100, good: 10 },
+  // ~11 of the ~44 (request, moment) pairs, ~75 s; the long profile takes them all.
+  crashSteps: { phases: ['sent', 'answered'], alternate: true, stride: 2 },
   convergeTimeoutMs: 90_000,
   testTimeoutMs: 240_000,
 };
@@ -48,6 +56,7 @@ const LONG: Omit<ChaosProfile, 'seed'> = {
   restart: { pushes: 200, restarts: 3 },
   writer: { pushes: 60, thirdPartyWrites: 1_000, intervalMs: 40 },
   hostile: { bad: 100, good: 40 },
+  crashSteps: { phases: ['sent', 'answered'], alternate: false, stride: 1 },
   convergeTimeoutMs: 300_000,
   testTimeoutMs: 30 * 60_000,
 };
