@@ -22,6 +22,8 @@ export interface ChaosProfile {
    * takes every n-th request (1: all).
    */
   crashSteps: { phases: ('sent' | 'answered')[]; alternate: boolean; stride: number };
+  /** Pushes copying from `sources` Secrets, each source changed `changes` times; `kills` of them with a kill -9. */
+  sources: { pushes: number; sources: number; changes: number; kills: number };
   /** Budget for the final convergence of a scenario once its faults stop. */
   convergeTimeoutMs: number;
   /** Per-test timeout handed to vitest. */
@@ -44,6 +46,7 @@ const SHORT: Omit<ChaosProfile, 'seed'> = {
   hostile: { bad: 100, good: 10 },
   // ~11 of the ~44 (request, moment) pairs, ~75 s; the long profile takes them all.
   crashSteps: { phases: ['sent', 'answered'], alternate: true, stride: 2 },
+  sources: { pushes: 12, sources: 3, changes: 4, kills: 2 },
   convergeTimeoutMs: 90_000,
   testTimeoutMs: 240_000,
 };
@@ -57,6 +60,7 @@ const LONG: Omit<ChaosProfile, 'seed'> = {
   writer: { pushes: 60, thirdPartyWrites: 1_000, intervalMs: 40 },
   hostile: { bad: 100, good: 40 },
   crashSteps: { phases: ['sent', 'answered'], alternate: false, stride: 1 },
+  sources: { pushes: 80, sources: 6, changes: 12, kills: 8 },
   convergeTimeoutMs: 300_000,
   testTimeoutMs: 30 * 60_000,
 };
