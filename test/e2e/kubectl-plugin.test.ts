@@ -235,6 +235,15 @@ describe('kubectl configpush (the real executable)', () => {
       }
     });
 
+    it('diff of a push with spec.sources: refused with a clear error (the plan would need the sources\' live data)', async () => {
+      await createPush(ns, 'sourced', { targets: [{ kind: 'ConfigMap', name: 'sourced' }], sources: [{ configMapRef: { name: 'nowhere' }, optional: true }] });
+      const result = await plugin('diff', 'sourced', '-n', ns);
+      expect(result.code).toBe(3);
+      expect(result.stdout).toBe('');
+      expect(result.stderr).toBe(`error: configpush ${ns}/sourced copies spec.sources, which diff does not plan yet; see where it stands with: kubectl configpush status sourced -n ${ns}\n`);
+      await custom.deleteNamespacedCustomObject({ group: 'configpush.io', version: 'v1alpha1', plural: 'configpushes', namespace: ns, name: 'sourced' });
+    });
+
     it('an apiserver it cannot reach: says so, names the server and the flags to check', async () => {
       const kubeConfig = testKubeConfig();
       const dir = mkdtempSync(join(tmpdir(), 'kubeconfig-'));
@@ -291,13 +300,10 @@ describe('kubectl configpush (the real executable)', () => {
       expect(result.code).toBe(1);
       const out = result.stdout;
       expect(out).toMatch(/spec\.suspend is true: the operator writes none of this until the push is resumed/);
-      for (const namespace of [ns, other]) {
-        expect(out).toContain(
-          `ConfigMap ${namespace}/web: update (new content) [wave ${namespace === ns ? 1 : 2}/2]\n` +
-            `  operation key: 1-`,
-        );
-      }
+      expect(out).toContain(`ConfigMap ${ns}/web: update (new content) [wave 1/2]\n  operation key: 1-`);
       expect(out).toContain('    ~ app.properties\n        - color=blue\n        + color=green\n          size=10\n          mode=fast\n    + extra: x\n    - greeting: hello\n');
+      // The second target's changes are the first's: named, not repeated.
+      expect(out).toContain(`ConfigMap ${other}/web: update (new content) [wave 2/2]\n  the same changes as ConfigMap ${ns}/web\n`);
       expect(lines(out).at(-1)).toBe('2 to update.');
 
       const json = JSON.parse((await plugin('diff', 'web', '-n', ns, '-o', 'json')).stdout) as { changes: number; targets: { action: string; reason?: string; data: { key: string; change: string }[] }[] };

@@ -136,6 +136,10 @@ describe('kubectl configpush diff: the plan, per target, from the operator\'s pl
     );
     expect(text).toContain('ConfigMap closed/shared: refused (CrossNamespaceNotAllowed)\n  ConfigMap closed/shared: namespace closed does not accept ConfigPushes from');
     expect(text).toContain('ConfigMap home/theirs: conflict\n  owned by elsewhere/other');
+    // One-line entries follow each other; a target with the same changes as the one before says so.
+    expect(text).toContain('ConfigMap home/new: create\n');
+    expect(text).toContain('\n\nConfigMap home/same: unchanged\n\nConfigMap home/old: update (new content)\n');
+    expect(text).toContain('\n\nConfigMap open/shared: create\n  the same changes as ConfigMap home/new\n\n');
     expect(text.split('\n').at(-1)).toBe('2 to create, 1 to update, 1 unchanged, 2 in conflict, 1 newer than this push, 1 refused, 1 unreadable.');
   });
 

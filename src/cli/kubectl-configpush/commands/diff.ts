@@ -19,6 +19,14 @@ const READ_CONCURRENCY = 8;
 export const diffCommand: Command = async ({ invocation, api, session, io }) => {
   const name = invocation.name ?? '';
   const push = await api.getPush(session.namespace, name);
+  if ((push.spec?.sources?.length ?? 0) > 0) {
+    // The content of such a push depends on the sources' live data, which this
+    // plan does not read yet: a plan without it would be wrong, so there is none.
+    throw new CliError(
+      `configpush ${push.metadata.namespace}/${name} copies spec.sources, which diff does not plan yet; ` +
+        `see where it stands with: kubectl configpush status ${name} -n ${push.metadata.namespace}`,
+    );
+  }
   const namespaces = await api.namespaces();
   const planned = wavesOf(push, namespaceInfos(namespaces));
   const format = invocation.options.output;

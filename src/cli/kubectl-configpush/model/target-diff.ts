@@ -1,5 +1,5 @@
 import type { V1ConfigMap } from '@kubernetes/client-node';
-import { ANNOTATION } from '../../../api/constants.js';
+import { ANNOTATION, MANAGED_BY_LABEL } from '../../../api/constants.js';
 import type { ConfigPush, RolloutPhase, TargetKind } from '../../../api/types.js';
 import { MANAGED_KEYS_ANNOTATION, renderTarget, type Ownership, type TargetObject } from '../../../core/desired-target.js';
 import { operationKey } from '../../../core/operation-key.js';
@@ -195,9 +195,14 @@ function contentChanges(kind: TargetKind, live: TargetObject | undefined, desire
     operationKey: from !== undefined ? { from, to } : { to },
     data: diffMaps(live?.data, desired.data, dataKind),
     binaryData: kind === 'ConfigMap' ? diffMaps((live as V1ConfigMap | undefined)?.binaryData, (desired as V1ConfigMap).binaryData, 'base64') : [],
-    labels: diffMaps(live?.metadata?.labels, desired.metadata?.labels, 'text'),
+    labels: diffMaps(withoutOurLabel(live?.metadata?.labels), withoutOurLabel(desired.metadata?.labels), 'text'),
     annotations: diffMaps(withoutMarkers(live?.metadata?.annotations), withoutMarkers(desired.metadata?.annotations), 'text'),
   };
+}
+
+/** The managed-by label is the operator's (its watches select on it), not the spec's. */
+function withoutOurLabel(labels: Record<string, string> | undefined): Record<string, string> {
+  return Object.fromEntries(Object.entries(labels ?? {}).filter(([key]) => key !== MANAGED_BY_LABEL));
 }
 
 function withoutMarkers(annotations: Record<string, string> | undefined): Record<string, string> {

@@ -22,7 +22,23 @@ export function renderDiff(diff: PushDiff, width: number): string[] {
   if (diff.rollout?.phase === 'Halted') {
     lines.push(...wrapLimited(`The rollout is halted at wave ${diff.rollout.currentWave}/${diff.rollout.totalWaves}: later waves wait until the failure is resolved.`, width, 4));
   }
-  for (const target of diff.targets) lines.push('', ...renderTarget(target, width));
+  // A one-line entry (unchanged, say) follows the previous one directly; an
+  // entry with detail is set off by blank lines. A target whose changes are
+  // those of an earlier one (a fan-out, all at the same old content) names
+  // it instead of repeating them.
+  const shown = new Map<string, string>();
+  let lastHadDetail = true;
+  for (const target of diff.targets) {
+    const [head = '', ...detail] = renderTarget(target, width);
+    const writes = target.action === 'create' || target.action === 'update' || target.action === 'drifted';
+    const changes = writes && detail.length > 1 ? detail.join('\n') : undefined;
+    const first = changes !== undefined ? shown.get(changes) : undefined;
+    const entry = first !== undefined ? [head, `  the same changes as ${first}`] : [head, ...detail];
+    if (changes !== undefined && first === undefined) shown.set(changes, `${target.kind} ${target.namespace}/${target.name}`);
+    if (lastHadDetail || entry.length > 1) lines.push('');
+    lines.push(...entry);
+    lastHadDetail = entry.length > 1;
+  }
   lines.push('', summaryLine(diff));
   return lines;
 }

@@ -7,7 +7,7 @@ import { renderTable } from './table.js';
 export function renderHistory(history: HistoryEntry[], width: number, now: Date): string[] {
   const sorted = [...history].sort((a, b) => b.generation - a.generation);
   return renderTable(
-    [{ header: 'GENERATION' }, { header: 'KEY', shrinkOrder: 2, min: 8 }, { header: 'DIGEST', shrinkOrder: 1, min: 8 }, { header: 'APPLIED AT' }, { header: 'AGE' }],
+    [{ header: 'GENERATION' }, { header: 'KEY' }, { header: 'DIGEST', shrinkOrder: 1, min: 8 }, { header: 'APPLIED AT' }, { header: 'AGE' }],
     sorted.map((h) => [String(h.generation), h.key, shortDigest(h.digest), h.appliedAt, age(h.appliedAt, now)]),
     width,
   );

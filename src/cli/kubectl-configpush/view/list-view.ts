@@ -6,10 +6,10 @@ import { oneLine } from './text.js';
 /**
  * `kubectl configpush get`: one row per push. PROGRESS is the rollout's wave
  * and phase (TARGETS already counts the targets). When the table is wider
- * than the terminal, REASON, PROGRESS and KEY are cut (in that order), then
- * KEY is left out (`status NAME` and `history` show it). Names are never cut,
- * since they are what the next command needs: with very long names a line
- * can still be wider.
+ * than the terminal: a long REASON is cut to 10 columns, then KEY is left
+ * out (`status NAME` and `history` show it), then PROGRESS is cut. Names are
+ * never cut, since they are what the next command needs: with very long
+ * names a line can still be wider.
  */
 export function renderPushTable(pushes: ConfigPush[], allNamespaces: boolean, width: number, now: Date): string[] {
   const columns: Column[] = [
@@ -17,9 +17,9 @@ export function renderPushTable(pushes: ConfigPush[], allNamespaces: boolean, wi
     { header: 'NAME' },
     { header: 'READY' },
     { header: 'REASON', shrinkOrder: 1, min: 10 },
-    { header: 'KEY', shrinkOrder: 3, min: 8, dropOrder: 1 },
+    { header: 'KEY', dropOrder: 2 },
     { header: 'TARGETS' },
-    { header: 'PROGRESS', shrinkOrder: 2, min: 8 },
+    { header: 'PROGRESS', shrinkOrder: 3, min: 8 },
     { header: 'AGE' },
   ];
   const rows = pushes.map((push) => [...(allNamespaces ? [push.metadata.namespace] : []), ...pushRow(push, now)]);

@@ -2,11 +2,16 @@ import { padEnd, truncate, widthOf } from './text.js';
 
 export interface Column {
   header: string;
-  /** Columns that may be narrowed to fit, lowest first; undefined: never narrowed. */
+  /**
+   * When the table is too wide, the columns are fitted one step at a time,
+   * lowest order first: a column with a shrinkOrder is narrowed (down to its
+   * min, its cells cut with an ellipsis), one with a dropOrder is left out
+   * (as kubectl leaves out its -o wide columns). A column with neither is
+   * never cut: a cut name cannot be copied into the next command.
+   */
   shrinkOrder?: number;
   /** Narrowest it may become (default: its header's width). */
   min?: number;
-  /** Columns left out, lowest first, when cutting alone does not fit the table (as kubectl hides its -o wide columns). */
   dropOrder?: number;
 }
 
@@ -14,35 +19,38 @@ const GAP = '  ';
 
 /**
  * A kubectl-style table (upper-case headers, columns padded with spaces) that
- * fits `width` columns when it can: when it is too wide, the shrinkable
- * columns are narrowed in their order, down to their minimum, and their cells
- * cut with an ellipsis; if that is not enough, the droppable columns are
- * left out. Columns without a shrinkOrder are never cut (a cut name cannot
- * be copied into the next command), so a table of very long names can still
- * be wider.
+ * fits `width` columns when it can (see Column). A table of very long names
+ * can still be wider.
  */
 export function renderTable(allColumns: Column[], allRows: string[][], width: number): string[] {
   let columns = allColumns;
   let rows = allRows;
-  const droppable = allColumns.filter((c) => c.dropOrder !== undefined).sort((a, b) => (a.dropOrder ?? 0) - (b.dropOrder ?? 0));
-  for (const drop of droppable) {
-    if (narrowest(columns, rows) <= width) break;
-    const index = columns.indexOf(drop);
-    columns = columns.filter((_, i) => i !== index);
-    rows = rows.map((row) => row.filter((_, i) => i !== index));
+  let widths = naturalWidths(columns, rows);
+  const excess = () => widths.reduce((sum, w) => sum + w, 0) + GAP.length * (columns.length - 1) - width;
+  const steps = allColumns
+    .flatMap((column) => [
+      ...(column.shrinkOrder !== undefined ? [{ column, order: column.shrinkOrder, drop: false }] : []),
+      ...(column.dropOrder !== undefined ? [{ column, order: column.dropOrder, drop: true }] : []),
+    ])
+    .sort((a, b) => a.order - b.order);
+  for (const { column, drop } of steps) {
+    if (excess() <= 0) break;
+    const index = columns.indexOf(column);
+    if (index < 0) continue;
+    if (drop) {
+      columns = columns.filter((_, i) => i !== index);
+      rows = rows.map((row) => row.filter((_, i) => i !== index));
+      widths = widths.filter((_, i) => i !== index);
+    } else {
+      const current = widths[index] ?? 0;
+      const min = Math.min(current, column.min ?? widthOf(column.header));
+      widths[index] = current - Math.min(excess(), current - min);
+    }
   }
-  const widths = columns.map((column, i) => Math.max(widthOf(column.header), ...rows.map((row) => widthOf(row[i] ?? ''))));
-  let excess = widths.reduce((sum, w) => sum + w, 0) + GAP.length * (columns.length - 1) - width;
-  const shrinkable = columns
-    .map((column, index) => ({ column, index }))
-    .filter(({ column }) => column.shrinkOrder !== undefined)
-    .sort((a, b) => (a.column.shrinkOrder ?? 0) - (b.column.shrinkOrder ?? 0));
-  for (const { column, index } of shrinkable) {
-    if (excess <= 0) break;
-    const min = Math.min(widths[index] ?? 0, column.min ?? widthOf(column.header));
-    const cut = Math.min(excess, (widths[index] ?? 0) - min);
-    widths[index] = (widths[index] ?? 0) - cut;
-    excess -= cut;
+  // A later drop may have freed more than it had to: give the room back to the cut columns.
+  const natural = naturalWidths(columns, rows);
+  for (let i = columns.length - 1; i >= 0 && excess() < 0; i--) {
+    widths[i] = Math.min(natural[i] ?? 0, (widths[i] ?? 0) - excess());
   }
   const line = (cells: string[]) =>
     cells
@@ -56,11 +64,6 @@ export function renderTable(allColumns: Column[], allRows: string[][], width: nu
   return [line(columns.map((c) => c.header)), ...rows.map(line)];
 }
 
-/** The table's width with every shrinkable column at its minimum. */
-function narrowest(columns: Column[], rows: string[][]): number {
-  const widths = columns.map((column, i) => {
-    const natural = Math.max(widthOf(column.header), ...rows.map((row) => widthOf(row[i] ?? '')));
-    return column.shrinkOrder === undefined ? natural : Math.min(natural, column.min ?? widthOf(column.header));
-  });
-  return widths.reduce((sum, w) => sum + w, 0) + GAP.length * (columns.length - 1);
+function naturalWidths(columns: Column[], rows: string[][]): number[] {
+  return columns.map((column, i) => Math.max(widthOf(column.header), ...rows.map((row) => widthOf(row[i] ?? ''))));
 }
