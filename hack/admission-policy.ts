@@ -29,6 +29,8 @@ export const NAMED_REQUIREMENTS = 128;
 /** The CRD's maxItems for spec.targets and spec.rollout.restart: the literal index ranges cover them. */
 export const MAX_TARGETS = 128;
 export const MAX_RESTARTS = 16;
+/** The CRD's maxItems for spec.sources. */
+export const MAX_SOURCES = 20;
 
 export const POLICY_NAME = 'configpush-author-rights';
 
@@ -145,20 +147,20 @@ ${Array.from({ length: MAX_RESTARTS }, (_, j) => restartRequirements(j)).join('\
       why: `'a ConfigPush may only act as a ServiceAccount its author may impersonate (spec.serviceAccountName)'`,
     })}]`,
   ],
-  // spec.sources (content read from existing Secrets and ConfigMaps) is not
-  // in the CRD yet; object is untyped here, so this compiles today and stays
-  // empty until the field exists.
+  // spec.sources: content read from existing Secrets and ConfigMaps. object
+  // is untyped in an admission policy, so this compiles against a CRD that
+  // lacks the field, and is empty there.
   [
     'sourceRequirements',
-    `!has(object.spec.sources) ? [] : object.spec.sources.map(s, ${requirement({
+    `!has(object.spec.sources) ? [] : ${range(MAX_SOURCES)}.filter(k, k < size(object.spec.sources)).map(k, ${requirement({
       g: `''`,
-      r: `(has(s.secretRef) ? 'secrets' : 'configmaps')`,
+      r: `(has(object.spec.sources[k].secretRef) ? 'secrets' : 'configmaps')`,
       v: `'get'`,
-      ns: `(has(s.secretRef)
-    ? (has(s.secretRef.namespace) ? string(s.secretRef.namespace) : variables.ns)
-    : (has(s.configMapRef.namespace) ? string(s.configMapRef.namespace) : variables.ns))`,
-      n: `(has(s.secretRef) ? string(s.secretRef.name) : string(s.configMapRef.name))`,
-      why: `'a ConfigPush may only read what its author could read (spec.sources)'`,
+      ns: `(has(object.spec.sources[k].secretRef)
+    ? (has(object.spec.sources[k].secretRef.namespace) ? string(object.spec.sources[k].secretRef.namespace) : variables.ns)
+    : (has(object.spec.sources[k].configMapRef.namespace) ? string(object.spec.sources[k].configMapRef.namespace) : variables.ns))`,
+      n: `(has(object.spec.sources[k].secretRef) ? string(object.spec.sources[k].secretRef.name) : string(object.spec.sources[k].configMapRef.name))`,
+      why: `'a ConfigPush may only read what its author could read (spec.sources[' + string(k) + '])'`,
     })})`,
   ],
   // kind/namespace/name of each target ('*' for a selector's namespaces).
@@ -325,7 +327,7 @@ export function renderAdmissionPolicy(): string {
 #   targets an update drops    update (Retain releases them) or delete (Delete)
 #   spec.rollout.restart       patch on that kind in every target namespace (by name if named)
 #   spec.serviceAccountName    impersonate that ServiceAccount
-#   spec.sources (future)      get on each source
+#   spec.sources               get on each source
 # Updates that leave the spec alone (the operator's finalizer, labels) and the
 # status subresource are not checked. Pushes created before this policy are
 # not re-checked (admission runs on writes only).

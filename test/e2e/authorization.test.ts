@@ -326,6 +326,27 @@ describe('a ConfigPush may only cause what its author could cause (manifests/adm
     expect(writes({ resource: 'configmaps', namespace: ns })).toEqual([]);
   });
 
+  it('refuses spec.sources naming a Secret its author may not read; admits it once she may', async () => {
+    const ns = await newNamespace('authz-sources');
+    await core.createNamespacedSecret({ namespace: ns, body: { metadata: { name: 'db' }, stringData: { password: 'original' } } });
+    await pushEditor(ns, 'sid');
+    // Every right on the target, none on the source.
+    await grant(ns, 'sid', 'copy-target', [secretsRW(['get', 'update'], ['copy']), secretsRW(['create'])]);
+    expect(await as('sid').canI('get', 'secrets', ns, 'db')).toBe(false);
+
+    const spec: ConfigPushSpec = { targets: [{ kind: 'Secret', name: 'copy' }], sources: [{ secretRef: { name: 'db' } }] };
+    await expectRefused(
+      as('sid').create(ns, 'copier', spec),
+      `sid may not get secrets ${ns}/db: a ConfigPush may only read what its author could read (spec.sources[0])`,
+    );
+    await settled(operator);
+    expect(await pushExists(ns, 'copier')).toBe(false);
+    expect(await readSecret(ns, 'copy')).toBeUndefined();
+
+    await grant(ns, 'sid', 'read-source', [secretsRW(['get'], ['db'])]);
+    await as('sid').create(ns, 'copier', spec, 'All');
+  });
+
   it('6. refuses a namespaceSelector target without the rights in every namespace; admits it once they are granted cluster-wide', async () => {
     const label = `authz-${Math.random().toString(36).slice(2, 8)}`;
     const home = await newNamespace('authz-fanout');

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
-import { CHECK_SLOTS, MAX_RESTARTS, MAX_TARGETS, NAMED_REQUIREMENTS, POLICY_NAME, renderAdmissionPolicy } from '../../hack/admission-policy.js';
+import { CHECK_SLOTS, MAX_RESTARTS, MAX_SOURCES, MAX_TARGETS, NAMED_REQUIREMENTS, POLICY_NAME, renderAdmissionPolicy } from '../../hack/admission-policy.js';
 import { repoRoot } from '../support/paths.js';
 
 // The policy's behaviour is proven on a real apiserver (test/e2e/authorization.test.ts);
@@ -86,13 +86,14 @@ describe('manifests/admission-policy.yaml', () => {
     expect(expressions.join('\n')).toContain('.indexOf(');
   });
 
-  it('indexes targets and restarts up to the CRD\'s own maxItems', () => {
+  it('indexes targets, restarts and sources up to the CRD\'s own maxItems', () => {
     const crd = parseAllDocuments(readFileSync(join(repoRoot, 'crds/configpush.io_configpushes.yaml'), 'utf8'))[0]?.toJS() as {
       spec: { versions: { schema: { openAPIV3Schema: { properties: { spec: { properties: Record<string, { maxItems?: number; properties?: Record<string, { maxItems?: number }> }> } } } } }[] };
     };
     const spec = crd.spec.versions[0]?.schema.openAPIV3Schema.properties.spec.properties;
     expect(spec?.targets?.maxItems).toBe(MAX_TARGETS);
     expect(spec?.rollout?.properties?.restart?.maxItems).toBe(MAX_RESTARTS);
+    expect(spec?.sources?.maxItems).toBe(MAX_SOURCES);
   });
 
   it('is installed by manifests/kustomization.yaml', () => {
