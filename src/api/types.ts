@@ -69,6 +69,12 @@ export interface RestartRef {
 export interface RolloutSpec {
   /** Workloads to roll, in each target namespace, after the content there changes. */
   restart?: RestartRef[];
+  /**
+   * Also roll, in each target namespace, every Deployment, StatefulSet and
+   * DaemonSet whose pod template reads a target, and only when what it reads
+   * changed (docs/restarts.md). The explicit list's workloads keep its value.
+   */
+  restartConsumers?: boolean;
 }
 
 /** A Secret or ConfigMap a push copies content from (spec.sources[].secretRef / configMapRef). */
