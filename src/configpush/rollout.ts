@@ -5,12 +5,13 @@ import { generationOfKey } from '../core/operation-key.js';
 import { targetId, type ResolvedSpec, type ResolvedTarget } from '../core/resolve-spec.js';
 import { nextStep, rolloutReport, suspendedWave, type RolloutContext, type WaveFacts } from '../core/rollout-plan.js';
 import type { TargetOutcome } from '../core/target-outcome.js';
-import type { WorkloadRef } from '../core/workload-health.js';
+import { workloadLabel, type Workload, type WorkloadRef } from '../core/workload-health.js';
+import { consumedTargets, consumerDigestKey, consumerRestartValue } from '../core/consumers.js';
 import { toApiError } from '../kube/api-errors.js';
 import type { WorkloadClient } from '../kube/workload-client.js';
 import { mapLimit } from '../util/map-limit.js';
 import type { ConfigPushMetrics } from './metrics.js';
-import { restartAnnotationKey, restartAnnotationValue, restartWorkloads } from './workload-restarter.js';
+import { restartAnnotationKey, restartAnnotationValue, restartConsumers, restartWorkloads } from './workload-restarter.js';
 
 export interface RolloutInput {
   pushUid: string;
@@ -112,7 +113,7 @@ function context(input: RolloutInput): RolloutContext {
   return {
     totalWaves: input.waves.length,
     strategy: input.spec.strategy,
-    restarts: input.spec.restart.length > 0,
+    restarts: input.spec.restart.length > 0 || input.spec.restartConsumers === true,
     previous: input.previous,
     now: input.now().getTime(),
   };
@@ -135,6 +136,12 @@ async function rollWorkloads(input: RolloutInput, outcomes: TargetOutcome[]): Pr
       const value = restartAnnotationValue(newest, input.spec.digest);
       const result = await restartWorkloads(input.workloads, namespace, input.spec.restart, key, value, input.log, input.metrics);
       pending.push(...result.pending);
+      if (input.spec.restartConsumers) {
+        // The explicit list's workloads keep its value; every other workload that reads a target here gets the digest of what it reads.
+        const skip = new Set(result.handled.map(workloadLabel));
+        const consumers = await restartConsumers(input.workloads, namespace, consumerValue(input, inNamespace), key, skip, input.log, input.metrics);
+        pending.push(...consumers.pending);
+      }
     }
   } catch (err) {
     const error = toApiError(err);
@@ -142,6 +149,13 @@ async function rollWorkloads(input: RolloutInput, outcomes: TargetOutcome[]): Pr
     return { error };
   }
   return { pending };
+}
+
+/** A workload's restart value in consumers mode (core/consumers.ts): undefined when it reads none of these targets. */
+function consumerValue(input: RolloutInput, inNamespace: TargetOutcome[]): (workload: Workload) => string | undefined {
+  const targets = inNamespace.map((o) => ({ kind: o.target.kind, name: o.target.name }));
+  const hmacKey = consumerDigestKey(input.pushUid, input.spec.sourcesDigestKey);
+  return (workload) => consumerRestartValue(consumedTargets(workload.spec?.template, targets), input.spec.content, hmacKey);
 }
 
 function since(lastWaveCompletedAt: string | undefined): { lastWaveCompletedAt?: string } {

@@ -1,8 +1,9 @@
 import { createHash } from 'node:crypto';
 import type { Logger } from 'pino';
-import type { RestartRef } from '../api/types.js';
+import { WORKLOAD_KINDS, type RestartRef, type WorkloadKind } from '../api/types.js';
+import { digestHex } from '../core/content-digest.js';
 import { TransientError } from '../core/errors.js';
-import { rolledOut, type Workload, type WorkloadRef } from '../core/workload-health.js';
+import { rolledOut, workloadLabel, type Workload, type WorkloadRef } from '../core/workload-health.js';
 import { isConflict } from '../kube/api-errors.js';
 import type { WorkloadClient } from '../kube/workload-client.js';
 import type { ConfigPushMetrics } from './metrics.js';
@@ -25,13 +26,15 @@ export function restartAnnotationKey(pushUid: string): string {
  * value, unchanged: it restarts nothing.
  */
 export function restartAnnotationValue(operationKey: string, digest: string): string {
-  return `${operationKey}/${digest.replace(/^sha256:/, '').slice(0, 16)}`;
+  return `${operationKey}/${digestHex(digest).slice(0, 16)}`;
 }
 
 export interface RestartResult {
   restarted: WorkloadRef[];
   /** Workloads whose new template has not rolled out yet. */
   pending: WorkloadRef[];
+  /** Every workload handled (found by the explicit list, or a consumer), restarted or not. */
+  handled: WorkloadRef[];
 }
 
 const MAX_ROUNDS = 5;
@@ -46,25 +49,80 @@ export async function restartWorkloads(
   log: Logger,
   metrics: ConfigPushMetrics,
 ): Promise<RestartResult> {
-  const result: RestartResult = { restarted: [], pending: [] };
+  const result: RestartResult = { restarted: [], pending: [], handled: [] };
   for (const ref of refs) {
     for (const found of await client.find(namespace, ref)) {
-      const name = found.metadata?.name ?? '';
-      let workload: Workload | undefined = found;
-      for (let round = 1; workload && workload.spec?.template.metadata?.annotations?.[key] !== value; round++) {
-        if (round > MAX_ROUNDS) throw new TransientError('WorkloadContended', `${ref.kind} ${namespace}/${name} kept changing while being rolled`);
-        try {
-          workload = await client.setTemplateAnnotation(ref.kind, namespace, name, workload.metadata?.resourceVersion ?? '', key, value);
-          result.restarted.push({ kind: ref.kind, namespace, name });
-          metrics.workloadRestarts.inc({ kind: ref.kind });
-          log.info({ workload: `${ref.kind}/${namespace}/${name}`, annotation: value }, 'workload rolled');
-        } catch (err) {
-          if (!isConflict(err)) throw err;
-          workload = await client.read(ref.kind, namespace, name);
-        }
-      }
-      if (workload && !rolledOut(ref.kind, workload)) result.pending.push({ kind: ref.kind, namespace, name });
+      await roll(client, ref.kind, namespace, found, key, () => value, result, log, metrics);
     }
   }
   return result;
+}
+
+/**
+ * Consumers mode: lists each workload kind in `namespace` once, and sets the
+ * annotation on every workload whose pod template reads a target here, to
+ * the value `valueOf` computes from that template (core/consumers.ts: a
+ * digest of what it reads). A workload that reads nothing (valueOf undefined)
+ * is not touched; nor are those in `skip` (the explicit list's, which carry
+ * its value under the same key). Reports which consumers have not rolled out.
+ */
+export async function restartConsumers(
+  client: WorkloadClient,
+  namespace: string,
+  valueOf: (workload: Workload) => string | undefined,
+  key: string,
+  skip: ReadonlySet<string>,
+  log: Logger,
+  metrics: ConfigPushMetrics,
+): Promise<RestartResult> {
+  const result: RestartResult = { restarted: [], pending: [], handled: [] };
+  for (const kind of WORKLOAD_KINDS) {
+    for (const found of await client.list(kind, namespace)) {
+      const name = found.metadata?.name ?? '';
+      // Being deleted: it will never report a new template rolled out, and its pods go anyway.
+      if (skip.has(workloadLabel({ kind, namespace, name })) || found.metadata?.deletionTimestamp) continue;
+      if (valueOf(found) === undefined) continue;
+      await roll(client, kind, namespace, found, key, valueOf, result, log, metrics);
+    }
+  }
+  return result;
+}
+
+/**
+ * Brings one workload's annotation to its value with conditional patches at
+ * the resourceVersion read; on a 409 reads it again and recomputes the value
+ * from what it then holds (its template may have changed what it reads).
+ * Adds it to `result`: restarted if patched, pending if not rolled out.
+ */
+async function roll(
+  client: WorkloadClient,
+  kind: WorkloadKind,
+  namespace: string,
+  found: Workload,
+  key: string,
+  valueOf: (workload: Workload) => string | undefined,
+  result: RestartResult,
+  log: Logger,
+  metrics: ConfigPushMetrics,
+): Promise<void> {
+  const name = found.metadata?.name ?? '';
+  const ref: WorkloadRef = { kind, namespace, name };
+  let workload: Workload | undefined = found;
+  let value = valueOf(found);
+  for (let round = 1; workload && value !== undefined && workload.spec?.template.metadata?.annotations?.[key] !== value; round++) {
+    if (round > MAX_ROUNDS) throw new TransientError('WorkloadContended', `${kind} ${namespace}/${name} kept changing while being rolled`);
+    try {
+      workload = await client.setTemplateAnnotation(kind, namespace, name, workload.metadata?.resourceVersion ?? '', key, value);
+      result.restarted.push(ref);
+      metrics.workloadRestarts.inc({ kind });
+      log.info({ workload: `${kind}/${namespace}/${name}`, annotation: value }, 'workload rolled');
+    } catch (err) {
+      if (!isConflict(err)) throw err;
+      workload = await client.read(kind, namespace, name);
+      value = workload ? valueOf(workload) : undefined;
+    }
+  }
+  if (!workload || value === undefined) return;
+  result.handled.push(ref);
+  if (!rolledOut(kind, workload)) result.pending.push(ref);
 }

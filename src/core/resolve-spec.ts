@@ -63,6 +63,14 @@ export interface ResolvedSpec {
   serviceAccountName?: string;
   strategy: ResolvedStrategy;
   restart: RestartRef[];
+  /** spec.rollout.restartConsumers: set (true) only when on. */
+  restartConsumers?: true;
+  /**
+   * When the push copies Secrets: the key its digests are HMAC'd with
+   * (content-digest.ts, DigestKey), set once the sources are read. Consumers
+   * mode keys its restart digests with it too (core/consumers.ts).
+   */
+  sourcesDigestKey?: string;
 }
 
 export const DEFAULT_PROGRESS_DEADLINE_SECONDS = 600;
@@ -95,6 +103,7 @@ export function resolveSpec(push: ConfigPush, namespaces: readonly NamespaceInfo
     sources,
     strategy: resolveStrategy(spec.strategy),
     restart: resolveRestart(spec.rollout?.restart),
+    ...(resolveRestartConsumers(spec.rollout?.restartConsumers) ? { restartConsumers: true as const } : {}),
     content,
     digest: contentDigest(content),
     suspend: spec.suspend === true,
@@ -242,6 +251,11 @@ function resolveRestart(restart: RestartRef[] | undefined): RestartRef[] {
     if (ref.selector) validateSelector(ref.selector, `${where}.selector`);
     return ref;
   });
+}
+
+function resolveRestartConsumers(value: unknown): boolean {
+  if (value !== undefined && typeof value !== 'boolean') throw new InvalidSpecError('spec.rollout.restartConsumers must be true or false');
+  return value === true;
 }
 
 const SELECTOR_OPERATORS = new Set(['In', 'NotIn', 'Exists', 'DoesNotExist']);

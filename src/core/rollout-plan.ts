@@ -29,7 +29,7 @@ export interface WaveFacts {
 export interface RolloutContext {
   totalWaves: number;
   strategy: ResolvedStrategy;
-  /** The push restarts workloads (spec.rollout.restart is not empty). */
+  /** The push restarts workloads (spec.rollout.restart is not empty, or restartConsumers is on). */
   restarts: boolean;
   /** The rollout status the last reconcile wrote. */
   previous: RolloutStatus | undefined;

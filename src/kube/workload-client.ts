@@ -13,6 +13,8 @@ import type { Workload } from '../core/workload-health.js';
  */
 export interface WorkloadClient {
   find(namespace: string, ref: RestartRef): Promise<Workload[]>;
+  /** Every workload of `kind` in `namespace`: one LIST. */
+  list(kind: WorkloadKind, namespace: string): Promise<Workload[]>;
   read(kind: WorkloadKind, namespace: string, name: string): Promise<Workload | undefined>;
   setTemplateAnnotation(kind: WorkloadKind, namespace: string, name: string, resourceVersion: string, key: string, value: string): Promise<Workload>;
 }
@@ -24,14 +26,10 @@ export function kubeWorkloadClient(apps: AppsV1Api): WorkloadClient {
         const one = await client.read(ref.kind, namespace, ref.name);
         return one ? [one] : [];
       }
-      const labelSelector = selectorToQuery(ref.selector ?? {});
-      const list =
-        ref.kind === 'Deployment'
-          ? await apps.listNamespacedDeployment({ namespace, labelSelector })
-          : ref.kind === 'StatefulSet'
-            ? await apps.listNamespacedStatefulSet({ namespace, labelSelector })
-            : await apps.listNamespacedDaemonSet({ namespace, labelSelector });
-      return list.items as Workload[];
+      return listOf(apps, ref.kind, namespace, selectorToQuery(ref.selector ?? {}));
+    },
+    list(kind, namespace) {
+      return listOf(apps, kind, namespace, undefined);
     },
     async read(kind, namespace, name) {
       try {
@@ -53,4 +51,15 @@ export function kubeWorkloadClient(apps: AppsV1Api): WorkloadClient {
     },
   };
   return client;
+}
+
+async function listOf(apps: AppsV1Api, kind: WorkloadKind, namespace: string, labelSelector: string | undefined): Promise<Workload[]> {
+  const params = labelSelector !== undefined ? { namespace, labelSelector } : { namespace };
+  const list =
+    kind === 'Deployment'
+      ? await apps.listNamespacedDeployment(params)
+      : kind === 'StatefulSet'
+        ? await apps.listNamespacedStatefulSet(params)
+        : await apps.listNamespacedDaemonSet(params);
+  return list.items as Workload[];
 }
