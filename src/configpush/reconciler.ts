@@ -1,17 +1,19 @@
 import jsonpatch from 'fast-json-patch';
 import type { Logger } from 'pino';
 import { API_VERSION, KIND } from '../api/constants.js';
-import type { ConfigPush, ConfigPushStatus } from '../api/types.js';
+import type { ConfigPush, ConfigPushStatus, SourceStatus } from '../api/types.js';
 import { buildStatus, stoppedStatus, type StoppedReport } from '../core/build-status.js';
 import { isPermanent, messageOf, PermanentError, reasonOf, TransientError, type OperatorError } from '../core/errors.js';
 import { operationKey } from '../core/operation-key.js';
 import { resolveSpec, targetId, type NamespaceInfo, type ResolvedSpec, type ResolvedTarget } from '../core/resolve-spec.js';
 import { targetLabel, type TargetOutcome } from '../core/target-outcome.js';
+import { withSources } from '../core/sources.js';
 import { refusePush, type TenancyPolicy } from '../core/tenancy.js';
 import { planWaves } from '../core/wave-plan.js';
 import { toApiError } from '../kube/api-errors.js';
 import type { ConfigPushClient } from '../kube/configpush-client.js';
 import type { EventRecorder, InvolvedObject } from '../kube/event-recorder.js';
+import type { SourceClient } from '../kube/source-client.js';
 import type { TargetClient } from '../kube/target-client.js';
 import type { WorkloadClient } from '../kube/workload-client.js';
 import type { ReconcileRequest, ReconcileResult, Reconciler } from '../runtime/controller.js';
@@ -28,6 +30,8 @@ export interface ReconcilerDeps {
   pushes: ConfigPushClient;
   /** Target reads and writes, as the operator or impersonating the push's ServiceAccount. */
   targetClientFor(namespace: string, serviceAccountName: string | undefined): TargetClient;
+  /** Live reads of spec.sources, as the operator or impersonating the push's ServiceAccount. */
+  sourcesFor(namespace: string, serviceAccountName: string | undefined): SourceClient;
   /** A namespace's annotations from the cache; undefined if unknown. */
   namespaceAnnotations(name: string): Record<string, string> | undefined;
   /** Live (not terminating) namespaces, for selectors and waves. */
@@ -85,8 +89,9 @@ export class ConfigPushReconciler implements Reconciler {
     const push = this.deps.getPush(namespace, name);
     if (!push) return {}; // Deleted and finalized; nothing left to do.
     const generation = push.metadata.generation;
-    const key = operationKey(push.metadata.uid, generation);
-    const log = this.deps.log.child({ configpush: name, namespace, key, generation, attempt });
+    // With spec.sources the key also depends on the copied bytes: apply() knows it once it has read them.
+    const key = hasSources(push) ? undefined : operationKey(push.metadata.uid, generation);
+    const log = this.deps.log.child({ configpush: name, namespace, ...(key !== undefined ? { key } : {}), generation, attempt });
     const cleanup = async (live: ConfigPush) => {
       try {
         await this.cleanup(live, log);
@@ -96,20 +101,23 @@ export class ConfigPushReconciler implements Reconciler {
         throw err;
       }
     };
-    return withFinalizer(push, this.deps.pushes, { apply: (live) => this.apply(live, key, log), cleanup }, {});
+    return withFinalizer(push, this.deps.pushes, { apply: (live) => this.apply(live, log), cleanup }, {});
   }
 
-  private async apply(push: ConfigPush, key: string, log: Logger): Promise<ReconcileResult> {
-    let spec: ResolvedSpec;
+  private async apply(push: ConfigPush, pushLog: Logger): Promise<ReconcileResult> {
+    let admitted: Admitted;
     try {
-      spec = this.admit(push);
+      admitted = await this.admit(push);
     } catch (err) {
-      // Nothing was touched. A refusal (invalid spec, tenancy rule) waits for
-      // the push to change; anything else is retried.
-      await this.reportStopped(push, err, log);
+      // Nothing was touched. A refusal (invalid spec, tenancy rule, a source
+      // that is missing or may not be read) waits for the push or the source
+      // to change; anything else is retried.
+      await this.reportStopped(push, err, pushLog);
       if (isPermanent(err)) return {};
       throw err;
     }
+    const { spec, key, sources } = admitted;
+    const log = hasSources(push) ? pushLog.child({ key }) : pushLog;
 
     const targets = this.deps.targetClientFor(push.metadata.namespace, spec.serviceAccountName);
     let run: RolloutResult | undefined;
@@ -124,19 +132,34 @@ export class ConfigPushReconciler implements Reconciler {
     // Deferred report (Flux's deferred status patch): targets may have been
     // written, so whatever happened above, the status and Events say so.
     if (run === undefined) await this.reportStopped(push, failure, log, key);
-    else await this.report(push, spec, key, run, prune, log);
+    else await this.report(push, spec, key, run, prune, log, sources);
 
     const stop = failure ?? run?.transient ?? prune?.error;
     if (stop !== undefined) throw stop;
     return run?.requeueAfterMs !== undefined ? { requeueAfterMs: run.requeueAfterMs } : {};
   }
 
-  /** The resolved spec, or a PermanentError saying why the operator will not act on it. */
-  private admit(push: ConfigPush): ResolvedSpec {
+  /**
+   * The resolved spec with its content (spec.sources read live and merged
+   * in) and the operation key, or a PermanentError saying why the operator
+   * will not act on it (core/sources.ts: SourceNotFound, SourceNotAllowed,
+   * SourceKeyNotFound; kube/source-client.ts: SourceForbidden).
+   */
+  private async admit(push: ConfigPush): Promise<Admitted> {
     const spec = resolveSpec(push, this.deps.namespaces()); // throws InvalidSpecError
     const refusal = refusePush(spec, this.deps.tenancy);
     if (refusal) throw new PermanentError(refusal.reason, refusal.message);
-    return spec;
+    const { uid, generation, namespace } = push.metadata;
+    if (!spec.sources?.length) return { spec, key: operationKey(uid, generation) };
+    const client = this.deps.sourcesFor(namespace, spec.serviceAccountName);
+    const objects = await Promise.all(spec.sources.map((s) => client.read(s.kind, s.namespace, s.name)));
+    // The values live in `spec.content` for this reconcile only.
+    const sourced = withSources(spec.content, spec.sources, objects, namespace);
+    return {
+      spec: { ...spec, content: sourced.content, digest: sourced.digest },
+      key: operationKey(uid, generation, sourced.revision),
+      sources: sourced.statuses,
+    };
   }
 
   private async rollout(push: ConfigPush, spec: ResolvedSpec, key: string, targets: TargetClient, log: Logger): Promise<RolloutResult> {
@@ -239,6 +262,7 @@ export class ConfigPushReconciler implements Reconciler {
     run: RolloutResult,
     prune: PruneResult | undefined,
     log: Logger,
+    sources?: SourceStatus[],
   ): Promise<void> {
     const pruneFailure: StoppedReport | undefined = prune?.error && {
       reason: prune.error.reason,
@@ -256,6 +280,7 @@ export class ConfigPushReconciler implements Reconciler {
       ...(run.haltReason !== undefined ? { haltReason: run.haltReason } : {}),
       ...(run.transient !== undefined ? { transientError: run.transient.message } : {}),
       ...(pruneFailure ? { pruneFailure } : {}),
+      ...(sources ? { sources } : {}),
       now: this.timestamp(),
     });
     await this.writeStatusIfChanged(push, status, log);
@@ -312,6 +337,17 @@ export class ConfigPushReconciler implements Reconciler {
   private timestamp(): string {
     return this.now().toISOString().replace(/\.\d{3}Z$/, 'Z');
   }
+}
+
+/** What admit() hands the rollout: the spec with its content, the operation's key, and status.sources. */
+interface Admitted {
+  spec: ResolvedSpec;
+  key: string;
+  sources?: SourceStatus[];
+}
+
+function hasSources(push: ConfigPush): boolean {
+  return Array.isArray(push.spec?.sources) && push.spec.sources.length > 0;
 }
 
 function involved(push: ConfigPush): InvolvedObject {

@@ -1,21 +1,23 @@
 import type { KubernetesListObject, KubernetesObject, V1ConfigMap, V1Namespace, V1Secret } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
-import { ANNOTATION, GROUP, KIND, MANAGED_SELECTOR, PLURAL, VERSION } from '../api/constants.js';
-import type { ConfigPush, TargetKind } from '../api/types.js';
+import { ANNOTATION, GROUP, KIND, MANAGED_SELECTOR, PLURAL, SOURCE_COPY_TO_ANNOTATION, VERSION } from '../api/constants.js';
+import type { ConfigPush, SourceKind, TargetKind } from '../api/types.js';
 import type { ClientFactory } from '../kube/clients.js';
 import { kubeConfigPushClient } from '../kube/configpush-client.js';
 import { EventRecorder } from '../kube/event-recorder.js';
-import { ResilientInformer } from '../kube/resilient-informer.js';
+import { ResilientInformer, type InformerHandlers } from '../kube/resilient-informer.js';
+import { kubeSourceClient } from '../kube/source-client.js';
 import { kubeTargetClient } from '../kube/target-client.js';
 import { kubeWorkloadClient } from '../kube/workload-client.js';
-import { dropManagedFields, keepTargetMetadataOnly, trimPush } from '../runtime/cache-transforms.js';
+import { dropManagedFields, keepMetadataOnly, keepTargetMetadataOnly, trimPush } from '../runtime/cache-transforms.js';
 import { Controller, type ReconcileObserver, type RuntimeOptions } from '../runtime/controller.js';
-import { enqueueForObject, enqueueForOwner, enqueueMapped, keyOf } from '../runtime/handlers.js';
+import { allOf, enqueueForObject, enqueueForOwner, enqueueMapped, keyOf } from '../runtime/handlers.js';
 import type { ControllerMetrics } from '../runtime/metrics.js';
 import { OwnerIndex } from '../runtime/owner-index.js';
 import type { ConfigPushMetrics } from './metrics.js';
 import { ConfigPushReconciler } from './reconciler.js';
 import { recordingPushClient, recordingTargetClient } from './recording-clients.js';
+import { SourceWatches } from './source-watches.js';
 
 export interface ControllerOptions extends RuntimeOptions {
   /** Informers re-list this often. */
@@ -40,6 +42,8 @@ export interface ConfigPushController {
   controller: Controller;
   /** Events are written behind the reconciles; flush them on shutdown. */
   events: EventRecorder;
+  /** The on-demand watches of spec.sources (which pushes reference which source; which namespaces are watched). */
+  sourceWatches: SourceWatches;
 }
 
 /**
@@ -48,7 +52,10 @@ export interface ConfigPushController {
  * - ConfigPushes: the push itself is queued;
  * - managed ConfigMaps and Secrets: the push their owner annotation names;
  * - Namespaces: the pushes that target them or select namespaces by label
- *   (a namespace appeared, changed its labels or opt-in, or went).
+ *   (a namespace appeared, changed its labels or opt-in, or went);
+ * - the Secrets and ConfigMaps pushes copy from (spec.sources): the pushes
+ *   that reference them, through namespaced watches started on demand
+ *   (source-watches.ts).
  */
 export function setupConfigPushController(
   factory: ClientFactory,
@@ -71,6 +78,10 @@ export function setupConfigPushController(
     },
     pushes: recordingPushClient(pushClient, (id, rv) => recordWrite(id, rv)),
     targetClientFor: (namespace, serviceAccountName) => (serviceAccountName ? impersonatedTargets(namespace, serviceAccountName) : operatorTargets),
+    sourcesFor: (namespace, serviceAccountName) =>
+      serviceAccountName
+        ? kubeSourceClient(factory.forServiceAccount(namespace, serviceAccountName).core, `ServiceAccount ${namespace}/${serviceAccountName}`)
+        : kubeSourceClient(clients.core, 'the operator'),
     namespaceAnnotations: (name) => {
       const namespace = namespaceInformer.get(name);
       return namespace ? (namespace.metadata?.annotations ?? {}) : undefined;
@@ -106,13 +117,32 @@ export function setupConfigPushController(
   const impersonatedTargets = (namespace: string, serviceAccountName: string) =>
     recordingTargetClient(kubeTargetClient(factory.forServiceAccount(namespace, serviceAccountName).core), recordWrite);
 
+  // Sources are watched per (kind, namespace) that some push references, metadata only.
+  const sourceWatches = new SourceWatches({
+    watch: (kind: SourceKind, namespace: string, handlers: InformerHandlers<KubernetesObject>) =>
+      new ResilientInformer<KubernetesObject>({
+        kubeConfig: clients.kubeConfig,
+        path: `/api/v1/namespaces/${namespace}/${kind === 'Secret' ? 'secrets' : 'configmaps'}`,
+        list: () =>
+          (kind === 'Secret' ? clients.core.listNamespacedSecret({ namespace }) : clients.core.listNamespacedConfigMap({ namespace })) as Promise<
+            KubernetesListObject<KubernetesObject>
+          >,
+        handlers,
+        transform: keepMetadataOnly([SOURCE_COPY_TO_ANNOTATION]),
+        log,
+        relistIntervalMs: options.relistPeriodMs,
+      }),
+    enqueue: (key) => controller.enqueue(key),
+    log,
+  });
+
   // Custom objects arrive as raw JSON (timestamps are strings), so the cache
   // holds plain KubernetesObjects and asPush() names the shape at the boundary.
   const pushInformer: ResilientInformer<KubernetesObject> = new ResilientInformer<KubernetesObject>({
     kubeConfig: clients.kubeConfig,
     path: `/apis/${GROUP}/${VERSION}/${PLURAL}`,
     list: () => pushClient.list() as unknown as Promise<KubernetesListObject<KubernetesObject>>,
-    handlers: enqueueForObject(controller, KIND),
+    handlers: allOf(sourceWatches.pushHandlers, enqueueForObject(controller, KIND)),
     transform: trimPush,
     log,
     relistIntervalMs: options.relistPeriodMs,
@@ -155,7 +185,9 @@ export function setupConfigPushController(
   };
 
   for (const source of [pushInformer, namespaceInformer, targetInformers.ConfigMap, targetInformers.Secret]) controller.watch(source);
-  return { controller, events };
+  // Started and stopped with the controller, but not waited for: sources are read live anyway.
+  controller.watch(sourceWatches.source);
+  return { controller, events, sourceWatches };
 }
 
 /** The pushes that target namespace `name`, or that select namespaces by label. */

@@ -1,5 +1,5 @@
 import { RECONCILE_REQUESTED_ANNOTATION } from '../api/constants.js';
-import type { ConfigPush, ConfigPushStatus, HistoryEntry, RolloutStatus } from '../api/types.js';
+import type { ConfigPush, ConfigPushStatus, HistoryEntry, RolloutStatus, SourceStatus } from '../api/types.js';
 import { CONDITION, mergeConditions, type ConditionInput } from './conditions.js';
 import { generationOfKey } from './operation-key.js';
 import { permanentReason, toTargetStatus, type TargetOutcome } from './target-outcome.js';
@@ -22,6 +22,8 @@ export interface StatusInput {
   haltReason?: string;
   /** Pruning targets the spec no longer names failed (after the targets were written). */
   pruneFailure?: StoppedReport;
+  /** spec.sources as this reconcile read them (kind, namespace, name, short revision; never values). */
+  sources?: SourceStatus[];
   now: string;
 }
 
@@ -58,6 +60,7 @@ export function buildStatus(input: StatusInput): ConfigPushStatus {
     history: mergeHistory(previous.history, outcomes, input.digest, now),
     targets: boundedTargets(outcomes.map(toTargetStatus)),
     ...(input.rollout ? { rollout: input.rollout } : {}),
+    ...(input.sources && input.sources.length > 0 ? { sources: input.sources } : {}),
   };
 }
 

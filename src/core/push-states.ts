@@ -38,6 +38,11 @@ export const CONDITION_REASONS = [
   'ServiceAccountRequired',
   'NamespaceNotFound',
   'CrossNamespaceNotAllowed',
+  // spec.sources (core/sources.ts, kube/source-client.ts)
+  'SourceNotFound',
+  'SourceNotAllowed',
+  'SourceKeyNotFound',
+  'SourceForbidden',
   // retried contention (configpush/)
   'TargetContended',
   'WorkloadContended',

@@ -68,6 +68,8 @@ export interface SourcedContent {
   revision: string;
   /** status.sources: kind, namespace, name and a short revision each; never a value. */
   statuses: SourceStatus[];
+  /** The HMAC key of `digest` and `revision` (the copied Secrets' uids), when a Secret was copied: for other digests of this content. */
+  digestKey?: string;
 }
 
 const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
@@ -262,5 +264,5 @@ export function withSources(
     const { kind, name, namespace } = copy.source;
     return copy.found ? { kind, name, namespace, revision: perSource[i]!.slice(0, SOURCE_REVISION_LENGTH) } : { kind, name, namespace };
   });
-  return { content, digest: contentDigest(content, key), revision, statuses };
+  return { content, digest: contentDigest(content, key), revision, statuses, ...(key !== undefined ? { digestKey: key } : {}) };
 }

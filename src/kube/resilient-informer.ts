@@ -66,7 +66,9 @@ export class ResilientInformer<T extends KubernetesObject> {
       await new Promise((resolve) => setTimeout(resolve, delay));
     }
     this.synced = !this.stopping;
-    this.scheduleRelist();
+    // stop() may have come during the LIST (an on-demand watch released at
+    // once): then no relist timer, which would keep the process alive.
+    if (!this.stopping) this.scheduleRelist();
   }
 
   /** Starts `informer`; true when its LIST succeeded (client-node reports a failed LIST only as an error event). */

@@ -52,3 +52,28 @@ export function keepTargetMetadataOnly(obj: V1ConfigMap | V1Secret): void {
   if ('binaryData' in obj && obj.binaryData !== undefined) unset(obj, 'binaryData');
   if ('stringData' in obj && obj.stringData !== undefined) unset(obj, 'stringData');
 }
+
+/**
+ * For watches of objects the operator does not own and reads live whenever
+ * it needs their content (a push's sources): only name, namespace, uid,
+ * resourceVersion and the annotations named are kept. Everything else (a
+ * Secret's data above all) is dropped before the object is cached, so the
+ * watch holds no values in memory.
+ */
+export function keepMetadataOnly(annotationKeys: readonly string[]): (obj: KubernetesObject) => void {
+  return (obj) => {
+    const { name, namespace, uid, resourceVersion, annotations } = obj.metadata ?? {};
+    const kept: Record<string, string> = {};
+    for (const key of annotationKeys) if (annotations?.[key] !== undefined) kept[key] = annotations[key];
+    obj.metadata = {
+      ...(name !== undefined ? { name } : {}),
+      ...(namespace !== undefined ? { namespace } : {}),
+      ...(uid !== undefined ? { uid } : {}),
+      ...(resourceVersion !== undefined ? { resourceVersion } : {}),
+      annotations: kept,
+    };
+    // Not `delete`: see dropManagedFields.
+    const fields = obj as unknown as Record<string, unknown>;
+    for (const field of Object.keys(fields)) if (field !== 'apiVersion' && field !== 'kind' && field !== 'metadata') fields[field] = undefined;
+  };
+}

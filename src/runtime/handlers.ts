@@ -75,3 +75,15 @@ export function enqueueMapped<T extends KubernetesObject>(controller: Controller
   };
   return { upsert: handler, delete: handler };
 }
+
+/** Several handler sets on one informer: each is told of every event, in the order given. */
+export function allOf<T>(...sets: InformerHandlers<T>[]): InformerHandlers<T> {
+  return {
+    upsert(obj) {
+      for (const set of sets) set.upsert(obj);
+    },
+    delete(obj) {
+      for (const set of sets) set.delete(obj);
+    },
+  };
+}

@@ -1,5 +1,5 @@
 import type { Middleware } from '@kubernetes/client-node';
-import { pino } from 'pino';
+import { pino, type Logger } from 'pino';
 import type { OperatorConfig } from '../../src/operator/config.js';
 import { DEFAULT_CONTROLLER_OPTIONS, type ControllerOptions } from '../../src/configpush/setup.js';
 import { startOperator, type Operator } from '../../src/operator/operator.js';
@@ -15,6 +15,8 @@ export interface TestOperatorOptions {
   kubeconfig?: string;
   /** Serve /metrics and the probes (off by default). */
   http?: { metricsAddress: string; healthAddress: string };
+  /** The operator's logger (default: stderr at warn, or LOG_LEVEL); a test that reads the log passes its own. */
+  log?: Logger;
 }
 
 /**
@@ -37,7 +39,7 @@ export interface TestOperator extends Operator {
  * without drowning the test output.
  */
 export async function startTestOperator(options: TestOperatorOptions = {}): Promise<TestOperator> {
-  const log = pino({ level: process.env.LOG_LEVEL ?? 'warn' }, pino.destination(2));
+  const log = options.log ?? pino({ level: process.env.LOG_LEVEL ?? 'warn' }, pino.destination(2));
   const reconciles = new Map<string, number>();
   const onReconcile = (key: string) => reconciles.set(key, (reconciles.get(key) ?? 0) + 1);
   const operator = await startOperator(

@@ -142,8 +142,8 @@ function workloadNode(w: WorkloadView): TreeNode {
   return { label: oneLine(`${w.ref.kind} ${w.ref.namespace}/${w.ref.name}: ${w.state}${restarted ? `, ${restarted}` : ''}`) };
 }
 
-/** "sha256:" and the first 12 hex digits: enough to tell digests apart. */
+/** "sha256:" (or "hmac-sha256:", for content copied from Secrets) and the first 12 hex digits: enough to tell digests apart. */
 export function shortDigest(digest: string): string {
-  const match = /^sha256:([0-9a-f]{12})/.exec(digest);
-  return match ? `sha256:${match[1]}` : digest;
+  const match = /^((?:hmac-)?sha256:)([0-9a-f]{12})/.exec(digest);
+  return match ? `${match[1]}${match[2]}` : digest;
 }
