@@ -1,8 +1,11 @@
+import { ApiException } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
 import { COMMANDS, DEFAULT_REQUEST_TIMEOUT_MS, DEFAULT_TIMEOUT_MS, parseDuration, parseInvocation } from '../../src/cli/kubectl-configpush/args.js';
 import { EXIT, UsageError } from '../../src/cli/kubectl-configpush/errors.js';
+import { explainApiError } from '../../src/cli/kubectl-configpush/explain.js';
 import { usage } from '../../src/cli/kubectl-configpush/help.js';
 import { isSupportedNode } from '../../src/cli/kubectl-configpush/node-runtime.js';
+import { ApiError } from '../../src/kube/api-errors.js';
 
 const usageError = (argv: string[]): UsageError => {
   try {
@@ -99,5 +102,30 @@ describe('kubectl configpush: the Node it runs on', () => {
     expect(isSupportedNode('v23.0.0')).toBe(true);
     expect(isSupportedNode('v22.18.9')).toBe(false);
     expect(isSupportedNode('v20.20.2')).toBe(false);
+  });
+});
+
+describe('kubectl configpush: apiserver failures as messages that say what to do', () => {
+  const endpoint = { server: 'https://10.0.0.1:6443', context: 'prod' };
+  const apiError = (code: number, body: object) => new ApiError(new ApiException(code, 'x', JSON.stringify(body), {}));
+  const message = (err: unknown) => (explainApiError(err, endpoint, 'listing configpushes') as Error).message;
+
+  it('names the server and the flags to check when it cannot reach it or is not let in', () => {
+    const refused = new ApiError(Object.assign(new Error('connect ECONNREFUSED 10.0.0.1:6443'), { code: 'ECONNREFUSED' }));
+    expect(message(refused)).toBe('cannot reach the apiserver at https://10.0.0.1:6443 (connect ECONNREFUSED 10.0.0.1:6443); check --kubeconfig/--context (context "prod")');
+    expect(message(apiError(401, { reason: 'Unauthorized', message: 'Unauthorized' }))).toBe(
+      'the apiserver at https://10.0.0.1:6443 did not accept the credentials of context "prod" (401 Unauthorized); check --kubeconfig/--context (context "prod")',
+    );
+  });
+
+  it('RBAC denials keep the apiserver\'s message; a missing CRD says how to install it; the rest say what failed', () => {
+    const forbidden = 'configpushes.configpush.io is forbidden: User "alice" cannot list resource "configpushes" in API group "configpush.io" in the namespace "team-a"';
+    expect(message(apiError(403, { reason: 'Forbidden', message: forbidden }))).toBe(`listing configpushes: 403: ${forbidden}; ask for RBAC on it, or use a context that has it`);
+    expect(message(apiError(404, { reason: 'NotFound', message: 'the server could not find the requested resource' }))).toMatch(
+      /^the ConfigPush API \(configpushes\.configpush\.io\/v1alpha1\) is not installed on https:\/\/10\.0\.0\.1:6443; install it with: kubectl apply -k manifests\//,
+    );
+    expect(message(apiError(500, { message: 'etcdserver: request timed out' }))).toBe('listing configpushes: 500: etcdserver: request timed out');
+    const bug = new TypeError('x is undefined');
+    expect(explainApiError(bug, endpoint, 'anything')).toBe(bug);
   });
 });

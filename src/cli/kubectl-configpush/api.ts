@@ -6,7 +6,8 @@ import { isNotFound } from '../../kube/api-errors.js';
 import { kubeConfigPushClient } from '../../kube/configpush-client.js';
 import { kubeTargetClient } from '../../kube/target-client.js';
 import { kubeWorkloadClient, type WorkloadClient } from '../../kube/workload-client.js';
-import { CliError, explainApiError } from './errors.js';
+import { CliError } from './errors.js';
+import { explainApiError } from './explain.js';
 import type { Session } from './session.js';
 
 const BASE = { group: GROUP, version: VERSION, plural: PLURAL };

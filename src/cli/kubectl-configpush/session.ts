@@ -1,7 +1,8 @@
 import { ConnectionReusingAuth } from '../../kube/connection-reuse.js';
 import { loadKubeConfig, makeClients, type ApiClients } from '../../kube/clients.js';
 import type { GlobalOptions } from './args.js';
-import { CliError, type Endpoint } from './errors.js';
+import { CliError } from './errors.js';
+import type { Endpoint } from './explain.js';
 
 /** The User-Agent of every request: the audit log tells the plugin's writes from the operator's. */
 export const USER_AGENT = 'kubectl-configpush';
