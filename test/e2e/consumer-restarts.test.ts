@@ -4,7 +4,7 @@ import type { ConfigPushSpec } from '../../src/api/types.js';
 import { CONSUMER_VALUE_PREFIX } from '../../src/core/consumers.js';
 import { restartAnnotationKey } from '../../src/configpush/workload-restarter.js';
 import { writes } from '../support/audit.js';
-import { condition, createPush, eventually, getPush, newNamespace, readConfigMap, sleep, testKubeConfig, updateSpec, waitReady } from '../support/kube.js';
+import { acceptingPushesFrom, condition, createPush, eventually, getPush, newNamespace, readConfigMap, sleep, testKubeConfig, updateSpec, waitReady } from '../support/kube.js';
 import { settled, startTestOperator, type TestOperator } from '../support/operator.js';
 import { playDeploymentController, type FakeDeploymentController } from '../support/workload-controller.js';
 
@@ -54,8 +54,8 @@ const WORKLOADS: Record<string, { containers: V1Container[]; volumes?: V1Volume[
 };
 const NAMES = Object.keys(WORKLOADS);
 
-async function createWorkloads(namespace: string): Promise<void> {
-  for (const [name, pod] of Object.entries(WORKLOADS)) {
+async function createWorkloads(namespace: string, workloads = WORKLOADS): Promise<void> {
+  for (const [name, pod] of Object.entries(workloads)) {
     const labels = { app: name };
     await apps.createNamespacedDeployment({
       namespace,
@@ -202,5 +202,97 @@ describe('restartConsumers: exactly the workloads that read what changed', () =>
     await settled(replica!);
     expect((await readConfigMap(ns, 'app-config'))?.metadata?.labels?.team).toBe('web');
     expect(added(before, restarts())).toEqual(Object.fromEntries(NAMES.map((n) => [n, 0])));
+  });
+});
+
+describe('restartConsumers in waves, beside the explicit list', () => {
+  let operator: TestOperator;
+  let deployments: FakeDeploymentController;
+  let home: string;
+  let first: string;
+  let second: string;
+  const spec = (data: Record<string, string>): ConfigPushSpec => ({
+    targets: [
+      { kind: 'ConfigMap', name: 'app-config', namespace: first },
+      { kind: 'ConfigMap', name: 'app-config', namespace: second },
+    ],
+    data,
+    strategy: { waves: [{ namespaces: [first] }] },
+    rollout: { restart: [{ kind: 'Deployment', name: 'web' }], restartConsumers: true },
+  });
+  // web reads the whole object and is also named by the explicit list; worker reads key a.
+  const workloads = { web: WORKLOADS['env-from']!, worker: WORKLOADS['env-a']! };
+  const restarts = (namespace: string, name: string) => writes({ resource: 'deployments', namespace, name, subresource: '', userAgent: OPERATOR }).length;
+  const counts = () => ({
+    firstWeb: restarts(first, 'web'),
+    firstWorker: restarts(first, 'worker'),
+    secondWeb: restarts(second, 'web'),
+    secondWorker: restarts(second, 'worker'),
+  });
+
+  beforeAll(async () => {
+    home = await newNamespace('consumers-home');
+    first = await newNamespace('consumers-w1', acceptingPushesFrom(home));
+    second = await newNamespace('consumers-w2', acceptingPushesFrom(home));
+    await createWorkloads(first, workloads);
+    await createWorkloads(second, workloads);
+    deployments = playDeploymentController(() => [first, second]);
+    operator = await startTestOperator();
+  });
+  afterAll(async () => {
+    await operator?.stop();
+    await deployments?.stop();
+  });
+
+  it('a wave waits for its restarted consumers to roll out before the next wave is written', async () => {
+    deployments.stuck.add(first);
+    await createPush(home, 'waves', spec({ a: '1', b: '1' }));
+    await eventually(async () => {
+      const p = await getPush(home, 'waves');
+      return p.status?.rollout?.phase === 'Waiting' && p.status.rollout.currentWave === 1 ? p : undefined;
+    }, 'wave 1 to wait for its workloads');
+    await sleep(1_000);
+    const waiting = await getPush(home, 'waves');
+    expect(waiting.status?.rollout?.message).toContain(`Deployment ${first}/worker`);
+    expect(writes({ resource: 'configmaps', namespace: second, userAgent: OPERATOR })).toHaveLength(0);
+    expect(counts()).toEqual({ firstWeb: 1, firstWorker: 1, secondWeb: 0, secondWorker: 0 });
+
+    deployments.stuck.delete(first);
+    await waitReady(home, 'waves', 30_000);
+    await settled(operator);
+    expect(counts()).toEqual({ firstWeb: 1, firstWorker: 1, secondWeb: 1, secondWorker: 1 });
+  });
+
+  it('a workload the explicit list names keeps its value (no flip-flop with the consumer value), and re-queues restart nothing', async () => {
+    const key = restartAnnotationKey((await getPush(home, 'waves')).metadata.uid);
+    const annotation = async (namespace: string, name: string) =>
+      (await apps.readNamespacedDeployment({ namespace, name })).spec?.template.metadata?.annotations?.[key];
+    expect(await annotation(first, 'web')).toMatch(/^1-[0-9a-f]+\/[0-9a-f]{16}$/);
+    expect(await annotation(first, 'worker')).toMatch(new RegExp(`^${CONSUMER_VALUE_PREFIX}`));
+    const before = counts();
+    for (let i = 0; i < 10; i++) {
+      operator.controller.enqueue(`${home}/waves`);
+      await sleep(25);
+    }
+    await settled(operator);
+    expect(counts()).toEqual(before);
+  });
+
+  it('a change of key b restarts the explicitly named workload (as the list always does) and not the reader of a', async () => {
+    const before = counts();
+    await updateSpec(home, 'waves', () => spec({ a: '1', b: '2' }));
+    await eventually(async () => {
+      const p = await getPush(home, 'waves');
+      const ready = condition(p, 'Ready');
+      return p.metadata.generation === 2 && ready?.status === 'True' && ready.observedGeneration === 2;
+    }, 'generation 2 Ready', 30_000);
+    await settled(operator);
+    const after = counts();
+    expect({
+      firstWeb: after.firstWeb - before.firstWeb,
+      firstWorker: after.firstWorker - before.firstWorker,
+      secondWeb: after.secondWeb - before.secondWeb,
+      secondWorker: after.secondWorker - before.secondWorker,
+    }).toEqual({ firstWeb: 1, firstWorker: 0, secondWeb: 1, secondWorker: 0 });
   });
 });
