@@ -19,7 +19,7 @@ import { contentDigest, type DesiredContent } from './content-digest.js';
 import { InvalidSpecError } from './errors.js';
 import { MANAGED_BY_LABEL } from '../api/constants.js';
 import { DATA_KEY_RULE, isDataKey } from './data-key.js';
-import { resolveSources, type ResolvedSource } from './sources.js';
+import { resolveSources, withoutSourceTargets, type ResolvedSource } from './sources.js';
 
 /** A target with its namespace defaulted. */
 export interface ResolvedTarget {
@@ -92,9 +92,10 @@ export function targetId(target: ResolvedTarget): string {
 export function resolveSpec(push: ConfigPush, namespaces: readonly NamespaceInfo[] = []): ResolvedSpec {
   const spec = push.spec ?? ({} as ConfigPush['spec']);
   // In this order, so a spec with several problems always names the same one first.
-  const targets = resolveTargets(spec.targets, push.metadata.namespace, namespaces);
+  const named = resolveTargets(spec.targets, push.metadata.namespace, namespaces);
   const content = resolveContent(spec);
   const sources = resolveSources(spec.sources, push.metadata.namespace, spec.targets);
+  const targets = withoutSourceTargets(named, sources, spec.targets, push.metadata.namespace);
   const deletionPolicy = oneOf(spec.deletionPolicy ?? 'Retain', DELETION_POLICIES, 'spec.deletionPolicy must be Retain or Delete');
   const driftPolicy = oneOf(spec.driftPolicy ?? 'Correct', DRIFT_POLICIES, 'spec.driftPolicy must be Correct or Report');
   const serviceAccountName = resolveServiceAccount(spec.serviceAccountName);

@@ -150,6 +150,33 @@ function resolveItems(items: unknown, where: string, prefix: string): { key: str
   });
 }
 
+/**
+ * The targets without the push's own sources. A source named as a target
+ * outright is an InvalidSpecError (a push cannot copy an object onto itself);
+ * one that a namespaceSelector reaches (a Secret copied into every namespace
+ * with a label, its own namespace among them) is skipped, as Reflector skips
+ * the source: it holds the content by definition, and an unmanaged object
+ * there would otherwise be a Conflict that stalls the whole push.
+ */
+export function withoutSourceTargets<T extends { kind: string; namespace: string; name: string }>(
+  targets: readonly T[],
+  sources: readonly ResolvedSource[],
+  refs: readonly TargetRef[],
+  pushNamespace: string,
+): T[] {
+  if (sources.length === 0) return [...targets];
+  for (const source of sources) {
+    const index = refs.findIndex(
+      (r) => r?.namespaceSelector === undefined && r.kind === source.kind && r.name === source.name && (r.namespace ?? pushNamespace) === source.namespace,
+    );
+    if (index >= 0) {
+      throw new InvalidSpecError(`spec.targets[${index}] is spec.sources[${source.index}] itself (${sourceLabel(source)}): a push cannot copy an object onto itself`);
+    }
+  }
+  const ids = new Set(sources.map(sourceId));
+  return targets.filter((t) => !ids.has(`${t.kind}/${t.namespace}/${t.name}`));
+}
+
 /** Whether the source object lets a push in `pushNamespace` copy it (its own namespace always may). */
 export function copyAllowed(object: Pick<SourceObject, 'namespace' | 'annotations'>, pushNamespace: string): boolean {
   if (object.namespace === pushNamespace) return true;

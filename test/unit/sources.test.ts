@@ -238,3 +238,33 @@ describe('withSources', () => {
     expect(result.digest).toMatch(/^sha256:/);
   });
 });
+
+describe('a target that is one of the sources', () => {
+  const pushWith = (targets: TargetRef[], sources: SourceSpec[]) =>
+    ({ metadata: { name: 'p', namespace: PUSH_NS, uid: 'u', generation: 1, resourceVersion: '1' }, spec: { targets, sources } }) as unknown as ConfigPush;
+
+  it('named outright is InvalidSpec: a push cannot copy an object onto itself', () => {
+    expect(() => resolveSpec(pushWith([{ kind: 'Secret', name: 'tls' }], [{ secretRef: { name: 'tls' } }]))).toThrow(/spec\.targets\[0\] is spec\.sources\[0\] itself/);
+    expect(() => resolveSpec(pushWith([{ kind: 'Secret', name: 'tls', namespace: 'cm' }], [{ secretRef: { name: 'tls', namespace: 'cm' } }]))).toThrow(InvalidSpecError);
+    // Same name, other kind or namespace: a different object.
+    expect(resolveSpec(pushWith([{ kind: 'Secret', name: 'tls', namespace: 'other' }], [{ secretRef: { name: 'tls' } }])).targets).toHaveLength(1);
+  });
+
+  it('reached by a namespaceSelector is skipped (Reflector skips the source namespace too)', () => {
+    const spec = resolveSpec(pushWith([{ kind: 'Secret', name: 'tls', namespaceSelector: { matchLabels: { team: 'x' } } }], [{ secretRef: { name: 'tls', namespace: 'cert-manager' } }]), [
+      { name: 'cert-manager', labels: { team: 'x' } },
+      { name: 'team-a', labels: { team: 'x' } },
+    ]);
+    expect(spec.targets).toEqual([{ kind: 'Secret', name: 'tls', namespace: 'team-a' }]);
+  });
+});
+
+describe('restart and display of keyed digests', () => {
+  it('the keyed restart value and the plugin’s short digest read the hex of an hmac-sha256 digest', async () => {
+    const { restartAnnotationValue } = await import('../../src/configpush/workload-restarter.js');
+    const { shortDigest } = await import('../../src/cli/kubectl-configpush/view/status-view.js');
+    const digest = `hmac-sha256:${'cd'.repeat(32)}`;
+    expect(restartAnnotationValue('3-0123456789', digest)).toBe(`3-0123456789/${'cd'.repeat(8)}`);
+    expect(shortDigest(digest)).toBe(`hmac-sha256:${'cd'.repeat(6)}`);
+  });
+});
