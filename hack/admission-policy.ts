@@ -42,64 +42,61 @@ function range(n: number): string {
 /**
  * A requirement: the author must be allowed verb v on resource r of API
  * group g, in namespace ns ('' = every namespace) and on name n ('' = any
- * name); k is all five as one key, why says which field needs it.
+ * name); k is all five as one key. why is a short code for the reason (see
+ * REASONS) and at the spec field that needs it, when the code needs one:
+ * a push can have thousands of requirements, and only a failing one is ever
+ * put into words.
  */
-function requirement(fields: { g: string; r: string; v: string; ns: string; n: string; why: string }): string {
-  const { g, r, v, ns, n, why } = fields;
-  return `{'k': ${g} + '/' + ${r} + '/' + ${v} + '/' + ${ns} + '/' + ${n}, 'g': ${g}, 'r': ${r}, 'v': ${v}, 'ns': ${ns}, 'n': ${n},
-  'why': ${why}}`;
+function requirement(fields: { g: string; r: string; v: string; ns: string; n: string; why: string; at?: string }): string {
+  const { g, r, v, ns, n, why, at = `''` } = fields;
+  return `{'k': ${g} + '/' + ${r} + '/' + ${v} + '/' + ${ns} + '/' + ${n}, 'g': ${g}, 'r': ${r}, 'v': ${v}, 'ns': ${ns}, 'n': ${n}, 'why': ${why}, 'at': ${at}}`;
 }
 
-const WRITE = `'a ConfigPush may only write what its author could write'`;
-const SELECTOR_NOTE = `' (a target with a namespaceSelector: admission cannot know its namespaces, so it needs the right in every namespace)'`;
+const WRITE = 'a ConfigPush may only write what its author could write';
+const DELETE = 'a ConfigPush may only delete what its author could delete';
+const SELECTOR_NOTE = ' (a target with a namespaceSelector: admission cannot know its namespaces, so it needs the right in every namespace)';
+
+/** Each reason code, and its words around the requirement's spec field (at). */
+const REASONS: Record<string, [before: string, after?: string]> = {
+  write: [WRITE],
+  'write-everywhere': [WRITE + SELECTOR_NOTE],
+  delete: [`${DELETE} (deletionPolicy Delete)`],
+  'delete-everywhere': [`${DELETE} (deletionPolicy Delete)${SELECTOR_NOTE}`],
+  restart: ['a ConfigPush may only restart what its author could restart (', ')'],
+  'restart-everywhere': ['a ConfigPush may only restart what its author could restart (', ', in every namespace because a target has a namespaceSelector)'],
+  impersonate: ['a ConfigPush may only act as a ServiceAccount its author may impersonate (spec.serviceAccountName)'],
+  read: ['a ConfigPush may only read what its author could read (', ')'],
+  release: [`${WRITE} (spec.targets no longer names it, and deletionPolicy Retain releases it)`],
+  'delete-removed': [`${DELETE} (spec.targets no longer names it, and deletionPolicy Delete deletes it)`],
+};
+
+/** The words for requirement q's reason code, as CEL. */
+function reasonText(q: string): string {
+  const quote = (text: string) => `'${text.replace(/'/g, "\\'")}'`;
+  return Object.entries(REASONS).reduceRight(
+    (otherwise, [code, [before, after]]) =>
+      `(${q}.why == '${code}' ? ${after === undefined ? quote(before) : `${quote(before)} + ${q}.at + ${quote(after)}`} : ${otherwise})`,
+    `${q}.why`,
+  );
+}
 
 /** The requirements of each target for one named verb. */
 function targetRequirements(verb: 'update' | 'get' | 'delete'): string {
-  const why =
-    verb === 'delete'
-      ? `'a ConfigPush may only delete what its author could delete (deletionPolicy Delete)' + (has(t.namespaceSelector) ? ${SELECTOR_NOTE} : '')`
-      : `${WRITE} + (has(t.namespaceSelector) ? ${SELECTOR_NOTE} : '')`;
-  return `object.spec.targets.map(t, ${requirement({
-    g: `''`,
-    r: `(t.kind == 'Secret' ? 'secrets' : 'configmaps')`,
-    v: `'${verb}'`,
-    ns: `(has(t.namespaceSelector) ? '' : (has(t.namespace) ? string(t.namespace) : variables.ns))`,
-    n: `string(t.name)`,
-    why,
-  })})`;
-}
-
-/**
- * create on one kind, once per namespace that has a target of that kind (and
- * once cluster-wide for a selector): a create has no name to scope it, so
- * its targets in one namespace all need the same right.
- */
-function createRequirements(kind: 'ConfigMap' | 'Secret'): string {
-  const resource = kind === 'Secret' ? `'secrets'` : `'configmaps'`;
-  const explicit = `variables.targetNamespaces.filter(x, object.spec.targets.exists(t, t.kind == '${kind}' && !has(t.namespaceSelector)
-    && (has(t.namespace) ? string(t.namespace) : variables.ns) == x)).map(x, ${requirement({ g: `''`, r: resource, v: `'create'`, ns: 'x', n: `''`, why: WRITE })})`;
-  const selector = `(object.spec.targets.exists(t, t.kind == '${kind}' && has(t.namespaceSelector)) ? [${requirement({
-    g: `''`,
-    r: resource,
-    v: `'create'`,
-    ns: `''`,
-    n: `''`,
-    why: `${WRITE} + ${SELECTOR_NOTE}`,
-  })}] : [])`;
-  return `${explicit}
-+ ${selector}`;
+  const code = verb === 'delete' ? 'delete' : 'write';
+  return `variables.targets.map(t, ${requirement({ g: `''`, r: 't.r', v: `'${verb}'`, ns: 't.ns', n: 't.name', why: `(t.sel != '' ? '${code}-everywhere' : '${code}')` })})`;
 }
 
 /** Restart entry j in every restart namespace (unrolled: without the lists extension there is no flatten). */
 function restartRequirements(j: number): string {
-  const e = `object.spec.rollout.restart[${j}]`;
-  return `(size(object.spec.rollout.restart) <= ${j} ? [] : variables.restartNamespaces.map(rns, ${requirement({
+  const e = `variables.restarts[${j}]`;
+  return `(size(variables.restarts) <= ${j} ? [] : variables.restartNamespaces.map(rns, ${requirement({
     g: `'apps'`,
-    r: `(${e}.kind == 'Deployment' ? 'deployments' : (${e}.kind == 'StatefulSet' ? 'statefulsets' : 'daemonsets'))`,
+    r: `${e}.r`,
     v: `'patch'`,
     ns: `rns`,
-    n: `(has(${e}.name) ? string(${e}.name) : '')`,
-    why: `'a ConfigPush may only restart what its author could restart (spec.rollout.restart[${j}]' + (rns == '' ? ', in every namespace because a target has a namespaceSelector)' : ')')`,
+    n: `${e}.name`,
+    why: `(rns == '' ? 'restart-everywhere' : 'restart')`,
+    at: `'spec.rollout.restart[${j}]'`,
   })}))`;
 }
 
@@ -108,8 +105,26 @@ const REQUIREMENT_VARIABLES: [name: string, expression: string][] = [
   ['user', `string(request.userInfo.username)`],
   ['ns', `string(object.metadata.namespace)`],
   ['deletes', `has(object.spec.deletionPolicy) && object.spec.deletionPolicy == 'Delete'`],
+  // The targets as plain CEL values, read from the object once: every field
+  // access on the object itself converts it again, which made a push with
+  // many targets take a second to admit. ns is '' for a selector (sel 'yes').
+  [
+    'targets',
+    `object.spec.targets.map(t, {
+  'kind': string(t.kind),
+  'r': t.kind == 'Secret' ? 'secrets' : 'configmaps',
+  'ns': has(t.namespaceSelector) ? '' : (has(t.namespace) ? string(t.namespace) : variables.ns),
+  'name': string(t.name),
+  'sel': has(t.namespaceSelector) ? 'yes' : ''})`,
+  ],
+  [
+    'restarts',
+    `!has(object.spec.rollout) || !has(object.spec.rollout.restart) ? [] : object.spec.rollout.restart.map(e, {
+  'r': e.kind == 'Deployment' ? 'deployments' : (e.kind == 'StatefulSet' ? 'statefulsets' : 'daemonsets'),
+  'name': has(e.name) ? string(e.name) : ''})`,
+  ],
   // The namespace of each explicit target, duplicates included.
-  ['namespaceOfEachTarget', `object.spec.targets.filter(t, !has(t.namespaceSelector)).map(t, has(t.namespace) ? string(t.namespace) : variables.ns)`],
+  ['namespaceOfEachTarget', `variables.targets.filter(t, t.sel == '').map(t, t.ns)`],
   // The same without duplicates (the first of each).
   [
     'targetNamespaces',
@@ -118,23 +133,36 @@ const REQUIREMENT_VARIABLES: [name: string, expression: string][] = [
   ],
   // Where spec.rollout.restart patches workloads: every target namespace,
   // and every namespace at all ('') when a selector fans out.
-  ['restartNamespaces', `variables.targetNamespaces + (object.spec.targets.exists(t, has(t.namespaceSelector)) ? [''] : [])`],
-  // Per target: update (the write, and adoption), create (namespace-wide),
-  // get, and delete under deletionPolicy Delete. A namespaceSelector target
-  // needs them in every namespace. Updates first: that is the write a
-  // refused author most often lacks, and the first failure is the one named.
+  ['restartNamespaces', `variables.targetNamespaces + (variables.targets.exists(t, t.sel != '') ? [''] : [])`],
+  // create is checked namespace-wide (a create has no name RBAC could scope),
+  // so once per resource and namespace: the first target of each.
+  ['createKeys', `variables.targets.map(t, t.r + '/' + t.ns)`],
+  [
+    'createRequirements',
+    `${range(MAX_TARGETS)}.filter(i, i < size(variables.createKeys) && variables.createKeys.indexOf(variables.createKeys[i]) == i)
+  .map(i, ${requirement({
+    g: `''`,
+    r: 'variables.targets[i].r',
+    v: `'create'`,
+    ns: 'variables.targets[i].ns',
+    n: `''`,
+    why: `(variables.targets[i].sel != '' ? 'write-everywhere' : 'write')`,
+  })})`,
+  ],
+  // Per target: update (the write, and adoption), create, get, and delete
+  // under deletionPolicy Delete. A namespaceSelector target needs them in
+  // every namespace. Updates first: that is the write a refused author most
+  // often lacks, and the first failure is the one named.
   [
     'targetRequirements',
     `${targetRequirements('update')}
-+ ${createRequirements('ConfigMap')}
-+ ${createRequirements('Secret')}
++ variables.createRequirements
 + ${targetRequirements('get')}
 + (variables.deletes ? ${targetRequirements('delete')} : [])`,
   ],
   [
     'restartRequirements',
-    `!has(object.spec.rollout) || !has(object.spec.rollout.restart) ? [] :
-${Array.from({ length: MAX_RESTARTS }, (_, j) => restartRequirements(j)).join('\n+ ')}`,
+    `${Array.from({ length: MAX_RESTARTS }, (_, j) => restartRequirements(j)).join('\n+ ')}`,
   ],
   [
     'serviceAccountRequirements',
@@ -144,7 +172,7 @@ ${Array.from({ length: MAX_RESTARTS }, (_, j) => restartRequirements(j)).join('\
       v: `'impersonate'`,
       ns: `variables.ns`,
       n: `string(object.spec.serviceAccountName)`,
-      why: `'a ConfigPush may only act as a ServiceAccount its author may impersonate (spec.serviceAccountName)'`,
+      why: `'impersonate'`,
     })}]`,
   ],
   // spec.sources: content read from existing Secrets and ConfigMaps. object
@@ -160,14 +188,12 @@ ${Array.from({ length: MAX_RESTARTS }, (_, j) => restartRequirements(j)).join('\
     ? (has(object.spec.sources[k].secretRef.namespace) ? string(object.spec.sources[k].secretRef.namespace) : variables.ns)
     : (has(object.spec.sources[k].configMapRef.namespace) ? string(object.spec.sources[k].configMapRef.namespace) : variables.ns))`,
       n: `(has(object.spec.sources[k].secretRef) ? string(object.spec.sources[k].secretRef.name) : string(object.spec.sources[k].configMapRef.name))`,
-      why: `'a ConfigPush may only read what its author could read (spec.sources[' + string(k) + '])'`,
+      why: `'read'`,
+      at: `'spec.sources[' + string(k) + ']'`,
     })})`,
   ],
   // kind/namespace/name of each target ('*' for a selector's namespaces).
-  [
-    'targetKeys',
-    `object.spec.targets.map(t, t.kind + '/' + (has(t.namespaceSelector) ? '*' : (has(t.namespace) ? string(t.namespace) : variables.ns)) + '/' + string(t.name))`,
-  ],
+  ['targetKeys', `variables.targets.map(t, t.kind + '/' + (t.sel != '' ? '*' : t.ns) + '/' + t.name)`],
   // An update that drops a target makes the operator apply the (new)
   // deletionPolicy to it: release it (an update) or delete it.
   [
@@ -181,9 +207,7 @@ oldObject.spec.targets.filter(o, !((o.kind + '/' + (has(o.namespaceSelector) ? '
     v: `(variables.deletes ? 'delete' : 'update')`,
     ns: `(has(o.namespaceSelector) ? '' : (has(o.namespace) ? string(o.namespace) : variables.ns))`,
     n: `string(o.name)`,
-    why: `(variables.deletes
-      ? 'a ConfigPush may only delete what its author could delete (spec.targets no longer names it, and deletionPolicy Delete deletes it)'
-      : 'a ConfigPush may only write what its author could write (spec.targets no longer names it, and deletionPolicy Retain releases it)')`,
+    why: `(variables.deletes ? 'delete-removed' : 'release')`,
   })})`,
   ],
   [
@@ -246,6 +270,7 @@ variables.c${s}
   const last = `variables.w${CHECK_SLOTS}`;
   // '' when every requirement holds, 'unproven' when the slots ran out first, else the key of the requirement that fails.
   out.push(['failed', `size(${last}) == 0 ? '' : (${last}[0].l == 'fail' ? ${last}[0].k : 'unproven')`]);
+  out.push(messagesVariable());
   return out;
 }
 
@@ -255,20 +280,23 @@ interface Validation {
 }
 
 /**
- * The deny message for requirement i. A messageExpression has no authorizer
- * (the apiserver evaluates it apart, without one), so it cannot see which
- * check failed; it knows only that its own validation failed, and rebuilds
- * requirement i, which needs no check. Of several requirements with the
- * failing key, the first one's validation fails first, and its message is
- * the one returned.
+ * The deny messages of the first NAMED_REQUIREMENTS requirements. A
+ * messageExpression has no authorizer (the apiserver evaluates it apart,
+ * without one), so it cannot see which check failed; it knows only that its
+ * own validation failed, and describes requirement i, which needs no check.
+ * Of several requirements with the failing key, the first one's validation
+ * fails first, and its message is the one returned.
  */
-function describe(i: number): string {
-  const q = `variables.requirements[${i}]`;
-  return (
-    `size(variables.requirements) <= ${i} ? '' : variables.user + ' may not ' + ${q}.v + ' ' + (${q}.g == '' ? ${q}.r : ${q}.r + '.' + ${q}.g)` +
-    ` + ' ' + (${q}.ns == '' ? (${q}.n == '' ? 'in every namespace' : 'named ' + ${q}.n + ' in every namespace')` +
-    ` : (${q}.n == '' ? 'in namespace ' + ${q}.ns : ${q}.ns + '/' + ${q}.n)) + ': ' + ${q}.why`
-  );
+function messagesVariable(): [string, string] {
+  const q = 'variables.requirements[i]';
+  return [
+    'messages',
+    `${range(NAMED_REQUIREMENTS)}.filter(i, i < size(variables.requirements)).map(i,
+  variables.user + ' may not ' + ${q}.v + ' ' + (${q}.g == '' ? ${q}.r : ${q}.r + '.' + ${q}.g) + ' '
+  + (${q}.ns == '' ? (${q}.n == '' ? 'in every namespace' : 'named ' + ${q}.n + ' in every namespace')
+    : (${q}.n == '' ? 'in namespace ' + ${q}.ns : ${q}.ns + '/' + ${q}.n))
+  + ': ' + ${reasonText(q)})`,
+  ];
 }
 
 function validations(): Validation[] {
@@ -276,7 +304,7 @@ function validations(): Validation[] {
   for (let i = 0; i < NAMED_REQUIREMENTS; i++) {
     out.push({
       expression: `size(variables.requirements) <= ${i} || variables.failed != variables.requirements[${i}].k`,
-      messageExpression: describe(i),
+      messageExpression: `size(variables.messages) > ${i} ? variables.messages[${i}] : ''`,
     });
   }
   out.push({

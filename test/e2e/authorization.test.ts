@@ -393,7 +393,7 @@ describe('a ConfigPush may only cause what its author could cause (manifests/adm
     }
   });
 
-  it('7+8. admits an author with every right: the operator adopts, impersonates, restarts, and its finalizer and status writes pass the policy', async () => {
+  it('7. admits an author with every right: the operator adopts, impersonates and restarts; (8.) its finalizer and status writes pass the policy', async () => {
     const ns = await newNamespace('authz-allowed');
     await core.createNamespacedSecret({ namespace: ns, body: { metadata: { name: 'db' }, stringData: { password: 'original' } } });
     await createDeployment(ns, 'web');

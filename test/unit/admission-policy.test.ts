@@ -59,6 +59,10 @@ describe('manifests/admission-policy.yaml', () => {
     for (const v of checking) expect(v.expression.match(/\.check\(/g)).toHaveLength(1);
     // 28 checks of 350,000 would already exceed the 10,000,000 budget; the rest of the evaluation needs room too.
     expect(CHECK_SLOTS * 350_000).toBeLessThanOrEqual(8_500_000);
+    // The messages are built where there is no authorizer, from the requirement list alone.
+    const messages = variables.find((v) => v.name === 'messages')?.expression ?? '';
+    expect(messages).toContain('variables.requirements');
+    expect(messages).not.toMatch(/authorizer|variables\.(w|c)\d|variables\.failed/);
     const validations = policy?.spec.validations ?? [];
     expect(validations).toHaveLength(NAMED_REQUIREMENTS + 2);
     for (const v of validations) {
