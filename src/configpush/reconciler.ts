@@ -7,7 +7,7 @@ import { isPermanent, messageOf, PermanentError, reasonOf, TransientError, type 
 import { operationKey } from '../core/operation-key.js';
 import { resolveSpec, targetId, type NamespaceInfo, type ResolvedSpec, type ResolvedTarget } from '../core/resolve-spec.js';
 import { targetLabel, type TargetOutcome } from '../core/target-outcome.js';
-import { withSources } from '../core/sources.js';
+import { digestKeyOf, withSources } from '../core/sources.js';
 import { refusePush, type TenancyPolicy } from '../core/tenancy.js';
 import { planWaves } from '../core/wave-plan.js';
 import { toApiError } from '../kube/api-errors.js';
@@ -155,8 +155,10 @@ export class ConfigPushReconciler implements Reconciler {
     const objects = await Promise.all(spec.sources.map((s) => client.read(s.kind, s.namespace, s.name)));
     // The values live in `spec.content` for this reconcile only.
     const sourced = withSources(spec.content, spec.sources, objects, namespace);
+    // Consumers mode keys its restart digests with the copied Secrets' uids too (core/consumers.ts).
+    const sourcesDigestKey = digestKeyOf(objects);
     return {
-      spec: { ...spec, content: sourced.content, digest: sourced.digest },
+      spec: { ...spec, content: sourced.content, digest: sourced.digest, ...(sourcesDigestKey !== undefined ? { sourcesDigestKey } : {}) },
       key: operationKey(uid, generation, sourced.revision),
       sources: sourced.statuses,
     };
