@@ -203,7 +203,7 @@ describe('resolveSpec: spec.rollout.restartConsumers', () => {
     apiVersion: 'configpush.io/v1alpha1',
     kind: 'ConfigPush',
     metadata: { name: 'p', namespace: 'home', uid: 'u', generation: 1, resourceVersion: '1' },
-    spec: { targets: [{ kind: 'ConfigMap', name: 'a' }], rollout: rollout as ConfigPushSpec['rollout'] },
+    spec: { targets: [{ kind: 'ConfigMap', name: 'a' }], ...(rollout === undefined ? {} : { rollout: rollout as NonNullable<ConfigPushSpec['rollout']> }) },
   });
   it('is on only when true', () => {
     expect(resolveSpec(push({ restartConsumers: true })).restartConsumers).toBe(true);
