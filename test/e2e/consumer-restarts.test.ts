@@ -1,10 +1,10 @@
 import { AppsV1Api, type Middleware, type RequestContext, type ResponseContext, type V1Container, type V1Volume } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ConfigPushSpec } from '../../src/api/types.js';
-import { CONSUMER_VALUE_PREFIX } from '../../src/core/consumers.js';
+import { CONSUMER_VALUE_PREFIX, consumedTargets, consumerDigestKey, consumerRestartValue } from '../../src/core/consumers.js';
 import { restartAnnotationKey } from '../../src/configpush/workload-restarter.js';
 import { writes } from '../support/audit.js';
-import { acceptingPushesFrom, condition, createPush, eventually, getPush, newNamespace, readConfigMap, sleep, testKubeConfig, updateSpec, waitReady } from '../support/kube.js';
+import { acceptingPushesFrom, condition, core, createPush, eventually, getPush, newNamespace, readConfigMap, sleep, testKubeConfig, updateSpec, waitReady } from '../support/kube.js';
 import { settled, startTestOperator, type TestOperator } from '../support/operator.js';
 import { playDeploymentController, type FakeDeploymentController } from '../support/workload-controller.js';
 
@@ -294,5 +294,53 @@ describe('restartConsumers in waves, beside the explicit list', () => {
       secondWeb: after.secondWeb - before.secondWeb,
       secondWorker: after.secondWorker - before.secondWorker,
     }).toEqual({ firstWeb: 1, firstWorker: 0, secondWeb: 1, secondWorker: 0 });
+  });
+});
+
+describe('restartConsumers with a copied Secret (spec.sources)', () => {
+  let operator: TestOperator;
+  let deployments: FakeDeploymentController;
+  let ns: string;
+  const b64 = (text: string) => Buffer.from(text, 'utf8').toString('base64');
+  const restarts = (name: string) => writes({ resource: 'deployments', namespace: ns, name, subresource: '', userAgent: OPERATOR }).length;
+
+  beforeAll(async () => {
+    ns = await newNamespace('consumers-src');
+    await core.createNamespacedSecret({ namespace: ns, body: { metadata: { name: 'db' }, data: { password: b64('pw-1'), user: b64('app') } } });
+    const reads = (key: string): V1Container[] => [container({ env: [{ name: 'V', valueFrom: { secretKeyRef: { name: 'db-copy', key } } }] })];
+    await createWorkloads(ns, { password: { containers: reads('password') }, user: { containers: reads('user') } });
+    deployments = playDeploymentController(() => [ns]);
+    operator = await startTestOperator();
+  });
+  afterAll(async () => {
+    await operator?.stop();
+    await deployments?.stop();
+  });
+
+  it('keys the digest with the copied Secret\'s uid too, and restarts only the reader of the copied key that changed', async () => {
+    await createPush(ns, 'db', { targets: [{ kind: 'Secret', name: 'db-copy' }], sources: [{ secretRef: { name: 'db' } }], rollout: { restartConsumers: true } });
+    const push = await waitReady(ns, 'db', 30_000);
+    await settled(operator);
+    expect([restarts('password'), restarts('user')]).toEqual([1, 1]);
+
+    // The value a ConfigPush reader could compute without the Secret's uid is not the one set.
+    const source = await core.readNamespacedSecret({ namespace: ns, name: 'db' });
+    const deployment = await apps.readNamespacedDeployment({ namespace: ns, name: 'password' });
+    const reads = consumedTargets(deployment.spec?.template, [{ kind: 'Secret', name: 'db-copy' }]);
+    const content = { data: {}, binaryData: { password: b64('pw-1'), user: b64('app') }, labels: {}, annotations: {} };
+    const set = deployment.spec?.template.metadata?.annotations?.[restartAnnotationKey(push.metadata.uid)];
+    expect(set).toBe(consumerRestartValue(reads, content, consumerDigestKey(push.metadata.uid, source.metadata?.uid)));
+    expect(set).not.toBe(consumerRestartValue(reads, content, consumerDigestKey(push.metadata.uid, undefined)));
+
+    // The source changes one key; the operator is asked to look again (as its source watch would).
+    source.data = { ...source.data, password: b64('pw-2') };
+    await core.replaceNamespacedSecret({ namespace: ns, name: 'db', body: source });
+    await eventually(async () => {
+      operator.controller.enqueue(`${ns}/db`);
+      const copy = await core.readNamespacedSecret({ namespace: ns, name: 'db-copy' });
+      return copy.data?.password === b64('pw-2') && condition(await getPush(ns, 'db'), 'Ready')?.status === 'True';
+    }, 'the new password copied and Ready', 30_000);
+    await settled(operator);
+    expect([restarts('password'), restarts('user')]).toEqual([2, 1]);
   });
 });
