@@ -1,10 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import { RbacAuthorizationV1Api, type V1ConfigMap, type V1Secret } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ALLOWED_SOURCES_ANNOTATION, SOURCE_COPY_TO_ANNOTATION } from '../../src/api/constants.js';
+import { ALLOWED_SOURCES_ANNOTATION, GROUP, PLURAL, SOURCE_COPY_TO_ANNOTATION, VERSION } from '../../src/api/constants.js';
 import type { ConfigPush } from '../../src/api/types.js';
 import { writes } from '../support/audit.js';
-import { condition, core, createPush, eventually, getPush, newNamespace, readConfigMap, readSecret, sleep, testKubeConfig, waitReady, waitReason } from '../support/kube.js';
+import { condition, core, createPush, custom, eventually, getPush, newNamespace, readConfigMap, readSecret, sleep, testKubeConfig, waitReady, waitReason } from '../support/kube.js';
 import { settled, startTestOperator, type TestOperator } from '../support/operator.js';
 
 /*
@@ -99,6 +99,23 @@ describe('spec.sources options', () => {
     expect(after.status?.operationKey).toBe(before.status?.operationKey);
     expect(after.status?.contentDigest).toBe(before.status?.contentDigest);
     expect(targetWrites('secrets', 'db-env')).toHaveLength(writesBefore);
+  });
+
+  it('a wiped status is rebuilt from the targets and the sources, without a target write', async () => {
+    const original = await waitReady(ns, 'db-env');
+    const writesBefore = targetWrites('secrets', 'db-env').length;
+    await custom.replaceNamespacedCustomObjectStatus({ group: GROUP, version: VERSION, plural: PLURAL, namespace: ns, name: 'db-env', body: { ...original, status: {} } });
+    const rebuilt = await eventually(async () => {
+      const push = await getPush(ns, 'db-env');
+      return push.status?.operationKey ? push : undefined;
+    }, 'status to be rebuilt');
+    await settled(operator);
+    expect(targetWrites('secrets', 'db-env')).toHaveLength(writesBefore);
+    for (const field of ['operationKey', 'contentDigest', 'sources', 'targets', 'targetSummary', 'rollout'] as const) {
+      expect(rebuilt.status?.[field], field).toEqual(original.status?.[field]);
+    }
+    // The operation the targets carry is in the history again (earlier ones are not on any target any more).
+    expect(rebuilt.status?.history?.[0]).toEqual(original.status?.history?.[0]);
   });
 
   it('an items key the source lacks stops the push with SourceKeyNotFound; the targets keep their content', async () => {
