@@ -22,7 +22,7 @@ import { applyDeletionPolicy } from './deletion-policy.js';
 import { withFinalizer } from './finalizer.js';
 import type { ConfigPushMetrics } from './metrics.js';
 import { runRollout, type RolloutResult } from './rollout.js';
-import { targetApplier } from './target-applier.js';
+import { targetApplier, type TargetVerifier } from './target-applier.js';
 
 export interface ReconcilerDeps {
   /** Reads a ConfigPush from the informer cache. */
@@ -40,6 +40,8 @@ export interface ReconcilerDeps {
   ownedTargets(uid: string): ResolvedTarget[];
   /** Whether the watch caches hold this target as a managed object (of any push). */
   isTargetCached(target: ResolvedTarget): boolean;
+  /** This process's verifications of targets, which let an idle resync skip reading unchanged ones (verified-targets.ts). */
+  verifier?: TargetVerifier;
   /** Workload reads and patches, as the operator or the push's ServiceAccount. */
   workloadsFor(namespace: string, serviceAccountName: string | undefined): WorkloadClient;
   tenancy: TenancyPolicy;
@@ -177,6 +179,7 @@ export class ConfigPushReconciler implements Reconciler {
       namespaceAnnotations: (ns) => this.deps.namespaceAnnotations(ns),
       previouslyWritten,
       isTargetCached: (target) => this.deps.isTargetCached(target),
+      ...(this.deps.verifier ? { verifier: this.deps.verifier } : {}),
       log,
       metrics: this.deps.metrics,
     });

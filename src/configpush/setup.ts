@@ -2,6 +2,7 @@ import type { KubernetesListObject, KubernetesObject, V1ConfigMap, V1Namespace, 
 import type { Logger } from 'pino';
 import { ANNOTATION, GROUP, KIND, MANAGED_SELECTOR, PLURAL, SOURCE_COPY_TO_ANNOTATION, VERSION } from '../api/constants.js';
 import type { ConfigPush, SourceKind, TargetKind } from '../api/types.js';
+import type { ResolvedTarget } from '../core/resolve-spec.js';
 import type { ClientFactory } from '../kube/clients.js';
 import { kubeConfigPushClient } from '../kube/configpush-client.js';
 import { EventRecorder } from '../kube/event-recorder.js';
@@ -13,11 +14,14 @@ import { dropManagedFields, keepMetadataOnly, keepTargetMetadataOnly, trimPush }
 import { Controller, type ReconcileObserver, type RuntimeOptions } from '../runtime/controller.js';
 import { allOf, enqueueForObject, enqueueForOwner, enqueueMapped, keyOf } from '../runtime/handlers.js';
 import type { ControllerMetrics } from '../runtime/metrics.js';
+import { objectId } from '../runtime/own-writes.js';
 import { OwnerIndex } from '../runtime/owner-index.js';
 import type { ConfigPushMetrics } from './metrics.js';
 import { ConfigPushReconciler } from './reconciler.js';
 import { recordingPushClient, recordingTargetClient } from './recording-clients.js';
 import { SourceWatches } from './source-watches.js';
+import type { TargetVerifier } from './target-applier.js';
+import { VerifiedTargets } from './verified-targets.js';
 
 export interface ControllerOptions extends RuntimeOptions {
   /** Informers re-list this often. */
@@ -66,6 +70,8 @@ export function setupConfigPushController(
 ): ConfigPushController {
   const clients = factory.operator;
   const ownerIndex = new OwnerIndex();
+  // Kept in step with the target watches below: any other resourceVersion, or a delete, voids a verification.
+  const verified = new VerifiedTargets();
   const pushClient = kubeConfigPushClient(clients.custom);
   const events = new EventRecorder(clients.core, log, { component: 'configpush-operator', windowMs: 10 * 60_000, minUpdateIntervalMs: 60_000 });
 
@@ -94,6 +100,7 @@ export function setupConfigPushController(
         .map((ns) => ({ name: ns.metadata?.name ?? '', labels: ns.metadata?.labels ?? {} })),
     ownedTargets: (uid) => ownerIndex.owned(uid),
     isTargetCached: (target) => targetInformers[target.kind].get(target.name, target.namespace) !== undefined,
+    verifier: targetVerifier(verified, (kind, namespace, name) => targetInformers[kind].get(name, namespace)),
     workloadsFor: (namespace, serviceAccountName) =>
       kubeWorkloadClient(serviceAccountName ? factory.forServiceAccount(namespace, serviceAccountName).apps : clients.apps),
     events,
@@ -166,6 +173,8 @@ export function setupConfigPushController(
       const { namespace = '', name = '', annotations } = target.metadata ?? {};
       if (deleted) ownerIndex.delete(kind, namespace, name);
       else ownerIndex.upsert(kind, namespace, name, annotations?.[ANNOTATION.ownerUid]);
+      if (deleted) verified.forget(objectId(kind, namespace, name));
+      else verified.saw(objectId(kind, namespace, name), target.metadata?.resourceVersion);
     },
   });
   const targetInformer = (kind: TargetKind, path: string, list: () => Promise<KubernetesListObject<V1ConfigMap | V1Secret>>) =>
@@ -188,6 +197,22 @@ export function setupConfigPushController(
   // Started and stopped with the controller, but not waited for: sources are read live anyway.
   controller.watch(sourceWatches.source);
   return { controller, events, sourceWatches };
+}
+
+/** The applier's view of this process's verifications (verified-targets.ts) and of the target caches. */
+function targetVerifier(verified: VerifiedTargets, cached: (kind: TargetKind, namespace: string, name: string) => V1ConfigMap | V1Secret | undefined): TargetVerifier {
+  const id = (target: ResolvedTarget) => objectId(target.kind, target.namespace, target.name);
+  return {
+    lookup(target) {
+      const metadata = cached(target.kind, target.namespace, target.name)?.metadata;
+      return {
+        verification: verified.get(id(target)),
+        cached: metadata && { resourceVersion: metadata.resourceVersion, ownerUid: metadata.annotations?.[ANNOTATION.ownerUid] },
+      };
+    },
+    record: (target, verification) => verified.record(id(target), verification),
+    saw: (target, resourceVersion) => verified.saw(id(target), resourceVersion),
+  };
 }
 
 /** The pushes that target namespace `name`, or that select namespaces by label. */

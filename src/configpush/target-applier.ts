@@ -4,7 +4,7 @@ import { lastWriteTime, renderTarget, type Ownership, type TargetObject } from '
 import { PermanentError, TransientError } from '../core/errors.js';
 import { targetId, type ResolvedSpec, type ResolvedTarget } from '../core/resolve-spec.js';
 import { targetLabel, type TargetOutcome } from '../core/target-outcome.js';
-import { planTarget, type TargetPlan } from '../core/target-plan.js';
+import { planTarget, planVerified, type CachedTarget, type TargetPlan, type Verification } from '../core/target-plan.js';
 import { refuseTarget } from '../core/tenancy.js';
 import { isAlreadyExists, isConflict, isNotFound, toApiError } from '../kube/api-errors.js';
 import type { TargetClient } from '../kube/target-client.js';
@@ -47,6 +47,25 @@ export interface ApplyOptions {
    * new target and risks only a refused create.
    */
   assumeAbsent: boolean;
+  /**
+   * This process's verifications and the caches' view of targets. With it,
+   * a target the cache shows at the resourceVersion this process verified it
+   * at (for this push, content and client) is not read (planVerified), and
+   * every read or write that verifies a target is recorded for next time.
+   */
+  verifier?: TargetVerifier;
+  /** The identity reads and writes use: '' for the operator's own, else the push's ServiceAccount. */
+  client?: string;
+}
+
+/** This process's verifications of targets and what the watch caches show of them (wired in setup.ts). */
+export interface TargetVerifier {
+  /** The verification held for the target, if any, and the cache's view of it, if cached. */
+  lookup(target: ResolvedTarget): { verification: Verification | undefined; cached: CachedTarget | undefined };
+  /** A read, or the response to our own write, showed the target holding the desired content. */
+  record(target: ResolvedTarget, verification: Verification): void;
+  /** A read showed the target at `resourceVersion` (undefined: absent) without verifying it. */
+  saw(target: ResolvedTarget, resourceVersion: string | undefined): void;
 }
 
 /** What applying one push's targets needs to know, for one reconcile. */
@@ -62,6 +81,8 @@ export interface ApplyContext {
   previouslyWritten: ReadonlySet<string>;
   /** Whether the watch caches hold this target as a managed object (of any push). */
   isTargetCached(target: ResolvedTarget): boolean;
+  /** Verifications that let an unchanged target go unread (see ApplyOptions.verifier). */
+  verifier?: TargetVerifier;
   log: Logger;
   metrics: ConfigPushMetrics;
 }
@@ -81,6 +102,7 @@ export function targetApplier(context: ApplyContext): (target: ResolvedTarget, m
         mode,
         previouslyWritten: context.previouslyWritten.has(targetId(target)),
         assumeAbsent: !spec.adopt && !context.isTargetCached(target),
+        ...(context.verifier ? { verifier: context.verifier, client: spec.serviceAccountName ?? '' } : {}),
       });
     } catch (err) {
       const error = toApiError(err);
@@ -104,8 +126,15 @@ export async function applyTarget(
   ownership: Ownership,
   log: Logger,
   metrics: ConfigPushMetrics,
-  { mode, previouslyWritten, assumeAbsent }: ApplyOptions = { mode: 'apply', previouslyWritten: false, assumeAbsent: false },
+  { mode, previouslyWritten, assumeAbsent, verifier, client = '' }: ApplyOptions = { mode: 'apply', previouslyWritten: false, assumeAbsent: false },
 ): Promise<TargetOutcome> {
+  const verified = verifier && unchangedSinceVerified(verifier, target, spec, ownership, client);
+  if (verified) {
+    // The cache shows the target exactly as this process last saw it hold this content: a read would find the same.
+    if (verified.plan.action === 'stale') throw new StalePushError(target, ownership.generation, verified.plan.liveGeneration);
+    metrics.targetsSkipped.inc();
+    return appliedOutcome(target, verified.verification);
+  }
   for (let round = 1; round <= MAX_ROUNDS; round++) {
     const skipRead = round === 1 && assumeAbsent && mode === 'apply' && !previouslyWritten;
     const live = skipRead ? undefined : await store.read(target.kind, target.namespace, target.name);
@@ -120,16 +149,81 @@ export async function applyTarget(
       driftPolicy: spec.driftPolicy,
       previouslyWritten,
     });
+    if (verifier && !skipRead) note(verifier, target, plan.action === 'none' ? live : undefined, live, spec, ownership, client);
     if (plan.action !== 'create' && plan.action !== 'update') return settled(target, plan, live, ownership, metrics);
     if (mode === 'inspect') {
       // Suspended: report how far the target is from the spec, write nothing.
       return { target, state: 'Suspended', message: 'reconciliation is suspended', ...found(live) };
     }
     const written = await write(store, target, plan, renderTarget(target.kind, target.name, target.namespace, spec.content, ownership, live), log, metrics);
-    if (written) return written;
+    if (written) {
+      if (verifier) recordWrite(verifier, target, written.live, spec, ownership, client);
+      return written.outcome;
+    }
     log.debug({ target: `${target.kind}/${target.namespace}/${target.name}`, round }, 'write raced; re-reading');
   }
   throw new TargetContendedError(target, MAX_ROUNDS);
+}
+
+/** The verification the caches show still current for this push, content and client, and what it decides; undefined: read live. */
+function unchangedSinceVerified(
+  verifier: TargetVerifier,
+  target: ResolvedTarget,
+  spec: ResolvedSpec,
+  ownership: Ownership,
+  client: string,
+): { verification: Verification; plan: NonNullable<ReturnType<typeof planVerified>> } | undefined {
+  const { verification, cached } = verifier.lookup(target);
+  const plan = planVerified({ verification, cached, ownerUid: ownership.ownerUid, generation: ownership.generation, digest: spec.digest, client });
+  return plan && verification ? { verification, plan } : undefined;
+}
+
+/** After a read: a target the planner found done is verified at its version; anything else voids an older verification. */
+function note(
+  verifier: TargetVerifier,
+  target: ResolvedTarget,
+  done: TargetObject | undefined,
+  live: TargetObject | undefined,
+  spec: ResolvedSpec,
+  ownership: Ownership,
+  client: string,
+): void {
+  const verification = done && verificationOf(done, spec, ownership, client);
+  if (verification) verifier.record(target, verification);
+  else verifier.saw(target, live?.metadata?.resourceVersion);
+}
+
+/**
+ * After our own successful write: its response is the target at the version
+ * the write made. It verifies the target only if the planner, given that
+ * response as a read, would write nothing (the same rule as for a read; the
+ * apiserver may have normalised what we sent).
+ */
+function recordWrite(verifier: TargetVerifier, target: ResolvedTarget, written: TargetObject, spec: ResolvedSpec, ownership: Ownership, client: string): void {
+  const plan = planTarget({
+    kind: target.kind,
+    live: written,
+    ownerUid: ownership.ownerUid,
+    generation: ownership.generation,
+    content: spec.content,
+    digest: spec.digest,
+    adopt: spec.adopt,
+    driftPolicy: spec.driftPolicy,
+  });
+  note(verifier, target, plan.action === 'none' ? written : undefined, written, spec, ownership, client);
+}
+
+function verificationOf(live: TargetObject, spec: ResolvedSpec, ownership: Ownership, client: string): Verification | undefined {
+  const resourceVersion = live.metadata?.resourceVersion;
+  if (!resourceVersion) return undefined;
+  return {
+    resourceVersion,
+    ownerUid: ownership.ownerUid,
+    digest: spec.digest,
+    client,
+    operationKey: live.metadata?.annotations?.[ANNOTATION.operationKey],
+    lastWrittenAt: lastWriteTime(live),
+  };
 }
 
 /** The outcome of a plan that writes nothing (or, for a stale push, the error that stops the reconcile). */
@@ -177,18 +271,19 @@ async function write(
   body: TargetObject,
   log: Logger,
   metrics: ConfigPushMetrics,
-): Promise<TargetOutcome | undefined> {
+): Promise<{ outcome: TargetOutcome; live: TargetObject } | undefined> {
   try {
     const written =
       plan.action === 'create' ? await store.create(target.kind, target.namespace, body) : await store.replace(target.kind, target.namespace, target.name, body);
     const reason = plan.action === 'create' ? 'create' : plan.reason;
     metrics.targetWrites.inc({ kind: target.kind, reason });
     log.info({ target: `${target.kind}/${target.namespace}/${target.name}`, write: reason, resourceVersion: written.metadata?.resourceVersion }, 'target written');
-    return {
+    const outcome: TargetOutcome = {
       ...applied(target, written),
       wrote: plan.action === 'create' ? 'created' : 'updated',
       driftCorrected: plan.action === 'update' && plan.reason === 'drift',
     };
+    return { outcome, live: written };
   } catch (err) {
     if (isAlreadyExists(err) || isConflict(err) || (plan.action === 'update' && isNotFound(err))) {
       metrics.conflicts.inc({ kind: target.kind });
@@ -199,12 +294,20 @@ async function write(
 }
 
 function applied(target: ResolvedTarget, live: TargetObject | undefined): TargetOutcome {
+  return appliedOutcome(target, {
+    resourceVersion: live?.metadata?.resourceVersion,
+    operationKey: live?.metadata?.annotations?.[ANNOTATION.operationKey],
+    lastWrittenAt: lastWriteTime(live),
+  });
+}
+
+/** An Applied outcome from what the target showed: read now, or recorded when this process verified it. */
+function appliedOutcome(target: ResolvedTarget, seen: Pick<Verification, 'operationKey' | 'lastWrittenAt'> & { resourceVersion: string | undefined }): TargetOutcome {
   const outcome: TargetOutcome = { target, state: 'Applied' };
-  const resourceVersion = live?.metadata?.resourceVersion;
-  const key = live?.metadata?.annotations?.[ANNOTATION.operationKey];
-  if (resourceVersion) outcome.resourceVersion = resourceVersion;
-  if (key) outcome.operationKey = key;
-  return Object.assign(outcome, found(live));
+  if (seen.resourceVersion) outcome.resourceVersion = seen.resourceVersion;
+  if (seen.operationKey) outcome.operationKey = seen.operationKey;
+  if (seen.lastWrittenAt !== undefined) outcome.lastWrittenAt = seen.lastWrittenAt;
+  return outcome;
 }
 
 /** What an outcome keeps of the live target: when the operator last wrote it. */

@@ -62,3 +62,61 @@ export function planTarget(input: PlanInput): TargetPlan {
   if (!carriesDigest) return { action: 'update', reason: 'new-content' };
   return input.driftPolicy === 'Correct' ? { action: 'update', reason: 'drift' } : { action: 'report-drift' };
 }
+
+/**
+ * What this operator process itself saw of one target: at `resourceVersion`
+ * it held exactly the content of `digest` for the push `ownerUid` (a read the
+ * planner answered 'none', or the response to our own write). A
+ * resourceVersion names one state of one object (any write, by anyone, makes
+ * a new one), so while the target is still at it, the verification still
+ * holds, and the fields a status rebuilds from the live target can come from
+ * here instead.
+ */
+export interface Verification {
+  resourceVersion: string;
+  ownerUid: string;
+  digest: string;
+  /** Who read or wrote it: '' for the operator's own identity, else the impersonated ServiceAccount. */
+  client: string;
+  /** The operation key the target carries (the status reports it; the stale check reads its generation). */
+  operationKey: string | undefined;
+  /** When the operator last wrote it, from managedFields (history and the progress deadline use it). */
+  lastWrittenAt: string | undefined;
+}
+
+/** The caches' view of a target: the resourceVersion and owner uid annotation its watch last delivered. */
+export interface CachedTarget {
+  resourceVersion: string | undefined;
+  ownerUid: string | undefined;
+}
+
+export interface VerifiedPlanInput {
+  verification: Verification | undefined;
+  cached: CachedTarget | undefined;
+  ownerUid: string;
+  generation: number;
+  digest: string;
+  client: string;
+}
+
+/**
+ * The plan for a target without reading it, when that is safe: the watch
+ * cache shows it at the very resourceVersion a verification of this process
+ * was made at, for this push, this content and this client identity. Then it
+ * needs nothing (or, if it carries a later generation, the push is stale),
+ * exactly as a read would have decided. Undefined means: read it live.
+ *
+ * The one thing this trusts is the cache being current: an edit the watch has
+ * not delivered yet is found when it is delivered (the watch event clears the
+ * verification and queues the push) or at the next relist.
+ */
+export function planVerified(input: VerifiedPlanInput): Extract<TargetPlan, { action: 'none' | 'stale' }> | undefined {
+  const { verification: v, cached } = input;
+  if (v === undefined || cached === undefined || cached.resourceVersion === undefined) return undefined;
+  if (cached.resourceVersion !== v.resourceVersion) return undefined;
+  if (v.ownerUid !== input.ownerUid || cached.ownerUid !== input.ownerUid) return undefined;
+  if (v.digest !== input.digest || v.client !== input.client) return undefined;
+  const liveGeneration = generationOfKey(v.operationKey ?? '');
+  if (liveGeneration !== undefined && liveGeneration > input.generation) return { action: 'stale', liveGeneration };
+  return { action: 'none' };
+}

@@ -1,0 +1,169 @@
+import { readFileSync, writeFileSync } from 'node:fs';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { Agent, createServer, request, type Server } from 'node:https';
+import type { Socket } from 'node:net';
+import { join } from 'node:path';
+import { KubeConfig } from '@kubernetes/client-node';
+import { clusterDir } from './paths.js';
+
+/**
+ * A TLS-terminating proxy between the operator and the apiserver that can
+ * hold back chosen watches, so a test can make the operator's watch cache lag
+ * behind the apiserver for real: the watch stream is stalled, not faked.
+ *
+ * It serves TLS with the apiserver's own certificate (SAN 127.0.0.1, signed
+ * by the cluster CA, which the operator's kubeconfig trusts) and forwards
+ * every request with its own headers (the operator's bearer token included)
+ * and no client certificate, so the apiserver sees the operator's identity
+ * and User-Agent. Everything streams through untouched except watch requests
+ * that `gated` selects:
+ * - hold(): gated watches stop forwarding events (what the apiserver sends
+ *   waits in the proxy's socket buffers); a gated watch opened meanwhile gets
+ *   its response headers and then silence. The operator's watch caches
+ *   freeze while its reads, writes and LISTs still work: a silent watch;
+ * - release(): held watches stream again, delivering what they held late
+ *   (a delayed watch);
+ * - release({ drop: true }): held watches are cut instead (a dropped watch:
+ *   the client sees its connection fail and must re-watch or re-list).
+ * Loopback only; stop() closes everything.
+ */
+export class WatchGate {
+  private server: Server | undefined;
+  private readonly agent: Agent;
+  private readonly sockets = new Set<Socket>();
+  /** Gated watches streaming now: their upstream answer, the client's response and socket. */
+  private readonly open = new Set<{ answer: IncomingMessage; res: ServerResponse; socket: Socket }>();
+  private holding = false;
+  port = 0;
+  /** Gated watch requests seen, those opened while holding, and those cut by release({ drop }). */
+  readonly stats = { gatedWatches: 0, openedWhileHeld: 0, droppedWatches: 0 };
+
+  constructor(
+    private readonly upstreamPort: number,
+    private readonly gated: (path: string) => boolean = isTargetWatch,
+  ) {
+    this.agent = new Agent({ keepAlive: true, maxSockets: 64, ca: readFileSync(join(clusterDir, 'pki', 'ca.crt')) });
+  }
+
+  get url(): string {
+    return `https://127.0.0.1:${this.port}`;
+  }
+
+  async start(): Promise<void> {
+    const pki = join(clusterDir, 'pki');
+    const server = createServer(
+      { cert: readFileSync(join(pki, 'apiserver.crt')), key: readFileSync(join(pki, 'apiserver.key')), ALPNProtocols: ['http/1.1'] },
+      (req, res) => this.handle(req, res),
+    );
+    server.requestTimeout = 0; // watches are long responses
+    server.on('secureConnection', (socket: Socket) => {
+      this.sockets.add(socket);
+      socket.on('close', () => this.sockets.delete(socket));
+    });
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(0, '127.0.0.1', () => resolve());
+    });
+    const address = server.address();
+    if (address === null || typeof address === 'string') throw new Error('watch gate: no port');
+    this.port = address.port;
+    this.server = server;
+  }
+
+  async stop(): Promise<void> {
+    const server = this.server;
+    this.server = undefined;
+    for (const socket of this.sockets) socket.destroy();
+    this.sockets.clear();
+    this.agent.destroy();
+    if (server) await new Promise<void>((resolve) => server.close(() => resolve()));
+  }
+
+  /** A copy of kubeconfig `path` whose cluster is this proxy (same CA, same user), written to `out`. */
+  kubeconfig(path: string, out: string): string {
+    const source = new KubeConfig();
+    source.loadFromFile(path);
+    const cluster = source.getCurrentCluster();
+    const user = source.getCurrentUser();
+    if (!cluster || !user) throw new Error(`${path} has no current cluster or user`);
+    const proxied = new KubeConfig();
+    proxied.loadFromOptions({
+      clusters: [{ ...cluster, server: this.url }],
+      users: [user],
+      contexts: [{ name: 'watch-gate', cluster: cluster.name, user: user.name }],
+      currentContext: 'watch-gate',
+    });
+    writeFileSync(out, proxied.exportConfig(), { mode: 0o600 });
+    return out;
+  }
+
+  hold(): void {
+    this.holding = true;
+    for (const watch of this.open) {
+      watch.answer.unpipe(watch.res);
+      watch.answer.pause();
+    }
+  }
+
+  release({ drop = false }: { drop?: boolean } = {}): void {
+    this.holding = false;
+    for (const watch of [...this.open]) {
+      if (drop) {
+        this.stats.droppedWatches++;
+        this.open.delete(watch);
+        watch.socket.destroy();
+      } else {
+        watch.answer.pipe(watch.res);
+        watch.answer.resume();
+      }
+    }
+  }
+
+  private handle(req: IncomingMessage, res: ServerResponse): void {
+    const method = req.method ?? 'GET';
+    const path = req.url ?? '/';
+    const gated = method === 'GET' && /[?&]watch=(true|1)(&|$)/.test(path) && this.gated(path);
+    if (gated) this.stats.gatedWatches++;
+    if (gated && this.holding) this.stats.openedWhileHeld++;
+    const headers: Record<string, string | string[]> = {};
+    for (const [key, value] of Object.entries(req.headers)) if (value !== undefined && !HOP_BY_HOP.has(key)) headers[key] = value;
+    const upstream = request({ host: '127.0.0.1', port: this.upstreamPort, method, path, headers, agent: this.agent });
+    upstream.on('error', () => req.socket.destroy());
+    upstream.on('response', (answer) => {
+      const out: Record<string, string | string[]> = {};
+      for (const [key, value] of Object.entries(answer.headers)) if (value !== undefined && !HOP_BY_HOP.has(key)) out[key] = value;
+      res.writeHead(answer.statusCode ?? 502, out);
+      answer.on('error', () => req.socket.destroy());
+      res.on('close', () => answer.destroy());
+      if (!gated) {
+        answer.pipe(res);
+        return;
+      }
+      res.flushHeaders();
+      const watch = { answer, res, socket: req.socket };
+      this.open.add(watch);
+      res.on('close', () => this.open.delete(watch));
+      if (this.holding) answer.pause();
+      else answer.pipe(res);
+    });
+    req.pipe(upstream);
+    req.on('error', () => upstream.destroy());
+  }
+}
+
+const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade', 'te', 'trailer', 'host']);
+
+/** The operator's cluster-wide watches of managed ConfigMaps and Secrets (its target caches). */
+export function isTargetWatch(path: string): boolean {
+  return /^\/api\/v1\/(configmaps|secrets)\?/.test(path);
+}
+
+/** The port of the apiserver this test run uses (hack/cluster.sh's env file). */
+export function apiserverPort(): number {
+  const line = readFileSync(join(clusterDir, 'env'), 'utf8')
+    .split('\n')
+    .find((l) => l.startsWith('APISERVER_PORT='));
+  const port = Number(line?.slice('APISERVER_PORT='.length));
+  if (!Number.isInteger(port) || port <= 0) throw new Error(`${clusterDir}/env has no APISERVER_PORT`);
+  return port;
+}
