@@ -100,6 +100,31 @@ function restartRequirements(j: number): string {
   })}))`;
 }
 
+/** The workload kinds spec.rollout.restartConsumers may restart (src/core/consumers.ts lists these three). */
+export const CONSUMER_RESOURCES = ['deployments', 'statefulsets', 'daemonsets'] as const;
+
+/**
+ * spec.rollout.restartConsumers: patch on each workload kind in every restart
+ * namespace, namespace-wide (n ''), since which workloads read a target is
+ * decided by the operator later, from pod templates admission never sees.
+ * One list per kind (no flatten in 1.30 CEL). A name-less requirement that a
+ * namespace-wide check denies fails at once: no by-name check is wasted.
+ */
+function consumerRequirements(): string {
+  return `!variables.restartConsumers ? [] : ${CONSUMER_RESOURCES.map(
+    (r) =>
+      `variables.restartNamespaces.map(rns, ${requirement({
+        g: `'apps'`,
+        r: `'${r}'`,
+        v: `'patch'`,
+        ns: `rns`,
+        n: `''`,
+        why: `(rns == '' ? 'restart-everywhere' : 'restart')`,
+        at: `'spec.rollout.restartConsumers'`,
+      })})`,
+  ).join('\n  + ')}`;
+}
+
 /** The requirement list: each entry one right the author must hold, and why. */
 const REQUIREMENT_VARIABLES: [name: string, expression: string][] = [
   ['user', `string(request.userInfo.username)`],
@@ -123,6 +148,12 @@ const REQUIREMENT_VARIABLES: [name: string, expression: string][] = [
   'r': e.kind == 'Deployment' ? 'deployments' : (e.kind == 'StatefulSet' ? 'statefulsets' : 'daemonsets'),
   'name': has(e.name) ? string(e.name) : ''})`,
   ],
+  // spec.rollout.restartConsumers: true (a newer field; guarded like sources,
+  // so the policy also installs against a CRD without it).
+  [
+    'restartConsumers',
+    `has(object.spec.rollout) && has(object.spec.rollout.restartConsumers) && object.spec.rollout.restartConsumers == true`,
+  ],
   // The namespace of each explicit target, duplicates included.
   ['namespaceOfEachTarget', `variables.targets.filter(t, t.sel == '').map(t, t.ns)`],
   // The same without duplicates (the first of each).
@@ -131,7 +162,7 @@ const REQUIREMENT_VARIABLES: [name: string, expression: string][] = [
     `${range(MAX_TARGETS)}.filter(i, i < size(variables.namespaceOfEachTarget)
   && variables.namespaceOfEachTarget.indexOf(variables.namespaceOfEachTarget[i]) == i).map(i, variables.namespaceOfEachTarget[i])`,
   ],
-  // Where spec.rollout.restart patches workloads: every target namespace,
+  // Where spec.rollout.restart and restartConsumers patch workloads: every target namespace,
   // and every namespace at all ('') when a selector fans out.
   ['restartNamespaces', `variables.targetNamespaces + (variables.targets.exists(t, t.sel != '') ? [''] : [])`],
   // create is checked namespace-wide (a create has no name RBAC could scope),
@@ -160,6 +191,11 @@ const REQUIREMENT_VARIABLES: [name: string, expression: string][] = [
 + ${targetRequirements('get')}
 + (variables.deletes ? ${targetRequirements('delete')} : [])`,
   ],
+  // Before the explicit list: its namespace-wide checks are the widest of the
+  // restart requirements, a grant covers every named entry of the same kind
+  // there, and a denial fails at once; and with 3 per namespace against up to
+  // 16, they stay among the requirements the deny message names.
+  ['consumerRequirements', consumerRequirements()],
   [
     'restartRequirements',
     `${Array.from({ length: MAX_RESTARTS }, (_, j) => restartRequirements(j)).join('\n+ ')}`,
@@ -212,7 +248,7 @@ oldObject.spec.targets.filter(o, !((o.kind + '/' + (has(o.namespaceSelector) ? '
   ],
   [
     'requirements',
-    `variables.targetRequirements + variables.restartRequirements + variables.serviceAccountRequirements
+    `variables.targetRequirements + variables.consumerRequirements + variables.restartRequirements + variables.serviceAccountRequirements
 + variables.sourceRequirements + variables.removedRequirements`,
   ],
 ];
@@ -350,12 +386,14 @@ export function renderAdmissionPolicy(): string {
 # restart objects they may not touch themselves. On every CREATE of a
 # ConfigPush, and every UPDATE that changes its spec, the apiserver asks its
 # authorizer, as the requesting user, for each right the push needs:
-#   targets                    update, create (namespace-wide), get; delete with deletionPolicy Delete
-#   namespaceSelector targets  the same in every namespace (cluster-wide)
-#   targets an update drops    update (Retain releases them) or delete (Delete)
-#   spec.rollout.restart       patch on that kind in every target namespace (by name if named)
-#   spec.serviceAccountName    impersonate that ServiceAccount
-#   spec.sources               get on each source
+#   targets                        update, create (namespace-wide), get; delete with deletionPolicy Delete
+#   namespaceSelector targets      the same, and any restart, in every namespace (cluster-wide)
+#   targets an update drops        update (Retain releases them) or delete (Delete)
+#   spec.rollout.restart           patch on that kind in every target namespace (by name if named)
+#   spec.rollout.restartConsumers  patch on deployments, statefulsets and daemonsets in every
+#                                  target namespace (namespace-wide)
+#   spec.serviceAccountName        impersonate that ServiceAccount
+#   spec.sources                   get on each source
 # Updates that leave the spec alone (the operator's finalizer, labels) and the
 # status subresource are not checked. Pushes created before this policy are
 # not re-checked (admission runs on writes only).

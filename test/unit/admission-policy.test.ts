@@ -2,7 +2,17 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
-import { CHECK_SLOTS, MAX_RESTARTS, MAX_SOURCES, MAX_TARGETS, NAMED_REQUIREMENTS, POLICY_NAME, renderAdmissionPolicy } from '../../hack/admission-policy.js';
+import {
+  CHECK_SLOTS,
+  CONSUMER_RESOURCES,
+  MAX_RESTARTS,
+  MAX_SOURCES,
+  MAX_TARGETS,
+  NAMED_REQUIREMENTS,
+  POLICY_NAME,
+  renderAdmissionPolicy,
+} from '../../hack/admission-policy.js';
+import { WORKLOAD_KINDS } from '../../src/api/types.js';
 import { repoRoot } from '../support/paths.js';
 
 // The policy's behaviour is proven on a real apiserver (test/e2e/authorization.test.ts);
@@ -98,6 +108,38 @@ describe('manifests/admission-policy.yaml', () => {
     expect(spec?.targets?.maxItems).toBe(MAX_TARGETS);
     expect(spec?.rollout?.properties?.restart?.maxItems).toBe(MAX_RESTARTS);
     expect(spec?.sources?.maxItems).toBe(MAX_SOURCES);
+  });
+
+  it('requires patch on every workload kind, namespace-wide in each restart namespace, for spec.rollout.restartConsumers', () => {
+    const [policy] = documents(readFileSync(manifestPath, 'utf8'));
+    const variable = (name: string) => policy?.spec.variables?.find((v) => v.name === name)?.expression;
+    // The field as the CRD spells it, guarded by has() (the object is untyped here), true only when set to true.
+    expect(variable('restartConsumers')).toBe(
+      'has(object.spec.rollout) && has(object.spec.rollout.restartConsumers) && object.spec.rollout.restartConsumers == true',
+    );
+    const crd = parseAllDocuments(readFileSync(join(repoRoot, 'crds/configpush.io_configpushes.yaml'), 'utf8'))[0]?.toJS() as {
+      spec: { versions: { schema: { openAPIV3Schema: { properties: { spec: { properties: { rollout: { properties: Record<string, { type?: string }> } } } } } } }[] };
+    };
+    expect(crd.spec.versions[0]?.schema.openAPIV3Schema.properties.spec.properties.rollout.properties.restartConsumers?.type).toBe('boolean');
+
+    // The kinds the operator restarts in consumers mode (src/configpush/workload-restarter.ts lists WORKLOAD_KINDS), as resources.
+    expect([...CONSUMER_RESOURCES]).toEqual(WORKLOAD_KINDS.map((k) => `${k.toLowerCase()}s`));
+    const consumers = variable('consumerRequirements') ?? '';
+    expect(consumers.startsWith('!variables.restartConsumers ? [] : ')).toBe(true);
+    const lists = consumers.split('\n');
+    expect(lists).toHaveLength(CONSUMER_RESOURCES.length);
+    CONSUMER_RESOURCES.forEach((r, i) => {
+      const list = lists[i] ?? '';
+      // Every restart namespace ('' when a namespaceSelector fans out), any name, and the field in the deny message.
+      expect(list).toContain('variables.restartNamespaces.map(rns, {');
+      expect(list).toContain(`'k': 'apps' + '/' + '${r}' + '/' + 'patch' + '/' + rns + '/' + ''`);
+      expect(list).toContain(`'g': 'apps', 'r': '${r}', 'v': 'patch', 'ns': rns, 'n': ''`);
+      expect(list).toContain(`'why': (rns == '' ? 'restart-everywhere' : 'restart'), 'at': 'spec.rollout.restartConsumers'`);
+    });
+    // Among the requirements, after the targets and before the explicit restart list (widest first, and early enough to be named).
+    expect(variable('requirements')).toMatch(/^variables\.targetRequirements \+ variables\.consumerRequirements \+ variables\.restartRequirements \+ /);
+    // restartNamespaces is where the explicit list patches too: the target namespaces, and '' for a selector.
+    expect(variable('restartNamespaces')).toBe("variables.targetNamespaces + (variables.targets.exists(t, t.sel != '') ? [''] : [])");
   });
 
   it('is installed by manifests/kustomization.yaml', () => {
