@@ -18,6 +18,8 @@ import {
 } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ALLOWED_SOURCES_ANNOTATION, GROUP, PLURAL, VERSION } from '../../src/api/constants.js';
+import { restartAnnotationKey } from '../../src/configpush/workload-restarter.js';
+import { CONSUMER_VALUE_PREFIX } from '../../src/core/consumers.js';
 import type { ConfigPush, ConfigPushSpec } from '../../src/api/types.js';
 import { readAudit, writes, type AuditEvent } from '../support/audit.js';
 import { core, createPush, getPush, newNamespace, pushExists, readConfigMap, readSecret, eventually, testKubeConfig, waitReady } from '../support/kube.js';
@@ -112,6 +114,24 @@ async function serviceAccountRole(namespace: string, name: string, rules: V1Poli
 
 const secretsRW = (verbs: string[], resourceNames?: string[]): V1PolicyRule => ({ apiGroups: [''], resources: ['secrets'], verbs, ...(resourceNames ? { resourceNames } : {}) });
 const configMapsRW = (verbs: string[]): V1PolicyRule => ({ apiGroups: [''], resources: ['configmaps'], verbs });
+const patchWorkloads = (resources: string[]): V1PolicyRule => ({ apiGroups: ['apps'], resources, verbs: ['patch'] });
+const WORKLOAD_RESOURCES = ['deployments', 'statefulsets', 'daemonsets'];
+
+/** A Deployment whose pod template reads ConfigMap `configMap` whole (envFrom): a consumer restartConsumers would restart. */
+async function createReader(namespace: string, name: string, configMap: string): Promise<void> {
+  const labels = { app: name };
+  await apps.createNamespacedDeployment({
+    namespace,
+    body: {
+      metadata: { name, labels },
+      spec: {
+        replicas: 1,
+        selector: { matchLabels: labels },
+        template: { metadata: { labels }, spec: { containers: [{ name: 'app', image: 'registry.invalid/app:1', envFrom: [{ configMapRef: { name: configMap } }] }] } },
+      },
+    },
+  });
+}
 
 /** The refusal a create or update must end with: HTTP 403 Forbidden from this policy, naming the missing right. */
 async function expectRefused(request: Promise<unknown>, message: string): Promise<void> {
@@ -287,6 +307,121 @@ describe('a ConfigPush may only cause what its author could cause (manifests/adm
     expect(writes({ resource: 'deployments', namespace: ns, name: 'web' }).map((w) => w.verb)).toEqual(['create']);
     const web = await apps.readNamespacedDeployment({ namespace: ns, name: 'web' });
     expect(web.spec?.template.metadata?.annotations ?? {}).toEqual({});
+  });
+
+  it('3b. refuses spec.rollout.restartConsumers (on create and when turned on) to an author who may not patch every workload kind of the target namespace; admits it once she may', async () => {
+    const ns = await newNamespace('authz-consumers');
+    // A consumer of the target: a push admitted by mistake would restart it.
+    await createReader(ns, 'reader', 'cfg');
+    await pushEditor(ns, 'cora');
+    await grant(ns, 'cora', 'configmaps-write', [configMapsRW(['get', 'create', 'update'])]);
+    const cora = as('cora');
+    for (const r of WORKLOAD_RESOURCES) expect(await cora.canI('patch', `${r}.apps`, ns)).toBe(false);
+    // The right is namespace-wide: which workloads consume the target is decided later, by the operator.
+    const refusal = (resource: string) =>
+      `cora may not patch ${resource}.apps in namespace ${ns}: a ConfigPush may only restart what its author could restart (spec.rollout.restartConsumers)`;
+
+    const plain: ConfigPushSpec = { targets: [{ kind: 'ConfigMap', name: 'cfg' }], data: { k: 'v' } };
+    await expectRefused(cora.create(ns, 'consumers', { ...plain, rollout: { restartConsumers: true } }), refusal('deployments'));
+    await settled(operator);
+    expect(await pushExists(ns, 'consumers')).toBe(false);
+    expect(await readConfigMap(ns, 'cfg')).toBeUndefined();
+    let audit = readAudit();
+    expect(writes({ resource: 'configmaps', namespace: ns }, audit)).toEqual([]);
+    expect(writes({ resource: 'deployments', namespace: ns, name: 'reader' }, audit).map((w) => w.verb)).toEqual(['create']);
+    expect(
+      writes({ resource: 'configpushes', namespace: ns, includeFailed: true }, audit).map((w) => [w.verb, w.impersonatedUser?.username, w.responseStatus?.code]),
+    ).toEqual([['create', 'cora', 403]]);
+
+    // Without the field the same push is hers to make: the refusal was about the restarts alone.
+    await cora.create(ns, 'consumers', plain);
+    const ready = await waitReady(ns, 'consumers');
+    expect((await readConfigMap(ns, 'cfg'))?.data).toEqual({ k: 'v' });
+
+    // Turning it on later is a spec change, checked like a create; patch on Deployments alone is not enough.
+    const turnOn = async () => {
+      const push = await getPush(ns, 'consumers');
+      return cora.replace({ ...push, spec: { ...push.spec, rollout: { restartConsumers: true } } });
+    };
+    await expectRefused(turnOn(), refusal('deployments'));
+    await grant(ns, 'cora', 'deployments-patch', [patchWorkloads(['deployments'])]);
+    await eventually(() => cora.canI('patch', 'deployments.apps', ns), 'the Deployment grant to take effect');
+    await expectRefused(turnOn(), refusal('statefulsets'));
+    await settled(operator);
+    expect((await getPush(ns, 'consumers')).metadata.generation).toBe(ready.metadata.generation);
+    audit = readAudit();
+    expect(writes({ resource: 'deployments', namespace: ns, name: 'reader' }, audit).map((w) => w.verb)).toEqual(['create']);
+    expect(
+      writes({ resource: 'configpushes', namespace: ns, includeFailed: true }, audit)
+        .filter((w) => w.impersonatedUser?.username === 'cora')
+        .map((w) => [w.verb, w.responseStatus?.code]),
+    ).toEqual([
+      ['create', 403],
+      ['create', 201],
+      ['update', 403],
+      ['update', 403],
+    ]);
+
+    // With patch on all three kinds there she may, and the operator restarts the consumer (first seen: once).
+    await grant(ns, 'cora', 'workloads-patch', [patchWorkloads(['statefulsets', 'daemonsets'])]);
+    await eventually(async () => (await cora.canI('patch', 'statefulsets.apps', ns)) && cora.canI('patch', 'daemonsets.apps', ns), 'the grant to take effect');
+    const controller: FakeDeploymentController = playDeploymentController(() => [ns]);
+    try {
+      await turnOn();
+      await waitReady(ns, 'consumers');
+    } finally {
+      await controller.stop();
+    }
+    const admitted = await getPush(ns, 'consumers');
+    expect(admitted.spec.rollout?.restartConsumers).toBe(true);
+    const reader = await apps.readNamespacedDeployment({ namespace: ns, name: 'reader' });
+    expect(reader.spec?.template.metadata?.annotations?.[restartAnnotationKey(admitted.metadata.uid ?? '')]).toMatch(new RegExp(`^${CONSUMER_VALUE_PREFIX}[0-9a-f]{32}$`));
+    const restarts = writes({ resource: 'deployments', namespace: ns, name: 'reader', subresource: '' }).filter((w) => w.verb === 'patch');
+    expect(restarts.map((w) => w.user.username)).toEqual([OPERATOR_USERNAME]);
+  });
+
+  it('3c. requires restartConsumers\' patch rights in every namespace when a target has a namespaceSelector', async () => {
+    const label = `authz-${Math.random().toString(36).slice(2, 8)}`;
+    const home = await newNamespace('authz-consumers-fanout');
+    const matched = await newNamespace('authz-consumers-matched', { [ALLOWED_SOURCES_ANNOTATION]: home });
+    const namespace = await core.readNamespace({ name: matched });
+    namespace.metadata = { ...namespace.metadata, labels: { ...namespace.metadata?.labels, fanout: label } };
+    await core.replaceNamespace({ name: matched, body: namespace });
+    await pushEditor(home, 'nico');
+    // Every workload kind namespace-wide in both namespaces that exist today: not enough for a namespace that matches later.
+    for (const ns of [home, matched]) await grant(ns, 'nico', 'workloads-patch', [patchWorkloads(WORKLOAD_RESOURCES)]);
+    const targetRights = `${label}-nico-configmaps`;
+    const restartRights = `${label}-nico-workloads`;
+    const clusterGrant = async (name: string, rules: V1PolicyRule[]) => {
+      await rbac.createClusterRole({ body: { metadata: { name }, rules } });
+      await rbac.createClusterRoleBinding({
+        body: { metadata: { name }, roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name }, subjects: [{ kind: 'User', name: 'nico' }] },
+      });
+    };
+    const spec: ConfigPushSpec = {
+      targets: [{ kind: 'ConfigMap', name: 'cfg', namespaceSelector: { matchLabels: { fanout: label } } }],
+      data: { k: 'v' },
+      rollout: { restartConsumers: true },
+    };
+    try {
+      // The selector target's own rights cluster-wide, so that the restart is what is missing.
+      await clusterGrant(targetRights, [configMapsRW(['get', 'create', 'update'])]);
+      await eventually(() => as('nico').canI('update', 'configmaps', matched, 'cfg'), 'the ConfigMap grant to take effect');
+      await expectRefused(
+        as('nico').create(home, 'fanout', spec, 'All'),
+        `nico may not patch deployments.apps in every namespace: a ConfigPush may only restart what its author could restart` +
+          ` (spec.rollout.restartConsumers, in every namespace because a target has a namespaceSelector)`,
+      );
+      await clusterGrant(restartRights, [patchWorkloads(WORKLOAD_RESOURCES)]);
+      await eventually(() => as('nico').canI('patch', 'daemonsets.apps', ''), 'the workload grant to take effect');
+      await as('nico').create(home, 'fanout', spec, 'All');
+    } finally {
+      for (const name of [targetRights, restartRights]) {
+        await rbac.deleteClusterRoleBinding({ name }).catch(() => undefined);
+        await rbac.deleteClusterRole({ name }).catch(() => undefined);
+      }
+    }
+    expect(await pushExists(home, 'fanout')).toBe(false);
   });
 
   it('4. refuses a cross-namespace target in a namespace that opted in by annotation, where its author has no rights', async () => {
