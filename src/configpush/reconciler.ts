@@ -20,6 +20,7 @@ import type { ReconcileRequest, ReconcileResult, Reconciler } from '../runtime/c
 import { mapLimit } from '../util/map-limit.js';
 import { applyDeletionPolicy } from './deletion-policy.js';
 import { withFinalizer } from './finalizer.js';
+import type { ContentionTracker } from './contention-tracker.js';
 import type { ConfigPushMetrics } from './metrics.js';
 import { runRollout, type RolloutResult } from './rollout.js';
 import { targetApplier, type TargetVerifier } from './target-applier.js';
@@ -42,6 +43,8 @@ export interface ReconcilerDeps {
   isTargetCached(target: ResolvedTarget): boolean;
   /** This process's verifications of targets, which let an idle resync skip reading unchanged ones (verified-targets.ts). */
   verifier?: TargetVerifier;
+  /** Fights with other writers over targets: held-back drift corrections (contention-tracker.ts). */
+  contention?: ContentionTracker;
   /** Workload reads and patches, as the operator or the push's ServiceAccount. */
   workloadsFor(namespace: string, serviceAccountName: string | undefined): WorkloadClient;
   tenancy: TenancyPolicy;
@@ -138,7 +141,8 @@ export class ConfigPushReconciler implements Reconciler {
 
     const stop = failure ?? run?.transient ?? prune?.error;
     if (stop !== undefined) throw stop;
-    return run?.requeueAfterMs !== undefined ? { requeueAfterMs: run.requeueAfterMs } : {};
+    const requeueAfterMs = earliest(run?.requeueAfterMs, ...(run?.outcomes ?? []).map((o) => o.retryAfterMs));
+    return requeueAfterMs !== undefined ? { requeueAfterMs } : {};
   }
 
   /**
@@ -179,6 +183,7 @@ export class ConfigPushReconciler implements Reconciler {
       namespaceAnnotations: (ns) => this.deps.namespaceAnnotations(ns),
       previouslyWritten,
       isTargetCached: (target) => this.deps.isTargetCached(target),
+      ...(this.deps.contention ? { contention: this.deps.contention } : {}),
       ...(this.deps.verifier ? { verifier: this.deps.verifier } : {}),
       log,
       metrics: this.deps.metrics,
@@ -328,6 +333,8 @@ export class ConfigPushReconciler implements Reconciler {
       this.deps.events.emit(object, 'Normal', 'DriftCorrected', `restored desired content of ${names}`);
     }
     for (const outcome of outcomes) {
+      // One series per target and writer (the message is stable while the fight lasts).
+      if (outcome.state === 'Contended') this.deps.events.emit(object, 'Warning', 'Contended', outcome.message ?? 'contended');
       if (outcome.state === 'Conflict') this.deps.events.emit(object, 'Warning', 'Conflict', outcome.message ?? 'conflict');
       if (outcome.state === 'Failed') this.deps.events.emit(object, 'Warning', 'Failed', outcome.message ?? 'failed');
     }
@@ -342,6 +349,12 @@ export class ConfigPushReconciler implements Reconciler {
   private timestamp(): string {
     return this.now().toISOString().replace(/\.\d{3}Z$/, 'Z');
   }
+}
+
+/** The soonest of the delays given, if any. */
+function earliest(...delaysMs: (number | undefined)[]): number | undefined {
+  const given = delaysMs.filter((d): d is number => d !== undefined);
+  return given.length > 0 ? Math.min(...given) : undefined;
 }
 
 /** What admit() hands the rollout: the spec with its content, the operation's key, and status.sources. */

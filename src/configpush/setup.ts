@@ -16,6 +16,7 @@ import { allOf, enqueueForObject, enqueueForOwner, enqueueMapped, keyOf } from '
 import type { ControllerMetrics } from '../runtime/metrics.js';
 import { objectId } from '../runtime/own-writes.js';
 import { OwnerIndex } from '../runtime/owner-index.js';
+import { ContentionTracker } from './contention-tracker.js';
 import type { ConfigPushMetrics } from './metrics.js';
 import { ConfigPushReconciler } from './reconciler.js';
 import { recordingPushClient, recordingTargetClient } from './recording-clients.js';
@@ -103,6 +104,7 @@ export function setupConfigPushController(
     verifier: targetVerifier(verified, (kind, namespace, name) => targetInformers[kind].get(name, namespace)),
     workloadsFor: (namespace, serviceAccountName) =>
       kubeWorkloadClient(serviceAccountName ? factory.forServiceAccount(namespace, serviceAccountName).apps : clients.apps),
+    contention: new ContentionTracker(),
     events,
     metrics,
     log,

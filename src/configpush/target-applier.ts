@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import { ANNOTATION } from '../api/constants.js';
-import { lastWriteTime, renderTarget, type Ownership, type TargetObject } from '../core/desired-target.js';
+import { DEFAULT_CONTENTION_POLICY } from '../core/contention.js';
+import { lastWriteTime, otherWriter, renderTarget, type Ownership, type TargetObject } from '../core/desired-target.js';
 import { PermanentError, TransientError } from '../core/errors.js';
 import { targetId, type ResolvedSpec, type ResolvedTarget } from '../core/resolve-spec.js';
 import { targetLabel, type TargetOutcome } from '../core/target-outcome.js';
@@ -8,6 +9,7 @@ import { planTarget, planVerified, type CachedTarget, type TargetPlan, type Veri
 import { refuseTarget } from '../core/tenancy.js';
 import { isAlreadyExists, isConflict, isNotFound, toApiError } from '../kube/api-errors.js';
 import type { TargetClient } from '../kube/target-client.js';
+import type { ContentionTracker } from './contention-tracker.js';
 import type { ConfigPushMetrics } from './metrics.js';
 
 /** A target that kept changing under us: transient, the queue retries it with backoff. */
@@ -56,6 +58,8 @@ export interface ApplyOptions {
   verifier?: TargetVerifier;
   /** The identity reads and writes use: '' for the operator's own, else the push's ServiceAccount. */
   client?: string;
+  /** Fights with another writer: whether a drift correction may be written now (contention-tracker.ts). */
+  contention?: Pick<ContentionTracker, 'decide' | 'recordCorrection'>;
 }
 
 /** This process's verifications of targets and what the watch caches show of them (wired in setup.ts). */
@@ -83,6 +87,8 @@ export interface ApplyContext {
   isTargetCached(target: ResolvedTarget): boolean;
   /** Verifications that let an unchanged target go unread (see ApplyOptions.verifier). */
   verifier?: TargetVerifier;
+  /** Fights with another writer (see ApplyOptions.contention). */
+  contention?: ContentionTracker;
   log: Logger;
   metrics: ConfigPushMetrics;
 }
@@ -103,6 +109,7 @@ export function targetApplier(context: ApplyContext): (target: ResolvedTarget, m
         previouslyWritten: context.previouslyWritten.has(targetId(target)),
         assumeAbsent: !spec.adopt && !context.isTargetCached(target),
         ...(context.verifier ? { verifier: context.verifier, client: spec.serviceAccountName ?? '' } : {}),
+        ...(context.contention ? { contention: context.contention } : {}),
       });
     } catch (err) {
       const error = toApiError(err);
@@ -126,7 +133,7 @@ export async function applyTarget(
   ownership: Ownership,
   log: Logger,
   metrics: ConfigPushMetrics,
-  { mode, previouslyWritten, assumeAbsent, verifier, client = '' }: ApplyOptions = { mode: 'apply', previouslyWritten: false, assumeAbsent: false },
+  { mode, previouslyWritten, assumeAbsent, verifier, client = '', contention }: ApplyOptions = { mode: 'apply', previouslyWritten: false, assumeAbsent: false },
 ): Promise<TargetOutcome> {
   const verified = verifier && unchangedSinceVerified(verifier, target, spec, ownership, client);
   if (verified) {
@@ -155,9 +162,15 @@ export async function applyTarget(
       // Suspended: report how far the target is from the spec, write nothing.
       return { target, state: 'Suspended', message: 'reconciliation is suspended', ...found(live) };
     }
+    if (plan.action === 'update' && plan.reason === 'drift' && contention) {
+      // Only drift corrections are held back in a fight: the push's own operations never are.
+      const decision = contention.decide(targetId(target));
+      if (!decision.allow) return contendedOutcome(target, live, decision.retryInMs, decision.corrections);
+    }
     const written = await write(store, target, plan, renderTarget(target.kind, target.name, target.namespace, spec.content, ownership, live), log, metrics);
     if (written) {
       if (verifier) recordWrite(verifier, target, written.live, spec, ownership, client);
+      if (contention && written.outcome.driftCorrected) contention.recordCorrection(targetId(target));
       return written.outcome;
     }
     log.debug({ target: `${target.kind}/${target.namespace}/${target.name}`, round }, 'write raced; re-reading');
@@ -223,6 +236,23 @@ function verificationOf(live: TargetObject, spec: ResolvedSpec, ownership: Owner
     client,
     operationKey: live.metadata?.annotations?.[ANNOTATION.operationKey],
     lastWrittenAt: lastWriteTime(live),
+  };
+}
+
+/**
+ * A drift correction held back because another writer keeps undoing it. The
+ * message changes only with the count of corrections, so a held reconcile
+ * does not rewrite the status.
+ */
+function contendedOutcome(target: ResolvedTarget, live: TargetObject | undefined, retryInMs: number, corrections: number): TargetOutcome {
+  return {
+    target,
+    state: 'Contended',
+    retryAfterMs: retryInMs,
+    message: `${targetLabel(target)} keeps being changed by ${otherWriter(live)}: corrected ${corrections} times within ${
+      DEFAULT_CONTENTION_POLICY.windowMs / 1000
+    }s, so its corrections back off (driftPolicy Correct)`,
+    ...found(live),
   };
 }
 

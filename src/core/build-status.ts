@@ -130,9 +130,11 @@ export function conditionsFor(input: StatusInput, applied: number, total: number
   const drifted = outcomes.filter((o) => o.state === 'Drifted');
   const failed = outcomes.filter((o) => o.state === 'Failed' && permanentReason(o) === undefined);
   const contended = outcomes.filter((o) => o.state === 'Contended');
+  // A contended target differs from the desired content too, while its correction waits.
+  const differing = outcomes.filter((o) => o.state === 'Drifted' || o.state === 'Contended');
   const driftCondition: ConditionInput =
-    drifted.length > 0
-      ? { type: CONDITION.drifted, status: 'True', reason: 'DriftDetected', message: drifted.map(describe).join('; ') }
+    differing.length > 0
+      ? { type: CONDITION.drifted, status: 'True', reason: 'DriftDetected', message: differing.map(describe).join('; ') }
       : { type: CONDITION.drifted, status: 'False', reason: 'NoDrift', message: 'targets match the desired content' };
 
   const done = (ready: ConditionInput): ConditionInput[] => [

@@ -355,6 +355,7 @@ const conditionRows: ConditionsRow[] = [
     ready: 'False Contended',
     reconciling: 'True Contended',
     stalled: 'False Contended',
+    drifted: 'True DriftDetected',
     message: { contains: ['ConfigMap b/cfg', 'other-controller'] },
   },
   {
@@ -363,6 +364,7 @@ const conditionRows: ConditionsRow[] = [
     ready: 'False RetryingAfterError',
     reconciling: 'True RetryingAfterError',
     stalled: 'False RetryingAfterError',
+    drifted: 'True DriftDetected',
   },
   {
     name: 'a contended target wins over a failed prune and drift',
