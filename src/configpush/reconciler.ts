@@ -121,7 +121,7 @@ export class ConfigPushReconciler implements Reconciler {
       if (isPermanent(err)) return {};
       throw err;
     }
-    const { spec, key, sources } = admitted;
+    const { spec, key, sources, confirmSources } = admitted;
     const log = hasSources(push) ? pushLog.child({ key }) : pushLog;
 
     const targets = this.deps.targetClientFor(push.metadata.namespace, spec.serviceAccountName);
@@ -129,7 +129,7 @@ export class ConfigPushReconciler implements Reconciler {
     let prune: PruneResult | undefined;
     let failure: unknown;
     try {
-      run = await this.rollout(push, spec, key, targets, log);
+      run = await this.rollout(push, spec, key, targets, log, confirmSources);
       if (!spec.suspend && run.transient === undefined) prune = await this.pruneOrphans(push, spec, targets, log);
     } catch (err) {
       failure = err;
@@ -158,19 +158,41 @@ export class ConfigPushReconciler implements Reconciler {
     const { uid, generation, namespace } = push.metadata;
     if (!spec.sources?.length) return { spec, key: operationKey(uid, generation) };
     const client = this.deps.sourcesFor(namespace, spec.serviceAccountName);
-    const objects = await Promise.all(spec.sources.map((s) => client.read(s.kind, s.namespace, s.name)));
+    const sources = spec.sources;
+    const readRevision = async () => {
+      const objects = await Promise.all(sources.map((s) => client.read(s.kind, s.namespace, s.name)));
+      return { objects, sourced: withSources(spec.content, sources, objects, namespace) };
+    };
     // The values live in `spec.content` for this reconcile only.
-    const sourced = withSources(spec.content, spec.sources, objects, namespace);
+    const { objects, sourced } = await readRevision();
     // Consumers mode keys its restart digests with the copied Secrets' uids too (core/consumers.ts).
     const sourcesDigestKey = digestKeyOf(objects);
     return {
       spec: { ...spec, content: sourced.content, digest: sourced.digest, ...(sourcesDigestKey !== undefined ? { sourcesDigestKey } : {}) },
       key: operationKey(uid, generation, sourced.revision),
       sources: sourced.statuses,
+      confirmSources: async () => {
+        try {
+          return (await readRevision()).sourced.revision === sourced.revision;
+        } catch {
+          return false; // Gone or unreadable now: not confirmed; the next reconcile says why.
+        }
+      },
     };
   }
 
-  private async rollout(push: ConfigPush, spec: ResolvedSpec, key: string, targets: TargetClient, log: Logger): Promise<RolloutResult> {
+  private async rollout(
+    push: ConfigPush,
+    spec: ResolvedSpec,
+    key: string,
+    targets: TargetClient,
+    log: Logger,
+    confirmSources?: () => Promise<boolean>,
+  ): Promise<RolloutResult> {
+    // One confirmation per key found on the targets is enough: every target
+    // carrying that key was written from the same sources revision.
+    const confirmed = new Map<string, Promise<boolean>>();
+    const confirmAgainst = confirmSources && ((liveKey: string) => confirmed.get(liveKey) ?? setAndGet(confirmed, liveKey, confirmSources()));
     const { namespace, name, uid, generation } = push.metadata;
     const previouslyWritten = new Set(
       (push.status?.targets ?? []).filter((t) => t.state === 'Applied' || t.state === 'Drifted').map((t) => targetId(t)),
@@ -184,6 +206,7 @@ export class ConfigPushReconciler implements Reconciler {
       previouslyWritten,
       isTargetCached: (target) => this.deps.isTargetCached(target),
       ...(this.deps.contention ? { contention: this.deps.contention } : {}),
+      ...(confirmAgainst ? { confirmSources: confirmAgainst } : {}),
       ...(this.deps.verifier ? { verifier: this.deps.verifier } : {}),
       log,
       metrics: this.deps.metrics,
@@ -351,6 +374,11 @@ export class ConfigPushReconciler implements Reconciler {
   }
 }
 
+function setAndGet<K, V>(map: Map<K, V>, key: K, value: V): V {
+  map.set(key, value);
+  return value;
+}
+
 /** The soonest of the delays given, if any. */
 function earliest(...delaysMs: (number | undefined)[]): number | undefined {
   const given = delaysMs.filter((d): d is number => d !== undefined);
@@ -362,6 +390,8 @@ interface Admitted {
   spec: ResolvedSpec;
   key: string;
   sources?: SourceStatus[];
+  /** Reads the sources again: true while they still give this reconcile's revision (see target-applier.ts SourcesChangedError). */
+  confirmSources?: () => Promise<boolean>;
 }
 
 function hasSources(push: ConfigPush): boolean {

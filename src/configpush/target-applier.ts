@@ -3,6 +3,7 @@ import { ANNOTATION } from '../api/constants.js';
 import { DEFAULT_CONTENTION_POLICY } from '../core/contention.js';
 import { lastWriteTime, otherWriter, renderTarget, type Ownership, type TargetObject } from '../core/desired-target.js';
 import { PermanentError, TransientError } from '../core/errors.js';
+import { generationOfKey } from '../core/operation-key.js';
 import { targetId, type ResolvedSpec, type ResolvedTarget } from '../core/resolve-spec.js';
 import { targetLabel, type TargetOutcome } from '../core/target-outcome.js';
 import { planTarget, planVerified, type CachedTarget, type TargetPlan, type Verification } from '../core/target-plan.js';
@@ -29,6 +30,20 @@ export class StalePushError extends TransientError {
   constructor(target: ResolvedTarget, generation: number, liveGeneration: number) {
     super('StalePush', `${targetLabel(target)} already carries generation ${liveGeneration}; this view of the push is generation ${generation}`);
     this.name = 'StalePushError';
+  }
+}
+
+/**
+ * The target carries another key of this same generation, and the sources
+ * have changed since this reconcile read them: another replica (or a later
+ * run) already wrote a newer revision, and writing ours would put the older
+ * content back before the newer is written again. Transient: the source
+ * watch queues the push, whose next reconcile reads the new revision.
+ */
+export class SourcesChangedError extends TransientError {
+  constructor(target: ResolvedTarget) {
+    super('SourcesChanged', `${targetLabel(target)} carries a newer revision of its sources than this reconcile read; deciding again`);
+    this.name = 'SourcesChangedError';
   }
 }
 
@@ -60,6 +75,13 @@ export interface ApplyOptions {
   client?: string;
   /** Fights with another writer: whether a drift correction may be written now (contention-tracker.ts). */
   contention?: Pick<ContentionTracker, 'decide' | 'recordCorrection'>;
+  /**
+   * With spec.sources: re-reads the sources and answers whether they still
+   * give this reconcile's revision, given the key the live target carries.
+   * Asked before replacing content that another key of the same generation
+   * wrote: that key may come from a newer source revision (SourcesChangedError).
+   */
+  confirmSources?: (liveKey: string) => Promise<boolean>;
 }
 
 /** This process's verifications of targets and what the watch caches show of them (wired in setup.ts). */
@@ -89,6 +111,8 @@ export interface ApplyContext {
   verifier?: TargetVerifier;
   /** Fights with another writer (see ApplyOptions.contention). */
   contention?: ContentionTracker;
+  /** See ApplyOptions.confirmSources. */
+  confirmSources?: (liveKey: string) => Promise<boolean>;
   log: Logger;
   metrics: ConfigPushMetrics;
 }
@@ -110,6 +134,7 @@ export function targetApplier(context: ApplyContext): (target: ResolvedTarget, m
         assumeAbsent: !spec.adopt && !context.isTargetCached(target),
         ...(context.verifier ? { verifier: context.verifier, client: spec.serviceAccountName ?? '' } : {}),
         ...(context.contention ? { contention: context.contention } : {}),
+        ...(context.confirmSources ? { confirmSources: context.confirmSources } : {}),
       });
     } catch (err) {
       const error = toApiError(err);
@@ -133,7 +158,7 @@ export async function applyTarget(
   ownership: Ownership,
   log: Logger,
   metrics: ConfigPushMetrics,
-  { mode, previouslyWritten, assumeAbsent, verifier, client = '', contention }: ApplyOptions = { mode: 'apply', previouslyWritten: false, assumeAbsent: false },
+  { mode, previouslyWritten, assumeAbsent, verifier, client = '', contention, confirmSources }: ApplyOptions = { mode: 'apply', previouslyWritten: false, assumeAbsent: false },
 ): Promise<TargetOutcome> {
   const verified = verifier && unchangedSinceVerified(verifier, target, spec, ownership, client);
   if (verified) {
@@ -161,6 +186,18 @@ export async function applyTarget(
     if (mode === 'inspect') {
       // Suspended: report how far the target is from the spec, write nothing.
       return { target, state: 'Suspended', message: 'reconciliation is suspended', ...found(live) };
+    }
+    const liveKey = live?.metadata?.annotations?.[ANNOTATION.operationKey];
+    if (
+      plan.action === 'update' &&
+      plan.reason === 'new-content' &&
+      confirmSources &&
+      liveKey !== undefined &&
+      liveKey !== ownership.operationKey &&
+      generationOfKey(liveKey) === ownership.generation &&
+      !(await confirmSources(liveKey))
+    ) {
+      throw new SourcesChangedError(target);
     }
     if (plan.action === 'update' && plan.reason === 'drift' && contention) {
       // Only drift corrections are held back in a fight: the push's own operations never are.

@@ -47,6 +47,7 @@ export const CONDITION_REASONS = [
   'TargetContended',
   'WorkloadContended',
   'StalePush',
+  'SourcesChanged',
   // Drifted
   'DriftDetected',
   'NoDrift',
