@@ -12,8 +12,8 @@ import { evidence, startScenario, type Scenario } from './scenario.js';
 import { ANNOTATION_KEY, ANNOTATION_OWNER_UID, createPush, forEachLimit, listPushes, listTargets, purgePushes, sleep, type PlannedPush } from './workload.js';
 
 /**
- * Content from a source changes while the operator is killed, or while its
- * answers are lost. A source change is a new operation without a new
+ * Content from a source changes while the operator is killed, while its
+ * answers are lost, or while three unleased replicas race on it. A source change is a new operation without a new
  * generation: its key comes from the push's uid, its generation and the
  * copied bytes, so a kill, a retry or a lost answer must recognise the work
  * as done, never write it twice, and never lose the last revision.
@@ -159,6 +159,58 @@ describe('source changes under faults', () => {
     expect(doubles, evidence(doubles)).toEqual([]);
     // Every push saw at least its create and its last revision.
     expect(writes).toBeGreaterThanOrEqual(2 * P);
+  });
+
+  it(`${R} source changes with 3 active replicas (no leader election), ${P} pushes: no replica writes an older revision back`, async () => {
+    const s = (scenario = await startScenario('sources-replicas', 11));
+    const namespace = await s.namespace('src-replicas');
+    const { pushes, sources } = plan(namespace);
+    const final = new Map<string, Record<string, string>>();
+    for (const [i, name] of sources.entries()) {
+      final.set(name, sourceData(i, 0));
+      await writeSource(s, namespace, name, sourceData(i, 0));
+    }
+    const replicas = [0, 1, 2].map((i) => new OperatorProcess({ name: `sources-replica-${i}`, kubeconfig: s.env.kubeconfig, workers: 4, requestTimeoutS: 10 }));
+    await Promise.all(replicas.map((r) => r.start()));
+    await forEachLimit(pushes, 4, async (push) => createPush(s.c, push));
+    const first = await converged(s, namespace, pushes, final, profile.convergeTimeoutMs);
+    expect(first.lost).toEqual([]);
+    const started = Date.now();
+    // Changes close together, so replicas reconcile one push from different revisions at once.
+    for (let r = 1; r <= R; r++) {
+      for (const [i, name] of sources.entries()) {
+        final.set(name, sourceData(i, r));
+        await writeSource(s, namespace, name, sourceData(i, r));
+      }
+      await sleep(s.rnd.int(50, 400));
+    }
+    const lastChange = Date.now();
+    const result = await converged(s, namespace, pushes, final, profile.convergeTimeoutMs);
+    await sleep(2_000);
+    const allowed = new Map(pushes.map((p) => [targetId(p.targets[0]!), 1 + R]));
+    const doubles = await s.soleCreatorDoubleApplies(allowed);
+    const writes = s.operatorTargetWrites();
+    const crashes = replicas.reduce((n, r) => n + r.crashes.length, 0);
+    await Promise.all(replicas.map((r) => r.stop()));
+
+    recordFigures({
+      scenario: 'source changes, 3 replicas',
+      order: 11,
+      seed: s.seed,
+      pushes: P,
+      faults: `3 unleased replicas during ${R} changes of ${S} sources`,
+      faultCount: R,
+      operatorTargetWrites: writes,
+      doubleApplies: doubles.length,
+      lost: result.lost.length,
+      crashes,
+      convergeAfterLastFaultS: (result.at - lastChange) / 1000,
+      totalS: (result.at - started) / 1000,
+      extra: { 'target writes allowed (1 + one per revision)': P * (1 + R) },
+    });
+    expect(crashes).toBe(0);
+    expect(result.lost, JSON.stringify(result.lost.slice(0, 10))).toEqual([]);
+    expect(doubles, evidence(doubles)).toEqual([]);
   });
 
   it(`${R} source changes with ${Math.round(profile.lost.dropRate * 100)}% of write answers lost, ${P} pushes: each target written once per revision, the last revision everywhere`, async () => {
