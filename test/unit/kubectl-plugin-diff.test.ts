@@ -7,7 +7,12 @@ import { planDiff, type LiveRead, type PushDiff } from '../../src/cli/kubectl-co
 import { wavesOf } from '../../src/cli/kubectl-configpush/model/waves.js';
 import { renderChange, renderDiff } from '../../src/cli/kubectl-configpush/view/diff-view.js';
 import { renderTarget, type TargetObject } from '../../src/core/desired-target.js';
+import { CliError, EXIT } from '../../src/cli/kubectl-configpush/errors.js';
+import { sourcedSpec } from '../../src/cli/kubectl-configpush/model/sourced-spec.js';
+import { PermanentError } from '../../src/core/errors.js';
 import { operationKey } from '../../src/core/operation-key.js';
+import { withSources, type SourceObject } from '../../src/core/sources.js';
+import type { SourceClient } from '../../src/kube/source-client.js';
 import { resolveSpec, targetId, type NamespaceInfo, type ResolvedTarget } from '../../src/core/resolve-spec.js';
 
 const UID = 'b1a5c0de-0000-4000-8000-000000000003';
@@ -225,5 +230,119 @@ describe('kubectl configpush diff: key and line differences', () => {
     expect(renderChange({ key: 'k', change: 'removed', before: valueView('a\nb\n', 'text') })).toEqual(['    - k:', '        - a', '        - b']);
     expect(renderChange({ key: 'k', change: 'changed', before: valueView('\u001b[2J', 'text'), after: valueView('ok', 'text') })).toEqual(['    ~ k', '        - \\u001b[2J', '        + ok']);
     expect(renderChange({ key: 'pw', change: 'changed', before: valueView('a', 'hidden-text'), after: valueView('abc', 'hidden-text') })).toEqual(['    ~ pw: (changed, 1 byte -> 3 bytes)']);
+  });
+});
+
+describe('kubectl configpush diff: spec.sources read and merged as the operator merges them', () => {
+  const SOURCE_UID = 'b1a5c0de-0000-4000-8000-0000000000aa';
+  const spec: ConfigPushSpec = {
+    targets: [{ kind: 'Secret', name: 'creds' }, { kind: 'Secret', name: 'creds', namespace: 'open' }],
+    sources: [{ secretRef: { name: 'upstream' } }, { configMapRef: { name: 'maybe' }, optional: true }],
+    data: { username: 'app' },
+  };
+  const upstream = (password: string): SourceObject => ({
+    kind: 'Secret',
+    namespace: 'home',
+    name: 'upstream',
+    uid: SOURCE_UID,
+    annotations: {},
+    data: {},
+    binaryData: { password: Buffer.from(password).toString('base64') },
+  });
+  /** A SourceClient on plain objects: what the plugin's reads as the user would return. */
+  const client = (objects: SourceObject[]): SourceClient => ({
+    read: async (kind, namespace, name) => objects.find((o) => o.kind === kind && o.namespace === namespace && o.name === name),
+  });
+  const forms = (value: string) => [value, Buffer.from(value).toString('base64')];
+
+  async function plan(push: ConfigPush, sources: SourceClient, live: (t: ResolvedTarget) => TargetObject | undefined): Promise<PushDiff> {
+    const planned = wavesOf(push, NAMESPACES);
+    if ('error' in planned) throw new Error(planned.error);
+    const sourced = await sourcedSpec(push, planned.spec, sources);
+    return planDiff({
+      push,
+      spec: sourced.spec,
+      operationKey: sourced.operationKey,
+      ...(sourced.sources ? { sources: sourced.sources } : {}),
+      waves: planned.waves,
+      live: (t) => ({ object: live(t) }),
+      namespaceAnnotations: (ns) => ANNOTATIONS[ns],
+    });
+  }
+
+  /** The targets as the operator left them after applying `password` from the source. */
+  async function appliedWith(password: string): Promise<(t: ResolvedTarget) => TargetObject> {
+    const push = pushOf(spec);
+    const planned = wavesOf(push, NAMESPACES);
+    if ('error' in planned) throw new Error(planned.error);
+    const sourced = await sourcedSpec(push, planned.spec, client([upstream(password)]));
+    const ownership = { ownerUid: UID, owner: 'home/app', operationKey: sourced.operationKey, generation: 3, contentDigest: sourced.spec.digest };
+    return (t) => renderTarget(t.kind, t.name, t.namespace, sourced.spec.content, ownership, undefined);
+  }
+
+  it('the key carries the sources revision and the digest is keyed with the copied Secret\'s uid, exactly as withSources gives them', async () => {
+    const push = pushOf(spec);
+    const resolved = resolveSpec(push, NAMESPACES);
+    const sourced = withSources(resolved.content, resolved.sources ?? [], [upstream(SECRET), undefined], 'home');
+    const diff = await plan(push, client([upstream(SECRET)]), () => undefined);
+    expect(diff.operationKey).toBe(operationKey(UID, 3, sourced.revision));
+    expect(diff.operationKey).not.toBe(operationKey(UID, 3));
+    expect(diff.contentDigest).toBe(sourced.digest);
+    expect(diff.contentDigest).toMatch(/^hmac-sha256:/);
+    expect(diff.sources).toEqual(sourced.statuses);
+    expect(diff.sources?.[1]).toEqual({ kind: 'ConfigMap', namespace: 'home', name: 'maybe' });
+    expect(diff.targets.map((t) => [t.namespace, t.action, t.data.map((d) => `${d.change} ${d.key}`)])).toEqual([
+      ['home', 'create', ['added password', 'added username']],
+      ['open', 'create', ['added password', 'added username']],
+    ]);
+  });
+
+  it('a source change is an update of every target; no change is none; the copied value appears in no output', async () => {
+    const live = await appliedWith(SECRET);
+    const same = await plan(pushOf(spec), client([upstream(SECRET)]), live);
+    expect(same.changes).toBe(0);
+    expect(same.summary).toEqual({ unchanged: 2 });
+
+    const changed = await plan(pushOf(spec), client([upstream(NEW_SECRET)]), live);
+    expect(changed.changes).toBe(2);
+    expect(changed.targets.map((t) => [t.namespace, t.action, t.reason, t.valuesHidden])).toEqual([
+      ['home', 'update', 'new-content', true],
+      ['open', 'update', 'new-content', true],
+    ]);
+    expect(changed.targets[0]?.operationKey).toEqual({ from: same.operationKey, to: changed.operationKey });
+    expect(changed.targets[0]?.data).toEqual([{ key: 'password', change: 'changed', before: { bytes: SECRET.length }, after: { bytes: NEW_SECRET.length } }]);
+    const text = renderDiff(changed, 80).join('\n');
+    expect(text).toContain(`sources, read as you: Secret home/upstream (revision ${changed.sources?.[0]?.revision}), ConfigMap\nhome/maybe (absent, optional)\n`);
+    expect(text).toContain(`    ~ password: (changed, ${SECRET.length} bytes -> ${NEW_SECRET.length} bytes)`);
+    for (const output of [text, JSON.stringify(changed), stringify(changed), renderDiff(same, 80).join('\n'), JSON.stringify(same)]) {
+      for (const form of [...forms(SECRET), ...forms(NEW_SECRET)]) expect(output).not.toContain(form);
+    }
+  });
+
+  it('a source the operator would refuse: a CliError (exit 3) with the operator\'s reason', async () => {
+    const push = pushOf(spec);
+    const resolved = resolveSpec(push, NAMESPACES);
+    const missing = sourcedSpec(push, resolved, client([]));
+    await expect(missing).rejects.toBeInstanceOf(CliError);
+    await expect(missing).rejects.toMatchObject({
+      exitCode: EXIT.failed,
+      message: 'configpush home/app cannot be planned: SourceNotFound: Secret home/upstream (spec.sources[0]) does not exist; the operator refuses it with the same reason (see: kubectl configpush status app -n home)',
+    });
+    const elsewhere = pushOf({ ...spec, sources: [{ secretRef: { name: 'upstream', namespace: 'open' } }] });
+    await expect(sourcedSpec(elsewhere, resolveSpec(elsewhere, NAMESPACES), client([{ ...upstream(SECRET), namespace: 'open' }]))).rejects.toThrow(/^configpush home\/app cannot be planned: SourceNotAllowed: /);
+    const keyed = pushOf({ ...spec, sources: [{ secretRef: { name: 'upstream' }, items: [{ key: 'nope' }] }] });
+    await expect(sourcedSpec(keyed, resolveSpec(keyed, NAMESPACES), client([upstream(SECRET)]))).rejects.toThrow(/SourceKeyNotFound: Secret home\/upstream \(spec.sources\[0\]\) has no key "nope"/);
+    const forbidden: SourceClient = {
+      read: async (kind, namespace, name) => {
+        throw new PermanentError('SourceForbidden', `the kubeconfig's user may not get ${kind} ${namespace}/${name} (a spec.sources entry): grant it get on secrets there`);
+      },
+    };
+    await expect(sourcedSpec(push, resolved, forbidden)).rejects.toThrow(/SourceForbidden: .*; diff reads spec.sources as you, the operator as the operator, so the operator may still be allowed to$/);
+  });
+
+  it('a push without sources keeps the key minted before sources existed', async () => {
+    const push = pushOf({ targets: [{ kind: 'ConfigMap', name: 'cfg' }], data: { k: 'v' } });
+    const sourced = await sourcedSpec(push, resolveSpec(push, NAMESPACES), client([]));
+    expect(sourced).toEqual({ spec: resolveSpec(push, NAMESPACES), operationKey: operationKey(UID, 3) });
   });
 });

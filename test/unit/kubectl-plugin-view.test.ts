@@ -245,6 +245,22 @@ describe('one push as a tree', () => {
     expect(out).toContain('└─ wave 1/1: halted\n   ├─ ConfigMap ns-07/c: Failed\n   │     boom\n   └─ 29 more targets Applied (all of them: -o yaml)');
   });
 
+  it('consumers mode: status says the push restarts the consumers of its targets, beside the explicit list or alone', () => {
+    const explicit = renderStatus({ push: pushOf('p', 'home', status, spec), now: NOW }, 80).join('\n');
+    expect(explicit).toContain('Restarts:     Deployment web (in each target namespace)\n');
+    expect(explicit).not.toContain('consumers');
+    const both = renderStatus({ push: pushOf('p', 'home', status, { ...spec, rollout: { ...spec.rollout, restartConsumers: true } }), now: NOW }, 80);
+    expect(both.join('\n')).toContain(
+      'Restarts:     Deployment web (in each target namespace)\n              consumers of its targets (each workload whose pods read one; not\n              listed below)\n',
+    );
+    expect(width(both)).toBeLessThanOrEqual(80);
+    const alone = renderStatus({ push: pushOf('p', 'home', status, { rollout: { restartConsumers: true } }), now: NOW }, 80).join('\n');
+    expect(alone).toMatch(/^Restarts: {5}consumers of its targets \(/m);
+    // restartConsumers: false is the explicit list only.
+    const off = renderStatus({ push: pushOf('p', 'home', status, { rollout: { restartConsumers: false } }), now: NOW }, 80).join('\n');
+    expect(off).not.toMatch(/Restarts:/);
+  });
+
   it('renderConditions puts the message under the row when the column would be too narrow', () => {
     const lines = renderConditions([condition('Ready', 'True', 'AVeryLongReasonThatTakesTheWholeLine', 'short message here')], 50);
     expect(lines).toEqual(['  Ready  True    AVeryLongReasonThatTakesTheWholeLine', '    short message here']);

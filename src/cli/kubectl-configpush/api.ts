@@ -4,6 +4,7 @@ import type { ConfigPush, TargetKind } from '../../api/types.js';
 import type { TargetObject } from '../../core/desired-target.js';
 import { isNotFound } from '../../kube/api-errors.js';
 import { kubeConfigPushClient } from '../../kube/configpush-client.js';
+import { kubeSourceClient, type SourceClient } from '../../kube/source-client.js';
 import { kubeTargetClient } from '../../kube/target-client.js';
 import { kubeWorkloadClient, type WorkloadClient } from '../../kube/workload-client.js';
 import { CliError } from './errors.js';
@@ -18,6 +19,8 @@ const BASE = { group: GROUP, version: VERSION, plural: PLURAL };
  */
 export class PluginApi {
   readonly workloads: WorkloadClient;
+  /** spec.sources read as the user running the plugin (a 403 is a SourceForbidden PermanentError, as for the operator). */
+  readonly sources: SourceClient;
   private readonly targets;
   private readonly pushes;
 
@@ -25,6 +28,16 @@ export class PluginApi {
     this.targets = kubeTargetClient(session.clients.core);
     this.pushes = kubeConfigPushClient(session.clients.custom);
     this.workloads = kubeWorkloadClient(session.clients.apps);
+    const sources = kubeSourceClient(session.clients.core, "the kubeconfig's user");
+    this.sources = {
+      read: async (kind, namespace, name) => {
+        try {
+          return await sources.read(kind, namespace, name);
+        } catch (err) {
+          throw explainApiError(err, this.session, `reading ${kind} ${namespace}/${name} (a spec.sources entry)`);
+        }
+      },
+    };
   }
 
   async getPush(namespace: string, name: string): Promise<ConfigPush> {

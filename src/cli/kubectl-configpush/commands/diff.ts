@@ -3,6 +3,7 @@ import { operationKey } from '../../../core/operation-key.js';
 import { mapLimit } from '../../../util/map-limit.js';
 import { block, type Command } from '../context.js';
 import { CliError, EXIT } from '../errors.js';
+import { sourcedSpec } from '../model/sourced-spec.js';
 import { planDiff, type LiveRead, type PushDiff } from '../model/target-diff.js';
 import { namespaceInfos, wavesOf } from '../model/waves.js';
 import { renderDiff } from '../view/diff-view.js';
@@ -12,21 +13,14 @@ import { wrapLimited } from '../view/text.js';
 const READ_CONCURRENCY = 8;
 
 /**
- * `diff NAME`: reads every target live and plans it with the operator's own
- * planner. Exit 0: nothing would be written; 1: something would; 3: a target
- * could not be read or a request failed (as kubectl diff, >1 is an error).
+ * `diff NAME`: reads spec.sources and every target live and plans each
+ * target with the operator's own planner. Exit 0: nothing would be written;
+ * 1: something would; 3: a target could not be read, a source is one the
+ * operator would refuse, or a request failed (as kubectl diff, >1 is an error).
  */
 export const diffCommand: Command = async ({ invocation, api, session, io }) => {
   const name = invocation.name ?? '';
   const push = await api.getPush(session.namespace, name);
-  if ((push.spec?.sources?.length ?? 0) > 0) {
-    // The content of such a push depends on the sources' live data, which this
-    // plan does not read yet: a plan without it would be wrong, so there is none.
-    throw new CliError(
-      `configpush ${push.metadata.namespace}/${name} copies spec.sources, which diff does not plan yet; ` +
-        `see where it stands with: kubectl configpush status ${name} -n ${push.metadata.namespace}`,
-    );
-  }
   const namespaces = await api.namespaces();
   const planned = wavesOf(push, namespaceInfos(namespaces));
   const format = invocation.options.output;
@@ -47,6 +41,8 @@ export const diffCommand: Command = async ({ invocation, api, session, io }) => 
     return EXIT.ok;
   }
 
+  // spec.sources read as the user and merged as the operator merges them; a source it would refuse is exit 3.
+  const sourced = await sourcedSpec(push, planned.spec, api.sources);
   const targets = planned.waves.flatMap((w) => w.targets);
   const reads = new Map<string, LiveRead>();
   await mapLimit(targets, READ_CONCURRENCY, async (target) => {
@@ -61,7 +57,9 @@ export const diffCommand: Command = async ({ invocation, api, session, io }) => 
   const annotations = new Map(namespaces.map((ns) => [ns.metadata?.name ?? '', ns.metadata?.annotations ?? {}]));
   const diff = planDiff({
     push,
-    spec: planned.spec,
+    spec: sourced.spec,
+    operationKey: sourced.operationKey,
+    ...(sourced.sources ? { sources: sourced.sources } : {}),
     waves: planned.waves,
     live: (target) => reads.get(targetId(target)) ?? { error: 'not read' },
     namespaceAnnotations: (ns) => annotations.get(ns),

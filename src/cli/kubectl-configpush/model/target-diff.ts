@@ -1,6 +1,6 @@
 import type { V1ConfigMap } from '@kubernetes/client-node';
 import { ANNOTATION, MANAGED_BY_LABEL } from '../../../api/constants.js';
-import type { ConfigPush, RolloutPhase, TargetKind } from '../../../api/types.js';
+import type { ConfigPush, RolloutPhase, SourceStatus, TargetKind } from '../../../api/types.js';
 import { MANAGED_KEYS_ANNOTATION, renderTarget, type Ownership, type TargetObject } from '../../../core/desired-target.js';
 import { operationKey } from '../../../core/operation-key.js';
 import { targetId, type ResolvedSpec, type ResolvedTarget } from '../../../core/resolve-spec.js';
@@ -40,6 +40,8 @@ export interface PushDiff {
   configPush: { namespace: string; name: string; generation: number };
   operationKey: string;
   contentDigest: string;
+  /** spec.sources as read for this plan (never a value), as the operator reports them in status.sources. */
+  sources?: SourceStatus[];
   /** spec.suspend: the changes wait for resume. */
   suspended: boolean;
   /** The operator refuses the whole push (an invalid spec): it writes nothing until the spec changes. */
@@ -57,7 +59,12 @@ export type LiveRead = { object: TargetObject | undefined } | { error: string };
 
 export interface DiffInput {
   push: ConfigPush;
+  /** With spec.sources merged into its content (sourced-spec.ts) when the push has any. */
   spec: ResolvedSpec;
+  /** The operation key the writes would stamp (with spec.sources: it includes the sources revision). Default: operationKey(uid, generation). */
+  operationKey?: string;
+  /** status.sources for this plan, shown with it. */
+  sources?: SourceStatus[];
   waves: WaveView[];
   live(target: ResolvedTarget): LiveRead;
   /** A namespace's annotations (tenancy opt-in); undefined if the namespace does not exist. */
@@ -76,7 +83,7 @@ const MARKERS = new Set<string>([...Object.values(ANNOTATION), MANAGED_KEYS_ANNO
 export function planDiff(input: DiffInput): PushDiff {
   const { push, spec } = input;
   const { namespace, name, uid, generation } = push.metadata;
-  const key = operationKey(uid, generation);
+  const key = input.operationKey ?? operationKey(uid, generation);
   const context: PlanContext = {
     input,
     ownership: { ownerUid: uid, owner: `${namespace}/${name}`, operationKey: key, generation, contentDigest: spec.digest },
@@ -93,6 +100,7 @@ export function planDiff(input: DiffInput): PushDiff {
     configPush: { namespace, name, generation },
     operationKey: key,
     contentDigest: spec.digest,
+    ...(input.sources ? { sources: input.sources } : {}),
     suspended: spec.suspend,
     ...(rollout ? { rollout: { phase: rollout.phase, currentWave: rollout.currentWave, totalWaves: rollout.totalWaves } } : {}),
     targets,

@@ -18,6 +18,11 @@ const REASONS: Record<NonNullable<TargetDiff['reason']>, string> = {
 export function renderDiff(diff: PushDiff, width: number): string[] {
   const { configPush: p } = diff;
   const lines = [`ConfigPush ${p.namespace}/${p.name}, generation ${p.generation}, operation ${diff.operationKey}`];
+  if (diff.sources?.length) {
+    // Which sources the plan read, and what of them: a revision (a digest of the copied bytes), never a value.
+    const read = diff.sources.map((s) => `${s.kind} ${s.namespace}/${s.name} ${s.revision ? `(revision ${s.revision})` : '(absent, optional)'}`);
+    lines.push(...wrapLimited(`sources, read as you: ${read.join(', ')}`, width, 6));
+  }
   if (diff.suspended) lines.push(...wrapLimited('spec.suspend is true: the operator writes none of this until the push is resumed (kubectl configpush resume).', width, 4));
   if (diff.rollout?.phase === 'Halted') {
     lines.push(...wrapLimited(`The rollout is halted at wave ${diff.rollout.currentWave}/${diff.rollout.totalWaves}: later waves wait until the failure is resolved.`, width, 4));

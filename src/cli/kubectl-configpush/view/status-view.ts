@@ -57,10 +57,11 @@ export function renderStatus(input: StatusViewInput, width: number): string[] {
   }
 
   const restart = push.spec?.rollout?.restart ?? [];
-  if (restart.length > 0) {
-    lines.push('');
-    field('Restarts', `${restart.map((r) => `${r.kind} ${r.name ?? JSON.stringify(r.selector ?? {})}`).join(', ')} (in each target namespace)`);
-  }
+  const consumers = push.spec?.rollout?.restartConsumers === true;
+  if (restart.length > 0 || consumers) lines.push('');
+  if (restart.length > 0) field('Restarts', `${restart.map((r) => `${r.kind} ${r.name ?? JSON.stringify(r.selector ?? {})}`).join(', ')} (in each target namespace)`);
+  // Consumers mode finds its workloads by what their pod templates read (docs/restarts.md): the tree lists only the explicit ones.
+  if (consumers) field(restart.length > 0 ? '' : 'Restarts', 'consumers of its targets (each workload whose pods read one; not listed below)');
 
   lines.push('', ...renderTargets(input, width));
   return lines;
@@ -68,7 +69,8 @@ export function renderStatus(input: StatusViewInput, width: number): string[] {
 
 /** "Label:      value", wrapped with the value's column kept. */
 function wrapField(label: string, value: string, width: number): string[] {
-  const head = padEnd(`${label}:`, 14);
+  // An empty label continues the field above.
+  const head = padEnd(label ? `${label}:` : '', 14);
   const [first = '', ...rest] = wrapLimited(value, Math.max(24, width - head.length), MESSAGE_LINES);
   return [`${head}${first}`, ...rest.map((line) => `${' '.repeat(head.length)}${line}`)];
 }
