@@ -34,6 +34,48 @@ export const MAX_SOURCES = 20;
 
 export const POLICY_NAME = 'configpush-author-rights';
 
+/**
+ * Who deletes ConfigPushes on behalf of the cluster, not of a user: the
+ * namespace controller empties a deleted namespace (a DELETE per object, as
+ * itself) and the garbage collector deletes the dependents of a deleted
+ * owner. They are never refused here: refusing them would leave a namespace
+ * Terminating for good, which is worse than the effect the check prevents,
+ * and deleting the namespace (or the owner) was authorized for whoever asked.
+ * system:kube-controller-manager is the identity both have when the
+ * controller-manager runs without --use-service-account-credentials.
+ */
+export const EXEMPT_DELETERS = [
+  'system:serviceaccount:kube-system:namespace-controller',
+  'system:serviceaccount:kube-system:generic-garbage-collector',
+  'system:kube-controller-manager',
+] as const;
+
+/** The operator's finalizer (src/api/constants.ts FINALIZER): without it a deletion applies no deletionPolicy. */
+export const OPERATOR_FINALIZER = 'configpush.io/finalizer';
+
+/**
+ * The match conditions (all must hold). A CREATE, an UPDATE that changes the
+ * spec, and a DELETE that makes the operator delete targets: of a push with
+ * deletionPolicy Delete that still carries the operator's finalizer (without
+ * it the push just goes), by anyone but the cluster's own deleters. A
+ * Retain push's DELETE is not matched: its finalizer only strips the
+ * operator's own markers from targets (docs/authorization.md). Each
+ * condition reads object only where it is not null (it is on DELETE).
+ */
+export const MATCH_CONDITIONS: [name: string, expression: string][] = [
+  [
+    'spec-written-or-delete-policy-applied',
+    `request.operation == 'DELETE'
+  ? has(oldObject.spec.deletionPolicy) && oldObject.spec.deletionPolicy == 'Delete'
+    && has(oldObject.metadata.finalizers) && '${OPERATOR_FINALIZER}' in oldObject.metadata.finalizers
+  : request.operation == 'CREATE' || object.spec != oldObject.spec`,
+  ],
+  [
+    'not-a-cluster-deleter',
+    `request.operation != 'DELETE' || !(request.userInfo.username in [${EXEMPT_DELETERS.map((u) => `'${u}'`).join(', ')}])`,
+  ],
+];
+
 /** [0, 1, ..., n-1] as a CEL list literal. */
 function range(n: number): string {
   return `[${Array.from({ length: n }, (_, i) => i).join(', ')}]`;
@@ -54,6 +96,7 @@ function requirement(fields: { g: string; r: string; v: string; ns: string; n: s
 
 const WRITE = 'a ConfigPush may only write what its author could write';
 const DELETE = 'a ConfigPush may only delete what its author could delete';
+const DELETED = 'whoever deletes a ConfigPush must be able to delete what it deletes (deletionPolicy Delete)';
 const SELECTOR_NOTE = ' (a target with a namespaceSelector: admission cannot know its namespaces, so it needs the right in every namespace)';
 
 /** Each reason code, and its words around the requirement's spec field (at). */
@@ -68,6 +111,8 @@ const REASONS: Record<string, [before: string, after?: string]> = {
   read: ['a ConfigPush may only read what its author could read (', ')'],
   release: [`${WRITE} (spec.targets no longer names it, and deletionPolicy Retain releases it)`],
   'delete-removed': [`${DELETE} (spec.targets no longer names it, and deletionPolicy Delete deletes it)`],
+  deleted: [DELETED],
+  'deleted-everywhere': [DELETED + SELECTOR_NOTE],
 };
 
 /** The words for requirement q's reason code, as CEL. */
@@ -81,8 +126,8 @@ function reasonText(q: string): string {
 }
 
 /** The requirements of each target for one named verb. */
-function targetRequirements(verb: 'update' | 'get' | 'delete'): string {
-  const code = verb === 'delete' ? 'delete' : 'write';
+function targetRequirements(verb: 'update' | 'get' | 'delete', deleted?: 'deleted'): string {
+  const code = deleted ? 'deleted' : verb === 'delete' ? 'delete' : 'write';
   return `variables.targets.map(t, ${requirement({ g: `''`, r: 't.r', v: `'${verb}'`, ns: 't.ns', n: 't.name', why: `(t.sel != '' ? '${code}-everywhere' : '${code}')` })})`;
 }
 
@@ -128,14 +173,19 @@ function consumerRequirements(): string {
 /** The requirement list: each entry one right the author must hold, and why. */
 const REQUIREMENT_VARIABLES: [name: string, expression: string][] = [
   ['user', `string(request.userInfo.username)`],
-  ['ns', `string(object.metadata.namespace)`],
-  ['deletes', `has(object.spec.deletionPolicy) && object.spec.deletionPolicy == 'Delete'`],
+  // The ConfigPush the request is about: on DELETE object is null and
+  // oldObject is the push being deleted. Every variable reads the push
+  // through this one, so each copes with all three operations.
+  ['deleting', `request.operation == 'DELETE'`],
+  ['push', `variables.deleting ? oldObject : object`],
+  ['ns', `string(variables.push.metadata.namespace)`],
+  ['deletes', `has(variables.push.spec.deletionPolicy) && variables.push.spec.deletionPolicy == 'Delete'`],
   // The targets as plain CEL values, read from the object once: every field
   // access on the object itself converts it again, which made a push with
   // many targets take a second to admit. ns is '' for a selector (sel 'yes').
   [
     'targets',
-    `object.spec.targets.map(t, {
+    `variables.push.spec.targets.map(t, {
   'kind': string(t.kind),
   'r': t.kind == 'Secret' ? 'secrets' : 'configmaps',
   'ns': has(t.namespaceSelector) ? '' : (has(t.namespace) ? string(t.namespace) : variables.ns),
@@ -144,7 +194,7 @@ const REQUIREMENT_VARIABLES: [name: string, expression: string][] = [
   ],
   [
     'restarts',
-    `!has(object.spec.rollout) || !has(object.spec.rollout.restart) ? [] : object.spec.rollout.restart.map(e, {
+    `!has(variables.push.spec.rollout) || !has(variables.push.spec.rollout.restart) ? [] : variables.push.spec.rollout.restart.map(e, {
   'r': e.kind == 'Deployment' ? 'deployments' : (e.kind == 'StatefulSet' ? 'statefulsets' : 'daemonsets'),
   'name': has(e.name) ? string(e.name) : ''})`,
   ],
@@ -152,7 +202,7 @@ const REQUIREMENT_VARIABLES: [name: string, expression: string][] = [
   // so the policy also installs against a CRD without it).
   [
     'restartConsumers',
-    `has(object.spec.rollout) && has(object.spec.rollout.restartConsumers) && object.spec.rollout.restartConsumers == true`,
+    `has(variables.push.spec.rollout) && has(variables.push.spec.rollout.restartConsumers) && variables.push.spec.rollout.restartConsumers == true`,
   ],
   // The namespace of each explicit target, duplicates included.
   ['namespaceOfEachTarget', `variables.targets.filter(t, t.sel == '').map(t, t.ns)`],
@@ -184,9 +234,13 @@ const REQUIREMENT_VARIABLES: [name: string, expression: string][] = [
   // under deletionPolicy Delete. A namespaceSelector target needs them in
   // every namespace. Updates first: that is the write a refused author most
   // often lacks, and the first failure is the one named.
+  // On DELETE (matched only for a deletionPolicy Delete push, see
+  // DELETE_MATCH) the operator's finalizer deletes each target it still owns:
+  // whoever deletes the push needs delete on each, and nothing else.
   [
     'targetRequirements',
-    `${targetRequirements('update')}
+    `variables.deleting ? ${targetRequirements('delete', 'deleted')} :
+${targetRequirements('update')}
 + variables.createRequirements
 + ${targetRequirements('get')}
 + (variables.deletes ? ${targetRequirements('delete')} : [])`,
@@ -202,12 +256,12 @@ const REQUIREMENT_VARIABLES: [name: string, expression: string][] = [
   ],
   [
     'serviceAccountRequirements',
-    `!has(object.spec.serviceAccountName) ? [] : [${requirement({
+    `!has(variables.push.spec.serviceAccountName) ? [] : [${requirement({
       g: `''`,
       r: `'serviceaccounts'`,
       v: `'impersonate'`,
       ns: `variables.ns`,
-      n: `string(object.spec.serviceAccountName)`,
+      n: `string(variables.push.spec.serviceAccountName)`,
       why: `'impersonate'`,
     })}]`,
   ],
@@ -216,14 +270,14 @@ const REQUIREMENT_VARIABLES: [name: string, expression: string][] = [
   // lacks the field, and is empty there.
   [
     'sourceRequirements',
-    `!has(object.spec.sources) ? [] : ${range(MAX_SOURCES)}.filter(k, k < size(object.spec.sources)).map(k, ${requirement({
+    `!has(variables.push.spec.sources) ? [] : ${range(MAX_SOURCES)}.filter(k, k < size(variables.push.spec.sources)).map(k, ${requirement({
       g: `''`,
-      r: `(has(object.spec.sources[k].secretRef) ? 'secrets' : 'configmaps')`,
+      r: `(has(variables.push.spec.sources[k].secretRef) ? 'secrets' : 'configmaps')`,
       v: `'get'`,
-      ns: `(has(object.spec.sources[k].secretRef)
-    ? (has(object.spec.sources[k].secretRef.namespace) ? string(object.spec.sources[k].secretRef.namespace) : variables.ns)
-    : (has(object.spec.sources[k].configMapRef.namespace) ? string(object.spec.sources[k].configMapRef.namespace) : variables.ns))`,
-      n: `(has(object.spec.sources[k].secretRef) ? string(object.spec.sources[k].secretRef.name) : string(object.spec.sources[k].configMapRef.name))`,
+      ns: `(has(variables.push.spec.sources[k].secretRef)
+    ? (has(variables.push.spec.sources[k].secretRef.namespace) ? string(variables.push.spec.sources[k].secretRef.namespace) : variables.ns)
+    : (has(variables.push.spec.sources[k].configMapRef.namespace) ? string(variables.push.spec.sources[k].configMapRef.namespace) : variables.ns))`,
+      n: `(has(variables.push.spec.sources[k].secretRef) ? string(variables.push.spec.sources[k].secretRef.name) : string(variables.push.spec.sources[k].configMapRef.name))`,
       why: `'read'`,
       at: `'spec.sources[' + string(k) + ']'`,
     })})`,
@@ -248,7 +302,8 @@ oldObject.spec.targets.filter(o, !((o.kind + '/' + (has(o.namespaceSelector) ? '
   ],
   [
     'requirements',
-    `variables.targetRequirements + variables.consumerRequirements + variables.restartRequirements + variables.serviceAccountRequirements
+    `variables.deleting ? variables.targetRequirements :
+variables.targetRequirements + variables.consumerRequirements + variables.restartRequirements + variables.serviceAccountRequirements
 + variables.sourceRequirements + variables.removedRequirements`,
   ],
 ];
@@ -394,6 +449,10 @@ export function renderAdmissionPolicy(): string {
 #                                  target namespace (namespace-wide)
 #   spec.serviceAccountName        impersonate that ServiceAccount
 #   spec.sources                   get on each source
+# On DELETE of a push with deletionPolicy Delete (and the operator's
+# finalizer), whoever deletes it needs delete on each target, as above; the
+# namespace controller and garbage collector are exempt (namespace deletion
+# must never be blocked). Deleting a Retain push is not checked.
 # Updates that leave the spec alone (the operator's finalizer, labels) and the
 # status subresource are not checked. Pushes created before this policy are
 # not re-checked (admission runs on writes only).
@@ -412,11 +471,10 @@ spec:
       # "configpushes" alone does not match configpushes/status.
       - apiGroups: ["configpush.io"]
         apiVersions: ["*"]
-        operations: ["CREATE", "UPDATE"]
+        operations: ["CREATE", "UPDATE", "DELETE"]
         resources: ["configpushes"]
   matchConditions:
-    - name: spec-written
-      expression: "request.operation == 'CREATE' || object.spec != oldObject.spec"
+${MATCH_CONDITIONS.map(([name, expression]) => `    - name: ${name}\n      expression: ${block(expression, 6)}`).join('\n')}
   variables:
 ${variables}
   validations:

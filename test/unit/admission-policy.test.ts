@@ -5,13 +5,16 @@ import { parseAllDocuments } from 'yaml';
 import {
   CHECK_SLOTS,
   CONSUMER_RESOURCES,
+  EXEMPT_DELETERS,
   MAX_RESTARTS,
   MAX_SOURCES,
   MAX_TARGETS,
   NAMED_REQUIREMENTS,
+  OPERATOR_FINALIZER,
   POLICY_NAME,
   renderAdmissionPolicy,
 } from '../../hack/admission-policy.js';
+import { FINALIZER } from '../../src/api/constants.js';
 import { WORKLOAD_KINDS } from '../../src/api/types.js';
 import { repoRoot } from '../support/paths.js';
 
@@ -53,12 +56,50 @@ describe('manifests/admission-policy.yaml', () => {
     expect(binding?.spec.validationActions).toEqual(['Deny']);
   });
 
-  it('matches CREATE and UPDATE of configpushes, not their status, and skips updates that leave the spec alone', () => {
+  it('matches CREATE, UPDATE and DELETE of configpushes, not their status, and skips updates that leave the spec alone', () => {
     const [policy] = documents(readFileSync(manifestPath, 'utf8'));
     expect(policy?.spec.matchConstraints?.resourceRules).toEqual([
-      { apiGroups: ['configpush.io'], apiVersions: ['*'], operations: ['CREATE', 'UPDATE'], resources: ['configpushes'] },
+      { apiGroups: ['configpush.io'], apiVersions: ['*'], operations: ['CREATE', 'UPDATE', 'DELETE'], resources: ['configpushes'] },
     ]);
-    expect(policy?.spec.matchConditions?.map((c) => c.expression)).toEqual(["request.operation == 'CREATE' || object.spec != oldObject.spec"]);
+    // The CREATE/UPDATE part is the condition as it was before DELETE was matched.
+    expect(policy?.spec.matchConditions?.map((c) => c.expression)).toEqual([
+      `request.operation == 'DELETE'
+  ? has(oldObject.spec.deletionPolicy) && oldObject.spec.deletionPolicy == 'Delete'
+    && has(oldObject.metadata.finalizers) && 'configpush.io/finalizer' in oldObject.metadata.finalizers
+  : request.operation == 'CREATE' || object.spec != oldObject.spec`,
+      "request.operation != 'DELETE' || !(request.userInfo.username in ['system:serviceaccount:kube-system:namespace-controller', 'system:serviceaccount:kube-system:generic-garbage-collector', 'system:kube-controller-manager'])",
+    ]);
+  });
+
+  it('on DELETE of a deletionPolicy Delete push requires delete on each target (by name; cluster-wide for a selector) and nothing else', () => {
+    const [policy] = documents(readFileSync(manifestPath, 'utf8'));
+    const variable = (name: string) => policy?.spec.variables?.find((v) => v.name === name)?.expression ?? '';
+    // The finalizer the condition looks for is the operator's.
+    expect(OPERATOR_FINALIZER).toBe(FINALIZER);
+    // The cluster's own deleters: the namespace controller and the garbage collector (as service accounts or as the controller-manager).
+    expect([...EXEMPT_DELETERS]).toEqual([
+      'system:serviceaccount:kube-system:namespace-controller',
+      'system:serviceaccount:kube-system:generic-garbage-collector',
+      'system:kube-controller-manager',
+    ]);
+    // On DELETE object is null: the push is oldObject, and no variable reads object directly.
+    expect(variable('deleting')).toBe("request.operation == 'DELETE'");
+    expect(variable('push')).toBe('variables.deleting ? oldObject : object');
+    for (const v of policy?.spec.variables ?? []) if (v.name !== 'push') expect(v.expression, v.name).not.toMatch(/(^|[^.\w])object\b/);
+    // Only the target deletions: no update, create, get, restart, impersonation or source requirement.
+    expect(variable('requirements').startsWith('variables.deleting ? variables.targetRequirements :\n')).toBe(true);
+    const onDelete = variable('targetRequirements').split('\n')[0] ?? '';
+    expect(onDelete).toBe(
+      "variables.deleting ? variables.targets.map(t, {'k': '' + '/' + t.r + '/' + 'delete' + '/' + t.ns + '/' + t.name, 'g': '', 'r': t.r, 'v': 'delete', 'ns': t.ns, 'n': t.name, 'why': (t.sel != '' ? 'deleted-everywhere' : 'deleted'), 'at': ''}) :",
+    );
+    // The targets as the CREATE checks see them: ns '' (every namespace) for a selector target.
+    expect(variable('targets')).toContain("'ns': has(t.namespaceSelector) ? '' : (has(t.namespace) ? string(t.namespace) : variables.ns)");
+    // The deny message names the deletion policy.
+    const messages = variable('messages');
+    expect(messages).toContain("'whoever deletes a ConfigPush must be able to delete what it deletes (deletionPolicy Delete)'");
+    expect(messages).toContain(
+      "'whoever deletes a ConfigPush must be able to delete what it deletes (deletionPolicy Delete) (a target with a namespaceSelector: admission cannot know its namespaces, so it needs the right in every namespace)'",
+    );
   });
 
   it('makes one authorizer check per slot (the apiserver allows two per expression) and names each requirement with a 403', () => {
@@ -113,9 +154,9 @@ describe('manifests/admission-policy.yaml', () => {
   it('requires patch on every workload kind, namespace-wide in each restart namespace, for spec.rollout.restartConsumers', () => {
     const [policy] = documents(readFileSync(manifestPath, 'utf8'));
     const variable = (name: string) => policy?.spec.variables?.find((v) => v.name === name)?.expression;
-    // The field as the CRD spells it, guarded by has() (the object is untyped here), true only when set to true.
+    // The field as the CRD spells it, guarded by has() (the object, variables.push, is untyped here), true only when set to true.
     expect(variable('restartConsumers')).toBe(
-      'has(object.spec.rollout) && has(object.spec.rollout.restartConsumers) && object.spec.rollout.restartConsumers == true',
+      'has(variables.push.spec.rollout) && has(variables.push.spec.rollout.restartConsumers) && variables.push.spec.rollout.restartConsumers == true',
     );
     const crd = parseAllDocuments(readFileSync(join(repoRoot, 'crds/configpush.io_configpushes.yaml'), 'utf8'))[0]?.toJS() as {
       spec: { versions: { schema: { openAPIV3Schema: { properties: { spec: { properties: { rollout: { properties: Record<string, { type?: string }> } } } } } } }[] };
@@ -137,7 +178,8 @@ describe('manifests/admission-policy.yaml', () => {
       expect(list).toContain(`'why': (rns == '' ? 'restart-everywhere' : 'restart'), 'at': 'spec.rollout.restartConsumers'`);
     });
     // Among the requirements, after the targets and before the explicit restart list (widest first, and early enough to be named).
-    expect(variable('requirements')).toMatch(/^variables\.targetRequirements \+ variables\.consumerRequirements \+ variables\.restartRequirements \+ /);
+    // (On CREATE and UPDATE: the line after the DELETE branch.)
+    expect(variable('requirements')).toMatch(/^variables\.targetRequirements \+ variables\.consumerRequirements \+ variables\.restartRequirements \+ /m);
     // restartNamespaces is where the explicit list patches too: the target namespaces, and '' for a selector.
     expect(variable('restartNamespaces')).toBe("variables.targetNamespaces + (variables.targets.exists(t, t.sel != '') ? [''] : [])");
   });
