@@ -17,7 +17,7 @@ import {
   type V1PolicyRule,
 } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ALLOWED_SOURCES_ANNOTATION, GROUP, PLURAL, VERSION } from '../../src/api/constants.js';
+import { ALLOWED_SOURCES_ANNOTATION, GROUP, MANAGED_BY_LABEL, PLURAL, VERSION } from '../../src/api/constants.js';
 import { restartAnnotationKey } from '../../src/configpush/workload-restarter.js';
 import { CONSUMER_VALUE_PREFIX } from '../../src/core/consumers.js';
 import type { ConfigPush, ConfigPushSpec } from '../../src/api/types.js';
@@ -45,11 +45,11 @@ const policyDocuments = loadAllYaml(readFileSync(join(repoRoot, 'manifests/admis
 const POLICY = 'configpush-author-rights';
 
 /** API clients that act as `user` (impersonated from the admin kubeconfig, as kubectl --as does). */
-function as(user: string) {
+function as(user: string, group = 'system:authenticated') {
   const impersonate: Middleware = {
     pre: async (context) => {
       context.setHeaderParam('Impersonate-User', user);
-      context.setHeaderParam('Impersonate-Group', 'system:authenticated');
+      context.setHeaderParam('Impersonate-Group', group);
       return context;
     },
     post: async (context) => context,
@@ -71,6 +71,10 @@ function as(user: string) {
         body: { apiVersion: `${GROUP}/${VERSION}`, kind: 'ConfigPush', metadata: { name, namespace }, spec },
         ...(dryRun ? { dryRun } : {}),
       }) as Promise<ConfigPush>,
+    remove: (namespace: string, name: string, dryRun?: 'All') =>
+      custom.deleteNamespacedCustomObject({ ...base, namespace, name, ...(dryRun ? { dryRun } : {}) }) as Promise<unknown>,
+    /** What the namespace controller does to each resource of a namespace being deleted. */
+    removeAll: (namespace: string) => custom.deleteCollectionNamespacedCustomObject({ ...base, namespace }) as Promise<unknown>,
     replace: (push: ConfigPush) =>
       custom.replaceNamespacedCustomObject({ ...base, namespace: push.metadata.namespace, name: push.metadata.name, body: push }) as Promise<ConfigPush>,
     /** What `kubectl auth can-i <verb> <resource> -n <namespace>` answers for this user. */
@@ -287,6 +291,115 @@ describe('a ConfigPush may only cause what its author could cause (manifests/adm
 
       // Her name-scoped grant does admit a push of her own that names only "keep" (a dry run: "pair" owns it).
       await dora.create(ns, 'mine', { deletionPolicy: 'Delete', targets: [{ kind: 'Secret', name: 'keep' }], data: { k: 'v' } }, 'All');
+    });
+
+    it('refuses deleting a deletionPolicy Delete push to a user who may delete ConfigPushes but not its target; allowed once she may, the operator deletes it', async () => {
+      const ns = await newNamespace('authz-delpush');
+      await createPush(ns, 'doomed', { deletionPolicy: 'Delete', targets: [{ kind: 'Secret', name: 'db' }], data: { password: 'admin' } });
+      await waitReady(ns, 'doomed');
+      await pushEditor(ns, 'erin');
+      const erin = as('erin');
+      expect(await erin.canI('delete', 'configpushes.configpush.io', ns, 'doomed')).toBe(true);
+      expect(await erin.canI('delete', 'secrets', ns, 'db')).toBe(false);
+
+      const message = `erin may not delete secrets ${ns}/db: whoever deletes a ConfigPush must be able to delete what it deletes (deletionPolicy Delete)`;
+      await expectRefused(erin.remove(ns, 'doomed'), message);
+      // kubectl delete says the same.
+      const kubectl = spawnSync(
+        'kubectl',
+        ['--kubeconfig', kubeconfigPath, '--as', 'erin', '--as-group', 'system:authenticated', 'delete', '-n', ns, `${PLURAL}.${GROUP}`, 'doomed'],
+        { encoding: 'utf8' },
+      );
+      expect(kubectl.status).toBe(1);
+      expect(kubectl.stderr).toContain(`is forbidden: ValidatingAdmissionPolicy '${POLICY}' with binding '${POLICY}' denied request: ${message}\n`);
+
+      await settled(operator);
+      // Nothing happened: the push is not even Terminating, and the Secret was never deleted.
+      expect((await getPush(ns, 'doomed')).metadata.deletionTimestamp).toBeUndefined();
+      expect(Buffer.from((await readSecret(ns, 'db'))?.data?.password ?? '', 'base64').toString()).toBe('admin');
+      let audit = readAudit();
+      expect(writesTo('secrets', ns, 'db', audit).map((w) => w.verb)).not.toContain('delete');
+      const refused = writes({ resource: 'configpushes', namespace: ns, name: 'doomed', includeFailed: true }, audit).filter((w) => w.verb === 'delete');
+      expect(refused.map((w) => [w.impersonatedUser?.username, w.responseStatus?.code])).toEqual([
+        ['erin', 403],
+        ['erin', 403],
+      ]);
+
+      // Granted delete on that Secret (by name), she may delete the push, and the operator deletes the Secret for it.
+      await grant(ns, 'erin', 'delete-db', [secretsRW(['delete'], ['db'])]);
+      await eventually(() => erin.canI('delete', 'secrets', ns, 'db'), 'the grant to take effect');
+      await erin.remove(ns, 'doomed');
+      await eventually(async () => !(await pushExists(ns, 'doomed')), 'the push to be finalized and gone');
+      expect(await readSecret(ns, 'db')).toBeUndefined();
+      audit = readAudit();
+      expect(writesTo('secrets', ns, 'db', audit).filter((w) => w.verb === 'delete').map((w) => w.user.username)).toEqual([OPERATOR_USERNAME]);
+    });
+
+    it('deleting a deletionPolicy Retain push needs no right on its targets (the operator only releases them)', async () => {
+      const ns = await newNamespace('authz-delretain');
+      await createPush(ns, 'kept', { deletionPolicy: 'Retain', targets: [{ kind: 'Secret', name: 'db' }], data: { password: 'admin' } });
+      await waitReady(ns, 'kept');
+      await pushEditor(ns, 'rhea');
+      const rhea = as('rhea');
+      for (const verb of ['get', 'update', 'delete']) expect(await rhea.canI(verb, 'secrets', ns, 'db')).toBe(false);
+
+      await rhea.remove(ns, 'kept');
+      await eventually(async () => !(await pushExists(ns, 'kept')), 'the push to be finalized and gone');
+      // The Secret stays, its content untouched, only the operator's own markers removed.
+      const secret = await readSecret(ns, 'db');
+      expect(Buffer.from(secret?.data?.password ?? '', 'base64').toString()).toBe('admin');
+      expect(secret?.metadata?.labels?.[MANAGED_BY_LABEL]).toBeUndefined();
+      expect(writesTo('secrets', ns, 'db').map((w) => w.verb)).not.toContain('delete');
+    });
+
+    it('deleting the namespace of a deletionPolicy Delete push still works: the namespace controller is never refused, and the namespace goes away', async () => {
+      const ns = await newNamespace('authz-delns');
+      await createPush(ns, 'doomed', { deletionPolicy: 'Delete', targets: [{ kind: 'Secret', name: 'db' }, { kind: 'ConfigMap', name: 'cfg' }], data: { k: 'v' } });
+      await waitReady(ns, 'doomed');
+      const started = Date.now();
+      await core.deleteNamespace({ name: ns });
+
+      // This control plane has no controller-manager: play the namespace controller with its own identity (its
+      // bootstrap RBAC) as it empties a namespace: a deletecollection per resource, then the finalize call.
+      const namespaceController = as('system:serviceaccount:kube-system:namespace-controller', 'system:serviceaccounts');
+      await namespaceController.removeAll(ns);
+      await eventually(async () => !(await pushExists(ns, 'doomed')), 'the operator to finalize the push in the terminating namespace');
+      expect(await readSecret(ns, 'db')).toBeUndefined();
+      expect(await readConfigMap(ns, 'cfg')).toBeUndefined();
+      const namespace = await core.readNamespace({ name: ns });
+      await core.replaceNamespaceFinalize({ name: ns, body: { ...namespace, spec: { finalizers: [] } } });
+      await eventually(
+        () => core.readNamespace({ name: ns }).then(() => false, (err: unknown) => err instanceof ApiException && err.code === 404),
+        'the namespace to be gone',
+      );
+      const seconds = (Date.now() - started) / 1000;
+      expect(seconds).toBeLessThan(20);
+      // No deletion was refused (a 404 from a finalizer patch racing the push's removal is not a refusal).
+      const refusals = writes({ resource: 'configpushes', namespace: ns, includeFailed: true }).filter((w) => w.responseStatus?.code === 403);
+      expect(refusals).toEqual([]);
+      const deletions = writes({ resource: 'configpushes', namespace: ns }).filter((w) => w.verb === 'deletecollection' || w.verb === 'delete');
+      expect(deletions.map((w) => [w.verb, w.impersonatedUser?.username])).toEqual([['deletecollection', 'system:serviceaccount:kube-system:namespace-controller']]);
+    });
+
+    it('exempts the cluster\'s own deleters by name: the controller-manager identity passes where a user with the same grant is refused', async () => {
+      // A controller-manager without --use-service-account-credentials deletes as system:kube-controller-manager,
+      // whose bootstrap role may not delete ConfigMaps: without the exemption it could not empty this namespace.
+      const ns = await newNamespace('authz-delexempt');
+      await createPush(ns, 'doomed', { deletionPolicy: 'Delete', targets: [{ kind: 'ConfigMap', name: 'cfg' }], data: { k: 'v' } });
+      await waitReady(ns, 'doomed');
+      const controllerManager = as('system:kube-controller-manager');
+      await pushEditor(ns, 'system:kube-controller-manager');
+      await pushEditor(ns, 'cm-lookalike');
+      expect(await controllerManager.canI('delete', 'configmaps', ns, 'cfg')).toBe(false);
+
+      // Dry runs: admission runs, nothing is deleted.
+      await expectRefused(
+        as('cm-lookalike').remove(ns, 'doomed', 'All'),
+        `cm-lookalike may not delete configmaps ${ns}/cfg: whoever deletes a ConfigPush must be able to delete what it deletes (deletionPolicy Delete)`,
+      );
+      await controllerManager.remove(ns, 'doomed', 'All');
+      expect((await getPush(ns, 'doomed')).metadata.deletionTimestamp).toBeUndefined();
+      expect(await readConfigMap(ns, 'cfg')).toBeDefined();
     });
   });
 
