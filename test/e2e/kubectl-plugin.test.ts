@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { PatchStrategy, setHeaderOptions } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { RECONCILE_REQUESTED_ANNOTATION } from '../../src/api/constants.js';
+import { ANNOTATION, RECONCILE_REQUESTED_ANNOTATION } from '../../src/api/constants.js';
 import type { ConfigPush } from '../../src/api/types.js';
 import { isSupportedNode } from '../../src/cli/kubectl-configpush/node-runtime.js';
 import { readAudit, writes } from '../support/audit.js';
@@ -235,15 +235,6 @@ describe('kubectl configpush (the real executable)', () => {
       }
     });
 
-    it('diff of a push with spec.sources: refused with a clear error (the plan would need the sources\' live data)', async () => {
-      await createPush(ns, 'sourced', { targets: [{ kind: 'ConfigMap', name: 'sourced' }], sources: [{ configMapRef: { name: 'nowhere' }, optional: true }] });
-      const result = await plugin('diff', 'sourced', '-n', ns);
-      expect(result.code).toBe(3);
-      expect(result.stdout).toBe('');
-      expect(result.stderr).toBe(`error: configpush ${ns}/sourced copies spec.sources, which diff does not plan yet; see where it stands with: kubectl configpush status sourced -n ${ns}\n`);
-      await custom.deleteNamespacedCustomObject({ group: 'configpush.io', version: 'v1alpha1', plural: 'configpushes', namespace: ns, name: 'sourced' });
-    });
-
     it('an apiserver it cannot reach: says so, names the server and the flags to check', async () => {
       const kubeConfig = testKubeConfig();
       const dir = mkdtempSync(join(tmpdir(), 'kubeconfig-'));
@@ -355,6 +346,116 @@ describe('kubectl configpush (the real executable)', () => {
       const diff = await plugin('diff', 'web', '-n', ns);
       expect(diff.code).toBe(0);
       expect(lines(diff.stdout).at(-1)).toBe('2 unchanged.');
+    });
+  });
+
+  describe('diff with spec.sources (read as the user, merged as the operator merges them)', () => {
+    let home: string;
+    let dest: string;
+    const SOURCE_SECRET = `Src-S3cr3t-${suffix}`;
+    const NEW_SOURCE_SECRET = `N3w-Src-S3cr3t-${suffix}`;
+    const setSource = async (password: string) => {
+      const body = { metadata: { name: 'upstream', namespace: home }, type: 'Opaque', data: { password: Buffer.from(password).toString('base64'), user: Buffer.from('app').toString('base64') } };
+      if (await readSecret(home, 'upstream')) await core.replaceNamespacedSecret({ name: 'upstream', namespace: home, body });
+      else await core.createNamespacedSecret({ namespace: home, body });
+    };
+    let appliedKey = '';
+    const noSecretIn = (results: Result[]) => {
+      for (const { stdout, stderr } of results) {
+        for (const form of [...secretForms(SOURCE_SECRET), ...secretForms(NEW_SOURCE_SECRET)]) {
+          expect(stdout).not.toContain(form);
+          expect(stderr).not.toContain(form);
+        }
+      }
+    };
+
+    beforeAll(async () => {
+      home = await newNamespace('plugin-src');
+      dest = await newNamespace('plugin-src-b', acceptingPushesFrom(home));
+      await setSource(SOURCE_SECRET);
+      await createPush(home, 'copied', {
+        targets: [
+          { kind: 'Secret', name: 'copied' },
+          { kind: 'Secret', name: 'copied', namespace: dest },
+        ],
+        sources: [{ secretRef: { name: 'upstream' } }],
+        data: { mode: 'prod' },
+      });
+      await waitReady(home, 'copied');
+      expect((await plugin('suspend', 'copied', '-n', home)).code).toBe(0);
+    });
+
+    it('no source change: every target unchanged, exit 0, under the operator\'s own operation key', async () => {
+      const push = await getPush(home, 'copied');
+      const result = await plugin('diff', 'copied', '-n', home);
+      expect(result.stderr).toBe('');
+      expect(result.code).toBe(0);
+      expect(lines(result.stdout)[0]).toBe(`ConfigPush ${home}/copied, generation ${push.metadata.generation}, operation ${push.status?.operationKey}`);
+      // The sources line wraps with the (random) namespace's length: joined again here.
+      expect(result.stdout.replace(/\n/g, ' ')).toContain(`sources, read as you: Secret ${home}/upstream (revision ${push.status?.sources?.[0]?.revision})`);
+      expect(lines(result.stdout).at(-1)).toBe('2 unchanged.');
+      const json = JSON.parse((await plugin('diff', 'copied', '-n', home, '-o', 'json')).stdout) as { operationKey: string; contentDigest: string; sources: unknown };
+      expect(json.operationKey).toBe(push.status?.operationKey);
+      appliedKey = json.operationKey;
+      expect(json.contentDigest).toBe(push.status?.contentDigest);
+      expect(json.sources).toEqual(push.status?.sources);
+      noSecretIn([result]);
+    });
+
+    it('a source change: an update of every target, exit 1; the source\'s values (and their base64) appear in no output', async () => {
+      const before = readAudit();
+      await setSource(NEW_SOURCE_SECRET);
+      const text = await plugin('diff', 'copied', '-n', home);
+      expect(text.stderr).toBe('');
+      expect(text.code).toBe(1);
+      const bytes = (value: string) => Buffer.byteLength(value);
+      expect(text.stdout).toContain(`Secret ${home}/copied: update (new content)\n  operation key: `);
+      expect(text.stdout).toContain(`  data (values hidden):\n    ~ password: (changed, ${bytes(SOURCE_SECRET)} bytes -> ${bytes(NEW_SOURCE_SECRET)} bytes)\n`);
+      expect(text.stdout).toContain(`Secret ${dest}/copied: update (new content)\n  the same changes as Secret ${home}/copied\n`);
+      expect(lines(text.stdout).at(-1)).toBe('2 to update.');
+      const json = await plugin('diff', 'copied', '-n', home, '-o', 'json');
+      const yaml = await plugin('diff', 'copied', '-n', home, '-o', 'yaml');
+      expect([json.code, yaml.code]).toEqual([1, 1]);
+      const plan = JSON.parse(json.stdout) as { operationKey: string; targets: { action: string; operationKey: { from: string; to: string } }[] };
+      const push = await getPush(home, 'copied');
+      // The same generation, a new operation: the sources revision is in the key.
+      expect(plan.operationKey).not.toBe(appliedKey);
+      expect(plan.operationKey.split('-')[0]).toBe(String(push.metadata.generation));
+      // From the key the operator stamped before the suspend (generation 1) to this one.
+      const written = (await readSecret(dest, 'copied'))?.metadata?.annotations?.[ANNOTATION.operationKey];
+      expect(written).toMatch(/^1-[0-9a-f]{10}$/);
+      expect(plan.targets.map((t) => [t.action, t.operationKey.from, t.operationKey.to])).toEqual([
+        ['update', written, plan.operationKey],
+        ['update', written, plan.operationKey],
+      ]);
+      expect(yaml.stdout).toContain(`operationKey: ${plan.operationKey}`);
+      noSecretIn([text, json, yaml, await plugin('status', 'copied', '-n', home)]);
+      // Suspended: the targets still hold the old value, and diff wrote nothing.
+      expect(Buffer.from((await readSecret(dest, 'copied'))?.data?.password ?? '', 'base64').toString()).toBe(SOURCE_SECRET);
+      expect(writes({ resource: 'secrets', userAgent: 'kubectl-configpush' }, readAudit().slice(before.length))).toEqual([]);
+    });
+
+    it('after resume the operator writes the new revision and diff exits 0 with the key it stamped', async () => {
+      expect((await plugin('resume', 'copied', '-n', home)).code).toBe(0);
+      const push = await waitReason(home, 'copied', 'Applied');
+      expect(Buffer.from((await readSecret(dest, 'copied'))?.data?.password ?? '', 'base64').toString()).toBe(NEW_SOURCE_SECRET);
+      const diff = await plugin('diff', 'copied', '-n', home);
+      expect(diff.code).toBe(0);
+      expect(lines(diff.stdout)[0]).toBe(`ConfigPush ${home}/copied, generation ${push.metadata.generation}, operation ${push.status?.operationKey}`);
+      expect(lines(diff.stdout).at(-1)).toBe('2 unchanged.');
+      noSecretIn([diff]);
+    });
+
+    it('a source the operator refuses: the operator\'s reason on stderr, exit 3', async () => {
+      await createPush(home, 'orphan', { targets: [{ kind: 'ConfigMap', name: 'orphan' }], sources: [{ configMapRef: { name: 'nowhere' } }] });
+      await waitReason(home, 'orphan', 'SourceNotFound');
+      const result = await plugin('diff', 'orphan', '-n', home);
+      expect(result.code).toBe(3);
+      expect(result.stdout).toBe('');
+      expect(result.stderr).toBe(
+        `error: configpush ${home}/orphan cannot be planned: SourceNotFound: ConfigMap ${home}/nowhere (spec.sources[0]) does not exist; ` +
+          `the operator refuses it with the same reason (see: kubectl configpush status orphan -n ${home})\n`,
+      );
     });
   });
 
