@@ -113,7 +113,13 @@ describe('source changes under faults', () => {
     expect(first.lost).toEqual([]);
 
     // Each change rewrites every source; kills fall at random instants among them.
-    const killRounds = new Set(Array.from({ length: K }, () => s.rnd.int(0, R - 1)));
+    // K distinct changes (of R) are followed by a kill.
+    const order = Array.from({ length: R }, (_, i) => i);
+    for (let i = order.length - 1; i > 0; i--) {
+      const j = s.rnd.int(0, i);
+      [order[i], order[j]] = [order[j]!, order[i]!];
+    }
+    const killRounds = new Set(order.slice(0, Math.min(K, R)));
     let kills = 0;
     const started = Date.now();
     for (let r = 1; r <= R; r++) {

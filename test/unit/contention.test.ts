@@ -18,7 +18,7 @@ function fight(seconds: number): number[] {
 }
 
 describe('contention rules', () => {
-  it('lets two corrections through at once, then holds the third for 2 s, then doubles the hold', () => {
+  it('lets three corrections through at once, then holds the fourth for 2 s, then doubles the hold', () => {
     let state = recordCorrection(NO_CONTENTION, 0, policy);
     expect(decideCorrection(state, 100)).toEqual({ allow: true });
     state = recordCorrection(state, 100, policy);
