@@ -122,7 +122,8 @@ export class WatchGate {
   private handle(req: IncomingMessage, res: ServerResponse): void {
     const method = req.method ?? 'GET';
     const path = req.url ?? '/';
-    const gated = method === 'GET' && /[?&]watch=(true|1)(&|$)/.test(path) && this.gated(path);
+    const isWatch = method === 'GET' && /[?&]watch=(true|1)(&|$)/.test(path);
+    const gated = isWatch && this.gated(path);
     if (gated) this.stats.gatedWatches++;
     if (gated && this.holding) this.stats.openedWhileHeld++;
     const headers: Record<string, string | string[]> = {};
@@ -135,14 +136,16 @@ export class WatchGate {
       res.writeHead(answer.statusCode ?? 502, out);
       answer.on('error', () => req.socket.destroy());
       res.on('close', () => answer.destroy());
+      // A watch's headers go out at once, as the apiserver sends them: a quiet
+      // watch has no body to carry them, and the client waits for them.
+      if (isWatch) res.flushHeaders();
       if (!gated) {
         answer.pipe(res);
         return;
       }
-      res.flushHeaders();
-      const watch = { answer, res, socket: req.socket };
-      this.open.add(watch);
-      res.on('close', () => this.open.delete(watch));
+      const stream = { answer, res, socket: req.socket };
+      this.open.add(stream);
+      res.on('close', () => this.open.delete(stream));
       if (this.holding) answer.pause();
       else answer.pipe(res);
     });
