@@ -6,7 +6,7 @@ import { PermanentError, TransientError } from '../core/errors.js';
 import { generationOfKey } from '../core/operation-key.js';
 import { targetId, type ResolvedSpec, type ResolvedTarget } from '../core/resolve-spec.js';
 import { targetLabel, type TargetOutcome } from '../core/target-outcome.js';
-import { planTarget, planVerified, type CachedTarget, type TargetPlan, type Verification } from '../core/target-plan.js';
+import { planTargetOf, planVerified, type CachedTarget, type TargetPlan, type Verification } from '../core/target-plan.js';
 import { refuseTarget } from '../core/tenancy.js';
 import { isAlreadyExists, isConflict, isNotFound, toApiError } from '../kube/api-errors.js';
 import type { TargetClient } from '../kube/target-client.js';
@@ -170,17 +170,7 @@ export async function applyTarget(
   for (let round = 1; round <= MAX_ROUNDS; round++) {
     const skipRead = round === 1 && assumeAbsent && mode === 'apply' && !previouslyWritten;
     const live = skipRead ? undefined : await store.read(target.kind, target.namespace, target.name);
-    const plan = planTarget({
-      kind: target.kind,
-      live,
-      ownerUid: ownership.ownerUid,
-      generation: ownership.generation,
-      content: spec.content,
-      digest: spec.digest,
-      adopt: spec.adopt,
-      driftPolicy: spec.driftPolicy,
-      previouslyWritten,
-    });
+    const plan = planTargetOf(target.kind, live, spec, ownership, previouslyWritten);
     if (verifier && !skipRead) note(verifier, target, plan.action === 'none' ? live : undefined, live, spec, ownership, client);
     if (plan.action !== 'create' && plan.action !== 'update') return settled(target, plan, live, ownership, metrics);
     if (mode === 'inspect') {
@@ -250,16 +240,7 @@ function note(
  * apiserver may have normalised what we sent).
  */
 function recordWrite(verifier: TargetVerifier, target: ResolvedTarget, written: TargetObject, spec: ResolvedSpec, ownership: Ownership, client: string): void {
-  const plan = planTarget({
-    kind: target.kind,
-    live: written,
-    ownerUid: ownership.ownerUid,
-    generation: ownership.generation,
-    content: spec.content,
-    digest: spec.digest,
-    adopt: spec.adopt,
-    driftPolicy: spec.driftPolicy,
-  });
+  const plan = planTargetOf(target.kind, written, spec, ownership);
   note(verifier, target, plan.action === 'none' ? written : undefined, written, spec, ownership, client);
 }
 

@@ -1,8 +1,9 @@
 import { ANNOTATION } from '../api/constants.js';
 import type { DriftPolicy, TargetKind } from '../api/types.js';
 import type { DesiredContent } from './content-digest.js';
-import { contentMatches, ownedBy, type TargetObject } from './desired-target.js';
+import { contentMatches, ownedBy, type Ownership, type TargetObject } from './desired-target.js';
 import { generationOfKey } from './operation-key.js';
+import type { ResolvedSpec } from './resolve-spec.js';
 
 /**
  * What to do with one target, decided from a fresh read. Pure, so the rules
@@ -38,6 +39,30 @@ export interface PlanInput {
   driftPolicy: DriftPolicy;
   /** The push's last status shows this target as written: if it is missing now, someone deleted it. */
   previouslyWritten?: boolean;
+}
+
+/**
+ * planTarget for one target of a resolved spec, as the applier, its write
+ * verification and `kubectl configpush diff` all ask it.
+ */
+export function planTargetOf(
+  kind: TargetKind,
+  live: TargetObject | undefined,
+  spec: Pick<ResolvedSpec, 'content' | 'digest' | 'adopt' | 'driftPolicy'>,
+  ownership: Pick<Ownership, 'ownerUid' | 'generation'>,
+  previouslyWritten = false,
+): TargetPlan {
+  return planTarget({
+    kind,
+    live,
+    ownerUid: ownership.ownerUid,
+    generation: ownership.generation,
+    content: spec.content,
+    digest: spec.digest,
+    adopt: spec.adopt,
+    driftPolicy: spec.driftPolicy,
+    previouslyWritten,
+  });
 }
 
 export function planTarget(input: PlanInput): TargetPlan {

@@ -4,7 +4,7 @@ import type { ConfigPush, RolloutPhase, SourceStatus, TargetKind } from '../../.
 import { MANAGED_KEYS_ANNOTATION, renderTarget, type Ownership, type TargetObject } from '../../../core/desired-target.js';
 import { operationKey } from '../../../core/operation-key.js';
 import { targetId, type ResolvedSpec, type ResolvedTarget } from '../../../core/resolve-spec.js';
-import { planTarget } from '../../../core/target-plan.js';
+import { planTargetOf } from '../../../core/target-plan.js';
 import { refuseTarget } from '../../../core/tenancy.js';
 import { diffMaps, type KeyChange, type ValueKind } from './key-diff.js';
 import type { WaveView } from './waves.js';
@@ -140,17 +140,7 @@ function planOne({ input, ownership, previouslyWritten, hideValues }: PlanContex
   const read = input.live(target);
   if ('error' in read) return result({ action: 'error', message: read.error });
   const live = read.object;
-  const plan = planTarget({
-    kind: target.kind,
-    live,
-    ownerUid: ownership.ownerUid,
-    generation: ownership.generation,
-    content: spec.content,
-    digest: spec.digest,
-    adopt: spec.adopt,
-    driftPolicy: spec.driftPolicy,
-    previouslyWritten: previouslyWritten.has(targetId(target)),
-  });
+  const plan = planTargetOf(target.kind, live, spec, ownership, previouslyWritten.has(targetId(target)));
   const changes = () => contentChanges(target.kind, live, renderTarget(target.kind, target.name, target.namespace, spec.content, ownership, live), valuesHidden);
   switch (plan.action) {
     case 'none':
