@@ -24,6 +24,8 @@ export interface ChaosProfile {
   crashSteps: { phases: ('sent' | 'answered')[]; alternate: boolean; stride: number };
   /** Pushes copying from `sources` Secrets, each source changed `changes` times; `kills` of them with a kill -9. */
   sources: { pushes: number; sources: number; changes: number; kills: number };
+  /** Random ConfigPushes drawn by fast-check (fuzz.test.ts); `huge` of them keep a near-limit value (they are slow). */
+  fuzz: { pushes: number; huge: number };
   /** Budget for the final convergence of a scenario once its faults stop. */
   convergeTimeoutMs: number;
   /** Per-test timeout handed to vitest. */
@@ -47,6 +49,7 @@ const SHORT: Omit<ChaosProfile, 'seed'> = {
   // ~11 of the ~44 (request, moment) pairs, ~75 s; the long profile takes them all.
   crashSteps: { phases: ['sent', 'answered'], alternate: true, stride: 2 },
   sources: { pushes: 12, sources: 3, changes: 4, kills: 2 },
+  fuzz: { pushes: 60, huge: 3 },
   convergeTimeoutMs: 90_000,
   testTimeoutMs: 240_000,
 };
@@ -61,6 +64,7 @@ const LONG: Omit<ChaosProfile, 'seed'> = {
   hostile: { bad: 100, good: 40 },
   crashSteps: { phases: ['sent', 'answered'], alternate: false, stride: 1 },
   sources: { pushes: 80, sources: 6, changes: 12, kills: 8 },
+  fuzz: { pushes: 1_000, huge: 12 },
   convergeTimeoutMs: 300_000,
   testTimeoutMs: 30 * 60_000,
 };

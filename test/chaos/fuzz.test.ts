@@ -1,0 +1,191 @@
+import { afterAll, describe, expect, it } from 'vitest';
+import type { ConfigPush } from '../../src/api/types.js';
+import { operatorWriteCount, targetId } from './ledger.js';
+import { OperatorProcess, stopAll } from './operator-process.js';
+import { profile } from './profile.js';
+import { recordFigures } from './report.js';
+import { evidence, startScenario, type Scenario } from './scenario.js';
+import { samplePushes, type FuzzPush, type FuzzScope } from './fuzz-input.js';
+import { ALLOWED_SOURCES, GROUP, PLURAL, VERSION, code, forEachLimit, listPushes, purgePushes, sleep } from './workload.js';
+
+/**
+ * Fuzzed input: ConfigPushes drawn by fast-check (fuzz-input.ts) from the
+ * suite's seed, valid, edge-case and malformed, created as admin through the
+ * test's client. Each must be refused at admission with a message, or get a
+ * Ready condition at its generation with a CamelCase reason (True/Applied,
+ * or False with why). One operator process runs throughout: it must not
+ * crash, must not loop (5 s of quiet afterwards: no target writes, few
+ * reconciles), and every target is written at most once.
+ */
+const { pushes: N, huge: HUGE } = profile.fuzz;
+const CAMEL = /^[A-Z][A-Za-z0-9]*$/;
+/** Reasons that say the operator is still at work, not an answer. */
+const UNSETTLED = new Set(['Progressing', 'Paused', 'RetryingAfterError']);
+
+interface Outcome {
+  index: number;
+  input: FuzzPush;
+  name: string;
+  /** 'refused' | 'accepted' (then 'answered' once Ready at its generation). */
+  admission: 'refused' | 'accepted' | 'error';
+  status: number;
+  message: string;
+  ready?: { status: string; reason: string; message: string };
+  targets: string[];
+}
+
+/** The input, short enough to read: long strings cut, with their length. */
+function show(input: FuzzPush): string {
+  return JSON.stringify(input, (_k, v: unknown) => (typeof v === 'string' && v.length > 80 ? `${v.slice(0, 40)}…(${v.length} chars)` : v)).slice(0, 2_000);
+}
+
+function readyAt(push: ConfigPush) {
+  const cond = push.status?.conditions?.find((c) => c.type === 'Ready');
+  return push.status?.observedGeneration === push.metadata.generation && cond?.observedGeneration === push.metadata.generation ? cond : undefined;
+}
+
+/** The apiserver's message from a refused create (a Status body). */
+function refusal(err: unknown): { status: number; message: string } {
+  const e = err as { code?: number; body?: unknown; message?: string };
+  let message = '';
+  try {
+    const body = typeof e.body === 'string' ? (JSON.parse(e.body) as { message?: string }) : (e.body as { message?: string } | undefined);
+    message = body?.message ?? '';
+  } catch {
+    message = String(e.body ?? '').slice(0, 300);
+  }
+  return { status: code(err) ?? 0, message };
+}
+
+describe('fuzzed input', () => {
+  let scenario: Scenario | undefined;
+  afterAll(async () => {
+    await stopAll();
+    if (scenario) await purgePushes(scenario.c, scenario.namespaces);
+  });
+
+  it(`${N} fast-check ConfigPushes: each refused with a message or answered with a reason; no crash, no loop; each target written at most once`, async () => {
+    const s = (scenario = await startScenario('fuzz', 12));
+    const runLabel = { key: 'fuzz.chaos.configpush.io/run', value: `r${s.seed}` };
+    const home = await s.namespace('fuzz');
+    const cross = await s.namespace('fuzz-x', { [ALLOWED_SOURCES]: '*' });
+    for (const ns of [home, cross]) await s.c.core.patchNamespace({ name: ns, body: [{ op: 'add', path: '/metadata/labels', value: { [runLabel.key]: runLabel.value } }] });
+    const scope: FuzzScope = { home, cross, runLabel };
+    const inputs = samplePushes(scope, N, s.seed, HUGE);
+    process.stdout.write(`fuzz: seed ${s.seed} (CHAOS_SEED=${profile.seed}), ${N} pushes, ${inputs.filter((p) => p.huge !== undefined).length} near the size limits\n`);
+
+    const op = new OperatorProcess({ name: 'fuzz', kubeconfig: s.env.kubeconfig, workers: 4, metrics: true });
+    await op.start();
+    const started = Date.now();
+
+    const outcomes: Outcome[] = [];
+    await forEachLimit(inputs, 3, async (input, index) => {
+      const name = input.name === 'ok' ? `fz-${index}` : input.name;
+      const body = { apiVersion: `${GROUP}/${VERSION}`, kind: 'ConfigPush', metadata: { name, namespace: home }, spec: input.spec };
+      const outcome: Outcome = { index, input, name, admission: 'accepted', status: 201, message: '', targets: [] };
+      try {
+        await s.c.custom.createNamespacedCustomObject({ group: GROUP, version: VERSION, plural: PLURAL, namespace: home, body });
+      } catch (err) {
+        const r = refusal(err);
+        outcome.status = r.status;
+        outcome.message = r.message;
+        outcome.admission = r.status >= 400 && r.status < 500 ? 'refused' : 'error';
+      }
+      outcomes.push(outcome);
+    });
+    outcomes.sort((a, b) => a.index - b.index);
+    const accepted = outcomes.filter((o) => o.admission === 'accepted');
+    const created = Date.now();
+
+    // One list a round: every accepted push needs a settled Ready at its generation.
+    const deadline = Date.now() + profile.convergeTimeoutMs;
+    let live = new Map<string, ConfigPush>();
+    for (;;) {
+      live = new Map((await listPushes(s.c, home)).map((p) => [p.metadata.name, p]));
+      for (const o of accepted) {
+        const push = live.get(o.name);
+        const cond = push ? readyAt(push) : undefined;
+        if (cond) o.ready = { status: cond.status, reason: cond.reason, message: cond.message };
+        else delete o.ready;
+      }
+      if (accepted.every((o) => o.ready && !UNSETTLED.has(o.ready.reason))) break;
+      if (Date.now() > deadline || !op.running) break;
+      await sleep(500);
+    }
+    const answeredAt = Date.now();
+
+    // What each accepted push resolved its targets to (the operator's own status), for the ledger's allowance.
+    const allowed = new Map<string, number>();
+    for (const o of accepted) {
+      for (const t of live.get(o.name)?.status?.targets ?? []) {
+        const id = targetId({ resource: t.kind === 'Secret' ? 'secrets' : 'configmaps', namespace: t.namespace, name: t.name });
+        o.targets.push(id);
+        allowed.set(id, 1);
+      }
+    }
+
+    // No loop: once all have answered, 5 s of quiet without target writes and with at most a few reconciles.
+    await sleep(2_000);
+    const reconciles0 = await op.metric('configpush_reconcile_total');
+    const targetWrites0 = s.operatorTargetWrites();
+    const writes0 = operatorWriteCount(s.events(), s.namespaces).total;
+    await sleep(5_000);
+    const quietReconciles = (await op.metric('configpush_reconcile_total')) - reconciles0;
+    const quietTargetWrites = s.operatorTargetWrites() - targetWrites0;
+    const quietWrites = operatorWriteCount(s.events(), s.namespaces).total - writes0;
+    const doubles = await s.soleCreatorDoubleApplies(allowed);
+    const alive = op.running;
+    const crashes = op.crashes;
+    await op.stop();
+
+    const unanswered = accepted.filter((o) => !o.ready || UNSETTLED.has(o.ready.reason) || !CAMEL.test(o.ready.reason));
+    const badRefusals = outcomes.filter((o) => o.admission === 'error' || (o.admission === 'refused' && o.message.trim() === ''));
+    const readyTrue = accepted.filter((o) => o.ready?.status === 'True');
+    const wrongTrue = readyTrue.filter((o) => o.ready?.reason !== 'Applied');
+    const reasons = new Map<string, number>();
+    for (const o of accepted) if (o.ready) reasons.set(`${o.ready.status}/${o.ready.reason}`, (reasons.get(`${o.ready.status}/${o.ready.reason}`) ?? 0) + 1);
+    const statuses = new Map<number, number>();
+    for (const o of outcomes.filter((x) => x.admission !== 'accepted')) statuses.set(o.status, (statuses.get(o.status) ?? 0) + 1);
+
+    recordFigures({
+      scenario: 'fuzzed input',
+      order: 12,
+      seed: s.seed,
+      pushes: N,
+      faults: `${N} fast-check ConfigPushes`,
+      faultCount: N,
+      operatorTargetWrites: s.operatorTargetWrites(),
+      doubleApplies: doubles.length,
+      lost: unanswered.length,
+      crashes: crashes.length,
+      convergeAfterLastFaultS: (answeredAt - created) / 1000,
+      totalS: (answeredAt - started) / 1000,
+      extra: {
+        'refused at admission': outcomes.filter((o) => o.admission === 'refused').length,
+        'refusal codes': [...statuses].map(([c, n]) => `${c}×${n}`).join(' '),
+        'Ready=True Applied': readyTrue.length,
+        'Ready=False with a reason': accepted.filter((o) => o.ready?.status === 'False' && !UNSETTLED.has(o.ready.reason)).length,
+        'without an answer': unanswered.length,
+        reasons: [...reasons].sort((a, b) => b[1] - a[1]).map(([r, n]) => `${r}×${n}`).join(' '),
+        'near the size limits': inputs.filter((p) => p.huge !== undefined).map((p) => p.huge).join(' '),
+        'reconciles / target writes / all writes in 5 s of quiet': `${quietReconciles} / ${quietTargetWrites} / ${quietWrites}`,
+        'targets written': allowed.size,
+      },
+    });
+
+    const describeOutcome = (o: Outcome) =>
+      `#${o.index} ${o.name}: HTTP ${o.status} ${o.admission}${o.ready ? `, Ready=${o.ready.status}/${o.ready.reason}: ${o.ready.message.slice(0, 200)}` : ', no Ready at its generation'}${o.message ? `; ${o.message.slice(0, 200)}` : ''}\n    input: ${show(o.input)}`;
+    // The draw must reach the operator, not only admission: some valid pushes applied, some malformed ones refused.
+    expect(readyTrue.length, `no push applied (seed ${s.seed})`).toBeGreaterThan(0);
+    expect(outcomes.filter((o) => o.admission === 'refused').length, `no push refused (seed ${s.seed})`).toBeGreaterThan(0);
+    expect(crashes.map((c) => c.stderrTail), 'the operator crashed').toEqual([]);
+    expect(alive, 'the operator is still running').toBe(true);
+    expect(badRefusals.map(describeOutcome), 'refused without a message, or not a 4xx').toEqual([]);
+    expect(unanswered.map(describeOutcome), `accepted pushes without a settled answer (seed ${s.seed})`).toEqual([]);
+    expect(wrongTrue.map(describeOutcome), 'Ready=True with a reason other than Applied').toEqual([]);
+    expect(doubles, evidence(doubles)).toEqual([]);
+    expect(quietTargetWrites, 'target writes in 5 s of quiet').toBe(0);
+    // A reconcile per push at most (a periodic requeue of a few is not a loop; one push over and over is).
+    expect(quietReconciles, 'reconciles in 5 s of quiet').toBeLessThanOrEqual(accepted.length);
+  });
+});
