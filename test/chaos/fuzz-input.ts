@@ -202,7 +202,8 @@ function goodTarget(scope: FuzzScope): fc.Arbitrary<unknown> {
   return fc
     .record({
       kind: fc.constantFrom('ConfigMap', 'Secret'),
-      name: dnsLabel.filter((n) => n.length > 0),
+      // Mostly a name of its own (fast-check's bias would give every push "t-0", and most would end Conflict); sometimes a short one shared by chance.
+      name: fc.oneof({ weight: 9, arbitrary: fc.noBias(fc.integer({ min: 0, max: 2 ** 31 - 1 })).map((n) => n.toString(36)) }, { weight: 1, arbitrary: dnsLabel.filter((n) => n.length > 0) }),
       where: fc.constantFrom('home', 'home', 'namespace', 'selector'),
       namespace: fc.oneof({ weight: 4, arbitrary: fc.constantFrom(scope.home, scope.cross) }, { weight: 1, arbitrary: dnsLabel.map((n) => `fz-missing-${n}x`) }),
       namespaceSelector: goodSelector,
@@ -279,4 +280,19 @@ export function samplePushes(scope: FuzzScope, count: number, seed: number, maxH
     const { data: _dropped, ...rest } = p.spec as Record<string, unknown>;
     return { name: p.name, spec: rest };
   });
+}
+
+/**
+ * fast-check's shrinking of one failed draw: `fc.sample` and `fc.check` draw
+ * the same values from the same seed, so `path: index` replays the
+ * index-th push, then shrinks it while `fails` holds (each try is a new push
+ * against the same operator). The smallest failing input, or undefined if the
+ * replay did not fail again within the budget.
+ */
+export async function shrink(scope: FuzzScope, seed: number, index: number, fails: (input: FuzzPush) => Promise<boolean>, budgetMs: number): Promise<FuzzPush | undefined> {
+  const details = await fc.check(
+    fc.asyncProperty(fuzzPush(scope), async (input) => !(await fails(input))),
+    { seed, path: String(index), numRuns: 1, interruptAfterTimeLimit: budgetMs, markInterruptAsFailure: false },
+  );
+  return details.failed ? details.counterexample?.[0] : undefined;
 }

@@ -5,8 +5,8 @@ import { OperatorProcess, stopAll } from './operator-process.js';
 import { profile } from './profile.js';
 import { recordFigures } from './report.js';
 import { evidence, startScenario, type Scenario } from './scenario.js';
-import { samplePushes, type FuzzPush, type FuzzScope } from './fuzz-input.js';
-import { ALLOWED_SOURCES, GROUP, PLURAL, VERSION, code, forEachLimit, listPushes, purgePushes, sleep } from './workload.js';
+import { samplePushes, shrink, type FuzzPush, type FuzzScope } from './fuzz-input.js';
+import { ALLOWED_SOURCES, GROUP, PLURAL, VERSION, code, forEachLimit, getPush, listPushes, purgePushes, sleep, type Clients } from './workload.js';
 
 /**
  * Fuzzed input: ConfigPushes drawn by fast-check (fuzz-input.ts) from the
@@ -63,6 +63,19 @@ function refusal(err: unknown): { status: number; message: string } {
   return { status: code(err) ?? 0, message };
 }
 
+/** Creates one push as admin; a refusal is classified (see Outcome.admission). */
+async function create(c: Clients, namespace: string, name: string, spec: unknown): Promise<Pick<Outcome, 'admission' | 'status' | 'message'>> {
+  const body = { apiVersion: `${GROUP}/${VERSION}`, kind: 'ConfigPush', metadata: { name, namespace }, spec };
+  try {
+    await c.custom.createNamespacedCustomObject({ group: GROUP, version: VERSION, plural: PLURAL, namespace, body });
+    return { admission: 'accepted', status: 201, message: '' };
+  } catch (err) {
+    const r = refusal(err);
+    const admission = r.status >= 400 && r.status < 500 ? 'refused' : r.status === 500 && /request is too large/.test(r.message) ? 'tooLarge' : 'error';
+    return { admission, ...r };
+  }
+}
+
 describe('fuzzed input', () => {
   let scenario: Scenario | undefined;
   afterAll(async () => {
@@ -87,17 +100,7 @@ describe('fuzzed input', () => {
     const outcomes: Outcome[] = [];
     await forEachLimit(inputs, 3, async (input, index) => {
       const name = input.name === 'ok' ? `fz-${index}` : input.name;
-      const body = { apiVersion: `${GROUP}/${VERSION}`, kind: 'ConfigPush', metadata: { name, namespace: home }, spec: input.spec };
-      const outcome: Outcome = { index, input, name, admission: 'accepted', status: 201, message: '', targets: [] };
-      try {
-        await s.c.custom.createNamespacedCustomObject({ group: GROUP, version: VERSION, plural: PLURAL, namespace: home, body });
-      } catch (err) {
-        const r = refusal(err);
-        outcome.status = r.status;
-        outcome.message = r.message;
-        outcome.admission = r.status >= 400 && r.status < 500 ? 'refused' : r.status === 500 && /request is too large/.test(r.message) ? 'tooLarge' : 'error';
-      }
-      outcomes.push(outcome);
+      outcomes.push({ index, input, name, ...(await create(s.c, home, name, input.spec)), targets: [] });
     });
     outcomes.sort((a, b) => a.index - b.index);
     const accepted = outcomes.filter((o) => o.admission === 'accepted');
@@ -142,10 +145,31 @@ describe('fuzzed input', () => {
     const doubles = await s.soleCreatorDoubleApplies(allowed);
     const alive = op.running;
     const crashes = op.crashes;
-    await op.stop();
 
     const unanswered = accepted.filter((o) => !o.ready || UNSETTLED.has(o.ready.reason) || !CAMEL.test(o.ready.reason));
     const badRefusals = outcomes.filter((o) => o.admission === 'error' || (o.admission !== 'accepted' && o.message.trim() === ''));
+    // Shrink the first two failures (with the operator still up): the smallest input that still gets no proper answer.
+    const shrunk = new Map<number, string>();
+    let tries = 0;
+    const fails = async (input: FuzzPush): Promise<boolean> => {
+      const name = input.name === 'ok' ? `fz-shrink-${tries++}` : input.name;
+      const r = await create(s.c, home, name, input.spec);
+      if (r.admission !== 'accepted') return r.admission === 'error' || r.message.trim() === '';
+      const until = Date.now() + 20_000;
+      while (Date.now() < until && op.running) {
+        const cond = readyAt(await getPush(s.c, home, name));
+        if (cond && !UNSETTLED.has(cond.reason)) return !CAMEL.test(cond.reason);
+        await sleep(500);
+      }
+      return true;
+    };
+    if (alive) {
+      for (const o of [...badRefusals, ...unanswered].slice(0, 2)) {
+        const min = await shrink(scope, s.seed, o.index, fails, 60_000);
+        shrunk.set(o.index, min ? show(min) : 'did not fail again on replay');
+      }
+    }
+    await op.stop();
     const readyTrue = accepted.filter((o) => o.ready?.status === 'True');
     const wrongTrue = readyTrue.filter((o) => o.ready?.reason !== 'Applied');
     const reasons = new Map<string, number>();
@@ -181,7 +205,9 @@ describe('fuzzed input', () => {
     });
 
     const describeOutcome = (o: Outcome) =>
-      `#${o.index} ${o.name}: HTTP ${o.status} ${o.admission}${o.ready ? `, Ready=${o.ready.status}/${o.ready.reason}: ${o.ready.message.slice(0, 200)}` : ', no Ready at its generation'}${o.message ? `; ${o.message.slice(0, 200)}` : ''}\n    input: ${show(o.input)}`;
+      `#${o.index} ${o.name}: HTTP ${o.status} ${o.admission}${o.ready ? `, Ready=${o.ready.status}/${o.ready.reason}: ${o.ready.message.slice(0, 200)}` : ', no Ready at its generation'}${o.message ? `; ${o.message.slice(0, 200)}` : ''}\n    input: ${show(o.input)}${
+        shrunk.has(o.index) ? `\n    shrunk: ${shrunk.get(o.index) ?? ''}` : ''
+      }`;
     // The draw must reach the operator, not only admission: some valid pushes applied, some malformed ones refused.
     expect(readyTrue.length, `no push applied (seed ${s.seed})`).toBeGreaterThan(0);
     expect(outcomes.filter((o) => o.admission === 'refused').length, `no push refused (seed ${s.seed})`).toBeGreaterThan(0);
