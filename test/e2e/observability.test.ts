@@ -1,4 +1,3 @@
-import { createServer } from 'node:net';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -8,18 +7,8 @@ import { OPERATOR_NAMESPACE } from '../support/operator-identity.js';
 import { settled, startTestOperator, type TestOperator } from '../support/operator.js';
 import { checkExpression, parseExposition, type MetricFamily } from '../support/promql.js';
 import { repoRoot } from '../support/paths.js';
+import { freePort } from '../support/free-port.js';
 
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
-    });
-  });
-}
 
 /** The value of one series (exact labels, in the exposition's order), or 0 when absent. */
 function sample(exposition: string, series: string): number {

@@ -1,5 +1,4 @@
 import { randomBytes } from 'node:crypto';
-import { createServer } from 'node:net';
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -7,6 +6,7 @@ import { ALLOWED_SOURCES_ANNOTATION, ANNOTATION } from '../../src/api/constants.
 import { contentDigest } from '../../src/core/content-digest.js';
 import { condition, core, createPush, eventually, getPush, newNamespace, readSecret, sleep, waitReady, waitReason } from '../support/kube.js';
 import { settled, startTestOperator, type TestOperator } from '../support/operator.js';
+import { freePort } from '../support/free-port.js';
 
 /*
  * A Secret's values, copied by spec.sources, must never reach anything a
@@ -16,17 +16,6 @@ import { settled, startTestOperator, type TestOperator } from '../support/operat
  * corrected, source missing, source back) with the log at trace level, then
  * searches everything for the values and their base64.
  */
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
-    });
-  });
-}
 
 const b64 = (text: string) => Buffer.from(text, 'utf8').toString('base64');
 
