@@ -100,11 +100,18 @@ export class LeaderElector {
   private async tick(): Promise<void> {
     if (this.stopped) return;
     try {
-      const won = await this.tryAcquireOrRenew();
+      // When the winning write was sent. A standby counts the lease from when
+      // it sees that write, which is after it was sent: so the renew deadline
+      // runs from the sending, not from when the answer arrived. An answer
+      // held up by the network (a partition right after the write landed)
+      // would otherwise stretch this replica's leadership by its delay, past
+      // the instant a standby may take the lease over.
+      const sentAt = await this.tryAcquireOrRenew();
       // Stopped, or stepped down by the watchdog, while the round was in flight: its answer is stale.
       if (this.stopped) return;
-      if (won) {
-        this.lastRenew = Date.now();
+      // An answer that took the whole deadline is too old to lead on; the next round renews.
+      if (sentAt !== undefined && Date.now() - sentAt < this.options.renewDeadlineMs) {
+        this.lastRenew = sentAt;
         this.armWatchdog();
         if (!this.leading) {
           this.leading = true;
@@ -130,13 +137,18 @@ export class LeaderElector {
    * A leader that has not renewed within the renew deadline steps down, even
    * if a renewal request is still hanging (a partition that drops packets):
    * otherwise it would lead on past the lease's expiry, beside the standby
-   * that took over. The deadline is shorter than the lease, as in client-go.
+   * that took over. The deadline is shorter than the lease, as in client-go,
+   * and runs from when the last successful renewal was sent.
    */
   private armWatchdog(): void {
     clearTimeout(this.watchdog);
-    this.watchdog = setTimeout(() => {
-      if (this.leading && !this.stopped && Date.now() - this.lastRenew >= this.options.renewDeadlineMs) this.stepDown();
-    }, this.options.renewDeadlineMs);
+    const remaining = this.lastRenew + this.options.renewDeadlineMs - Date.now();
+    this.watchdog = setTimeout(
+      () => {
+        if (this.leading && !this.stopped && Date.now() - this.lastRenew >= this.options.renewDeadlineMs) this.stepDown();
+      },
+      Math.max(0, remaining),
+    );
   }
 
   private stepDown(): void {
@@ -148,8 +160,8 @@ export class LeaderElector {
     this.callbacks.onStoppedLeading();
   }
 
-  /** One round: true when we hold the lease after it. */
-  private async tryAcquireOrRenew(): Promise<boolean> {
+  /** One round: when we hold the lease after it, the time (Date.now()) its winning write was sent; otherwise undefined. */
+  private async tryAcquireOrRenew(): Promise<number | undefined> {
     const { name, namespace, identity } = this.options;
     const now = new V1MicroTime(Date.now());
     const durationSeconds = Math.ceil(this.options.leaseDurationMs / 1000);
@@ -159,6 +171,7 @@ export class LeaderElector {
     } catch (err) {
       if (!isNotFound(err)) throw err;
       try {
+        const sentAt = Date.now();
         this.lease = await this.api.createNamespacedLease({
           namespace,
           body: {
@@ -166,9 +179,9 @@ export class LeaderElector {
             spec: { holderIdentity: identity, leaseDurationSeconds: durationSeconds, acquireTime: now, renewTime: now, leaseTransitions: 0 },
           },
         });
-        return true;
+        return sentAt;
       } catch (createErr) {
-        if (isAlreadyExists(createErr)) return false;
+        if (isAlreadyExists(createErr)) return undefined;
         throw createErr;
       }
     }
@@ -181,7 +194,7 @@ export class LeaderElector {
     }
     const heldByOther = holder !== '' && holder !== identity;
     const expired = Date.now() > this.observed.at + (spec.leaseDurationSeconds ?? durationSeconds) * 1000;
-    if (heldByOther && !expired) return false;
+    if (heldByOther && !expired) return undefined;
 
     const body: V1Lease = structuredClone(lease);
     body.spec = {
@@ -195,10 +208,11 @@ export class LeaderElector {
       ...(holder === identity ? {} : { acquireTime: now, leaseTransitions: (spec.leaseTransitions ?? 0) + 1 }),
     };
     try {
+      const sentAt = Date.now();
       this.lease = await this.api.replaceNamespacedLease({ name, namespace, body });
-      return true;
+      return sentAt;
     } catch (err) {
-      if (isConflict(err)) return false;
+      if (isConflict(err)) return undefined;
       throw err;
     }
   }

@@ -55,6 +55,26 @@ class FakeLeaseServer {
 
   /** Fake-clock latency of reads: the lease is looked up when the request is made, answered this much later. */
   readLatencyMs = 0;
+  /**
+   * Per caller and verb, fake-clock latency of the answer: the request is
+   * served (a write stored) when it is made, and answered this much later, as
+   * when the network holds up the response of a write that landed.
+   */
+  readonly answerLatencyMs = new Map<string, Partial<Record<Verb, number>>>();
+
+  private async answerAfter<T>(by: string, verb: Verb, serve: () => T): Promise<T> {
+    const answer = (() => {
+      try {
+        return { value: serve() };
+      } catch (err) {
+        return { err };
+      }
+    })();
+    const latency = this.answerLatencyMs.get(by)?.[verb] ?? 0;
+    if (latency > 0) await new Promise((resolve) => setTimeout(resolve, latency));
+    if ('err' in answer) throw answer.err;
+    return answer.value;
+  }
 
   /** A CoordinationV1Api as seen by one candidate (its calls are recorded under `by`). */
   client(by: string): CoordinationV1Api {
@@ -68,12 +88,15 @@ class FakeLeaseServer {
           }
         })();
         if (this.readLatencyMs > 0) await new Promise((resolve) => setTimeout(resolve, this.readLatencyMs));
+        const latency = this.answerLatencyMs.get(by)?.read ?? 0;
+        if (latency > 0) await new Promise((resolve) => setTimeout(resolve, latency));
         if ('err' in answer) throw answer.err;
         return answer.lease;
       },
-      createNamespacedLease: async ({ namespace, body }: { namespace: string; body: V1Lease }) => this.create(by, namespace, body),
+      createNamespacedLease: async ({ namespace, body }: { namespace: string; body: V1Lease }) =>
+        this.answerAfter(by, 'create', () => this.create(by, namespace, body)),
       replaceNamespacedLease: async ({ name, namespace, body }: { name: string; namespace: string; body: V1Lease }) =>
-        this.replace(by, namespace, name, body),
+        this.answerAfter(by, 'replace', () => this.replace(by, namespace, name, body)),
     };
     return api as unknown as CoordinationV1Api;
   }
@@ -431,6 +454,51 @@ describe('LeaderElector', () => {
     expect(b.startedAt[0]!).toBeGreaterThan(lostAt);
     expect(a.stopped).toHaveBeenCalledTimes(1);
     expect(a.elector.isLeader()).toBe(false);
+  });
+
+  it('a renewal whose answer the network holds up counts from when it was sent: the leader steps down at the renew deadline after sending it, before the standby takes over', async () => {
+    const a = make('a');
+    a.elector.start();
+    await advance(3 * RETRY_MS);
+    expect(a.elector.isLeader()).toBe(true);
+    const b = make('b');
+    b.elector.start();
+    await advance(100);
+    // a's next renewal lands at once, but its answer arrives 7.5 s later (a
+    // partition that began right after the write, healed briefly); then a is
+    // cut off for good: its reads hang longer than the lease.
+    const renewalsBefore = server.writes('a').length;
+    server.answerLatencyMs.set('a', { replace: 7_500 });
+    await advanceUntil(() => server.writes('a').length > renewalsBefore, 3 * RETRY_MS, 10);
+    const lastRenewal = server.writes('a').at(-1)!;
+    expect(lastRenewal).toMatchObject({ verb: 'replace', outcome: 'ok', holder: 'a' });
+    server.answerLatencyMs.set('a', { read: 2 * LEASE_MS, replace: 2 * LEASE_MS });
+
+    await advanceUntil(() => a.stopped.mock.calls.length > 0 && b.elector.isLeader(), 4 * LEASE_MS);
+    const lostAt = a.stoppedAt[0]!;
+    // Counted from the answer (7.5 s late) a would have led until 17.5 s after
+    // its renewal landed, while b takes the lease 15-17 s after it saw it.
+    expect(lostAt - lastRenewal.at).toBeLessThanOrEqual(RENEW_DEADLINE_MS);
+    expect(b.startedAt[0]!).toBeGreaterThan(lostAt);
+    expect(b.startedAt[0]! - lastRenewal.at).toBeGreaterThanOrEqual(LEASE_MS);
+    expect(a.started).toHaveBeenCalledTimes(1);
+    // Let a's hung round (a read, then a replace, each answered 30 s late) end: afterEach stops every elector.
+    await advance(5 * LEASE_MS);
+  });
+
+  it('an acquisition whose answer arrives after the whole renew deadline does not start leading on it; the next round does', async () => {
+    const a = make('a');
+    server.answerLatencyMs.set('a', { create: RENEW_DEADLINE_MS + 500 });
+    a.elector.start();
+    await advance(RENEW_DEADLINE_MS + 600);
+    expect(holder(server)).toBe('a');
+    expect(a.elector.isLeader()).toBe(false);
+    expect(a.started).not.toHaveBeenCalled();
+    server.answerLatencyMs.delete('a');
+    await advance(RETRY_MS + 100);
+    expect(a.elector.isLeader()).toBe(true);
+    expect(a.started).toHaveBeenCalledTimes(1);
+    expect(a.stopped).not.toHaveBeenCalled();
   });
 
   it('stop(release=true) while a renewal is in flight releases the lease, and the late renewal does not take it back', async () => {
