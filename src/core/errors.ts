@@ -18,18 +18,31 @@ export abstract class OperatorError extends Error {
   abstract readonly retry: RetryDecision;
   /** A CamelCase condition reason (API conventions). */
   abstract readonly reason: string;
+  /**
+   * The least time before a retry may help, when whoever failed said so: the
+   * apiserver's Retry-After on a 429 (or a 503). The result switch requeues
+   * no sooner than this, whatever the backoff says.
+   */
+  declare readonly retryAfterMs?: number;
 }
 
-/** A failure that may pass: the queue retries with backoff. */
+export interface TransientErrorOptions extends ErrorOptions {
+  /** The server's Retry-After, in milliseconds. */
+  retryAfterMs?: number;
+}
+
+/** A failure that may pass: the queue retries with backoff (and no sooner than retryAfterMs). */
 export class TransientError extends OperatorError {
   readonly retry = 'transient';
+  declare readonly retryAfterMs?: number;
   constructor(
     readonly reason: string,
     message: string,
-    options?: ErrorOptions,
+    options?: TransientErrorOptions,
   ) {
     super(message, options);
     this.name = 'TransientError';
+    if (options?.retryAfterMs !== undefined) this.retryAfterMs = options.retryAfterMs;
   }
 }
 
@@ -61,6 +74,18 @@ export class InvalidSpecError extends PermanentError {
  */
 export function retryDecisionOf(err: unknown): RetryDecision {
   return err instanceof OperatorError ? err.retry : 'transient';
+}
+
+/**
+ * The least delay before a retry that an error asks for (a server's
+ * Retry-After), looking through causes: a domain error that wraps a throttled
+ * request keeps the server's word. Undefined when nobody asked.
+ */
+export function retryAfterOf(err: unknown): number | undefined {
+  for (let e: unknown = err, depth = 0; e instanceof Error && depth < 5; e = (e as { cause?: unknown }).cause, depth++) {
+    if (e instanceof OperatorError && e.retryAfterMs !== undefined) return e.retryAfterMs;
+  }
+  return undefined;
 }
 
 export function isPermanent(err: unknown): boolean {

@@ -1,5 +1,6 @@
 import { ApiException } from '@kubernetes/client-node';
 import { OperatorError, type RetryDecision } from '../core/errors.js';
+import { parseRetryAfter, retryAfterHeader } from '../util/retry-after.js';
 
 /**
  * The client boundary's one mapping of failures: client-node's ApiException
@@ -17,6 +18,8 @@ export class ApiError extends OperatorError {
   readonly apiReason: string | undefined;
   /** No answer came from the apiserver (refused, reset, timed out), or it said it is unavailable (503). */
   readonly unreachable: boolean;
+  /** The apiserver's Retry-After on a 429 or 503 (API Priority and Fairness, a storage re-initialising, a shutdown). */
+  declare readonly retryAfterMs?: number;
 
   constructor(cause: unknown) {
     super(describeError(cause), { cause });
@@ -26,7 +29,20 @@ export class ApiError extends OperatorError {
     this.retry = classifyError(cause);
     this.reason = reasonFor(cause);
     this.unreachable = this.status === 503 || (this.status === undefined && isNetworkError(cause));
+    const retryAfterMs = retryAfterMsOf(cause);
+    if (retryAfterMs !== undefined) this.retryAfterMs = retryAfterMs;
   }
+}
+
+/**
+ * The Retry-After of a 429 or 503 answer, in milliseconds. Other statuses'
+ * Retry-After is ignored, as client-go does: it is only a throttling signal.
+ */
+export function retryAfterMsOf(err: unknown, now = Date.now()): number | undefined {
+  if (err instanceof ApiError) return err.retryAfterMs;
+  if (!(err instanceof ApiException)) return undefined;
+  if (err.code !== 429 && err.code !== 503) return undefined;
+  return parseRetryAfter(retryAfterHeader(err.headers as Record<string, string> | undefined), now);
 }
 
 /** Whether `err` says the apiserver could not be reached, rather than that it refused the request. */

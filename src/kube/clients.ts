@@ -14,6 +14,7 @@ import {
 } from '@kubernetes/client-node';
 import { withApiErrors } from './api-errors.js';
 import { ConnectionReusingAuth } from './connection-reuse.js';
+import { RequestBudget, RequestThrottle, RetryAfterGate, type BudgetOptions, type ThrottleObserver } from './request-throttle.js';
 import { UndiciRequestLibrary } from './undici-http-library.js';
 
 /**
@@ -39,6 +40,15 @@ export interface ClientOptions {
   userAgent?: string;
   /** Extra middleware, run after the operator's own (tests inject faults here). */
   middleware?: Middleware[];
+  /** The client-side request budget (qps 0 = unlimited; absent = unlimited). */
+  budget?: BudgetOptions;
+  /** Told of every wait on the budget or a Retry-After, and of every throttled answer (metrics). */
+  throttleObserver?: ThrottleObserver;
+}
+
+/** The budget `options` ask for, or undefined for unlimited. */
+export function budgetFor(options: ClientOptions): RequestBudget | undefined {
+  return options.budget && options.budget.qps > 0 ? new RequestBudget(options.budget) : undefined;
 }
 
 export function timeoutMiddleware(timeoutMs: number): Middleware {
@@ -67,28 +77,40 @@ function userAgentMiddleware(userAgent: string): Middleware {
  * `auth` is shared by every client of one identity (the operator's own and
  * its impersonating ones), so they share one TLS connection pool.
  */
-export function makeClients(kubeConfig: KubeConfig, options: ClientOptions, auth = new ConnectionReusingAuth(kubeConfig)): ApiClients {
+export function makeClients(
+  kubeConfig: KubeConfig,
+  options: ClientOptions,
+  auth = new ConnectionReusingAuth(kubeConfig),
+  throttle = new RequestThrottle(budgetFor(options), new RetryAfterGate(), options.throttleObserver),
+): ApiClients {
   const cluster = kubeConfig.getCurrentCluster();
   if (!cluster) throw new Error('kubeconfig has no current cluster');
-  const configuration = createConfiguration({
-    baseServer: new ServerConfiguration(cluster.server, {}),
-    httpApi: wrapHttpLibrary(new UndiciRequestLibrary()),
-    authMethods: { default: auth },
-    promiseMiddleware: [
-      userAgentMiddleware(options.userAgent ?? 'configpush-operator'),
-      timeoutMiddleware(options.requestTimeoutMs),
-      auth.healthMiddleware(),
-      ...(options.middleware ?? []),
-    ],
-  });
+  const configuration = (library: UndiciRequestLibrary) =>
+    createConfiguration({
+      baseServer: new ServerConfiguration(cluster.server, {}),
+      httpApi: wrapHttpLibrary(library),
+      authMethods: { default: auth },
+      promiseMiddleware: [
+        userAgentMiddleware(options.userAgent ?? 'configpush-operator'),
+        timeoutMiddleware(options.requestTimeoutMs),
+        auth.healthMiddleware(),
+        ...(options.middleware ?? []),
+      ],
+    });
+  const throttled = configuration(new UndiciRequestLibrary(throttle));
+  // Lease renewals go around the throttle, as client-go's leader election has
+  // its own client: a renewal queued behind a backlog of work, or held by a
+  // Retry-After, would cost the lease (a renew deadline of 10 s), and then
+  // every replica's work. They are one request every 2 s.
+  const unthrottled = configuration(new UndiciRequestLibrary());
   return {
     kubeConfig,
     // Failures leave these clients already mapped to errors that carry their retry decision.
-    core: withApiErrors(new CoreV1Api(configuration)),
-    custom: withApiErrors(new CustomObjectsApi(configuration)),
-    coordination: withApiErrors(new CoordinationV1Api(configuration)),
-    apps: withApiErrors(new AppsV1Api(configuration)),
-    version: withApiErrors(new VersionApi(configuration)),
+    core: withApiErrors(new CoreV1Api(throttled)),
+    custom: withApiErrors(new CustomObjectsApi(throttled)),
+    coordination: withApiErrors(new CoordinationV1Api(unthrottled)),
+    apps: withApiErrors(new AppsV1Api(throttled)),
+    version: withApiErrors(new VersionApi(throttled)),
   };
 }
 
@@ -114,13 +136,26 @@ export class ClientFactory {
   private readonly impersonated = new Map<string, ApiClients>();
   // Impersonation is a header, not a TLS identity: every client shares one pool.
   private readonly auth: ConnectionReusingAuth;
+  /** One request budget for every client of the operator, its own and the impersonating ones. */
+  private readonly budget: RequestBudget | undefined;
 
   constructor(
     private readonly kubeConfig: KubeConfig,
     private readonly options: ClientOptions,
   ) {
     this.auth = new ConnectionReusingAuth(kubeConfig);
-    this.operator = makeClients(kubeConfig, options, this.auth);
+    this.budget = budgetFor(options);
+    this.operator = makeClients(kubeConfig, options, this.auth, this.throttleFor());
+  }
+
+  /**
+   * The shared budget, behind a Retry-After gate of the identity's own: API
+   * Priority and Fairness classifies an impersonated request by the
+   * impersonated user, so one tenant's throttled flow must not hold back the
+   * operator's or another tenant's requests.
+   */
+  private throttleFor(): RequestThrottle {
+    return new RequestThrottle(this.budget, new RetryAfterGate(), this.options.throttleObserver);
   }
 
   /** Closes the shared connection pool once in-flight requests finish. */
@@ -139,7 +174,7 @@ export class ClientFactory {
         },
         post: async (context: ResponseContext) => context,
       };
-      clients = makeClients(this.kubeConfig, { ...this.options, middleware: [impersonate, ...(this.options.middleware ?? [])] }, this.auth);
+      clients = makeClients(this.kubeConfig, { ...this.options, middleware: [impersonate, ...(this.options.middleware ?? [])] }, this.auth, this.throttleFor());
       this.impersonated.set(user, clients);
     }
     return clients;

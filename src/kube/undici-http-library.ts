@@ -2,6 +2,7 @@ import { promisify } from 'node:util';
 import { brotliDecompress, gunzip, inflate } from 'node:zlib';
 import { ResponseContext, SelfDecodingBody, type PromiseHttpLibrary, type RequestContext } from '@kubernetes/client-node';
 import { getGlobalDispatcher } from 'undici';
+import type { RequestThrottle } from './request-throttle.js';
 
 const decoders: Record<string, (data: Buffer) => Promise<Buffer>> = {
   gzip: promisify(gunzip),
@@ -25,8 +26,14 @@ const decoders: Record<string, (data: Buffer) => Promise<Buffer>> = {
  * do not come through this layer). Like fetch, it asks for compressed
  * responses (the apiserver gzips those over 128 KiB, i.e. large lists) and
  * decodes them.
+ *
+ * It is also the one place every apiserver request goes out, so the request
+ * throttle (the budget and the server's Retry-After, request-throttle.ts)
+ * sits here: a request waits before it is sent, under its timeout's signal.
  */
 export class UndiciRequestLibrary implements PromiseHttpLibrary {
+  constructor(private readonly throttle?: RequestThrottle) {}
+
   async send(request: RequestContext): Promise<ResponseContext> {
     const url = new URL(request.getUrl());
     const dispatcher = request.getDispatcher() ?? getGlobalDispatcher();
@@ -35,6 +42,7 @@ export class UndiciRequestLibrary implements PromiseHttpLibrary {
     if (body !== undefined && typeof body !== 'string' && !(body instanceof URLSearchParams)) {
       throw new Error(`UndiciRequestLibrary: unsupported request body (${body.constructor.name})`);
     }
+    await this.throttle?.beforeSend(request.getSignal());
     const response = await dispatcher.request({
       origin: url.origin,
       path: `${url.pathname}${url.search}`,
@@ -47,6 +55,7 @@ export class UndiciRequestLibrary implements PromiseHttpLibrary {
     for (const [name, value] of Object.entries(response.headers)) {
       if (value !== undefined) headers[name] = Array.isArray(value) ? value.join(', ') : value;
     }
+    this.throttle?.afterResponse(response.statusCode, headers);
     const raw = Buffer.from(await response.body.arrayBuffer());
     const encoding = headers['content-encoding']?.trim().toLowerCase();
     const decode = encoding ? decoders[encoding] : undefined;

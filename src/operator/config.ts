@@ -10,10 +10,21 @@ export interface OperatorConfig {
   /** host:port for /healthz and /readyz; '' disables it. */
   healthAddress: string;
   requestTimeoutMs: number;
+  /** The client-side request budget (client-go's QPS/burst); qps 0 = unlimited. See docs/throttling.md. */
+  kubeApi: { qps: number; burst: number };
   controller: ControllerOptions;
   /** Present when leader election is on. */
   leaderElection?: { namespace: string; name: string; identity: string };
 }
+
+/**
+ * The request budget's default: measured, see docs/throttling.md. Far above
+ * what the operator sends at its full throughput on the bench machine, so it
+ * costs nothing there; it only bounds a runaway (a bug that loops on
+ * requests) to a rate the apiserver's priority and fairness can absorb.
+ */
+export const DEFAULT_KUBE_API_QPS = 500;
+export const DEFAULT_KUBE_API_BURST = 1000;
 
 const USAGE = `usage: configpush-operator [flags]
   --kubeconfig PATH          kubeconfig to use (default: $KUBECONFIG, ~/.kube/config, then in-cluster)
@@ -22,6 +33,8 @@ const USAGE = `usage: configpush-operator [flags]
   --relist-period SECONDS    re-list watched objects this often (default ${DEFAULT_CONTROLLER_OPTIONS.relistPeriodMs / 1000})
   --target-concurrency N     targets of one push written concurrently (default ${DEFAULT_CONTROLLER_OPTIONS.targetConcurrency})
   --request-timeout SECONDS  per-request timeout against the apiserver (default 30)
+  --kube-api-qps N           client-side budget: apiserver requests per second, watches exempt; 0 = unlimited (default ${DEFAULT_KUBE_API_QPS})
+  --kube-api-burst N         requests the budget lets through at once (default ${DEFAULT_KUBE_API_BURST})
   --metrics-address HOST:PORT  serve /metrics (default :8080; '' disables)
   --health-address HOST:PORT   serve /healthz and /readyz (default :8081; '' disables)
   --leader-elect             run only while holding a Lease (for several replicas)
@@ -47,6 +60,8 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): OperatorCon
         'relist-period': { type: 'string' },
         'target-concurrency': { type: 'string' },
         'request-timeout': { type: 'string' },
+        'kube-api-qps': { type: 'string' },
+        'kube-api-burst': { type: 'string' },
         'metrics-address': { type: 'string' },
         'health-address': { type: 'string' },
         'leader-elect': { type: 'boolean' },
@@ -73,6 +88,7 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): OperatorCon
     metricsAddress: parsed['metrics-address'] ?? env.CONFIGPUSH_METRICS_ADDRESS ?? ':8080',
     healthAddress: parsed['health-address'] ?? env.CONFIGPUSH_HEALTH_ADDRESS ?? ':8081',
     requestTimeoutMs: number('request-timeout', parsed['request-timeout'] ?? env.CONFIGPUSH_REQUEST_TIMEOUT, 30, 1) * 1000,
+    kubeApi: kubeApiBudget(parsed['kube-api-qps'] ?? env.CONFIGPUSH_KUBE_API_QPS, parsed['kube-api-burst'] ?? env.CONFIGPUSH_KUBE_API_BURST, number),
     controller: {
       ...d,
       workers: Math.floor(number('workers', parsed.workers ?? env.CONFIGPUSH_WORKERS, d.workers, 1)),
@@ -95,4 +111,17 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv): OperatorCon
   const kubeconfig = parsed.kubeconfig ?? env.KUBECONFIG;
   if (kubeconfig) config.kubeconfig = kubeconfig;
   return config;
+}
+
+/** --kube-api-qps / --kube-api-burst: qps 0 turns the budget off; otherwise the burst must hold at least one request. */
+function kubeApiBudget(
+  qpsValue: string | undefined,
+  burstValue: string | undefined,
+  number: (flag: string, value: string | undefined, fallback: number, min: number) => number,
+): OperatorConfig['kubeApi'] {
+  const qps = number('kube-api-qps', qpsValue, DEFAULT_KUBE_API_QPS, 0);
+  const burst = number('kube-api-burst', burstValue, DEFAULT_KUBE_API_BURST, 0);
+  if (!Number.isInteger(burst)) throw new ConfigError(`--kube-api-burst must be a whole number, got ${JSON.stringify(burstValue)}`);
+  if (qps > 0 && burst < 1) throw new ConfigError(`--kube-api-burst must be >= 1 when --kube-api-qps is above 0 (0 turns the budget off), got ${burst}`);
+  return { qps, burst };
 }

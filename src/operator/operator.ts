@@ -37,12 +37,14 @@ export interface StartOptions {
 
 export async function startOperator(config: OperatorConfig, log: Logger, options: StartOptions = {}): Promise<Operator> {
   const kubeConfig = loadKubeConfig(config.kubeconfig);
+  const metrics = createMetrics({ defaultMetrics: options.defaultMetrics ?? false });
   const factory = new ClientFactory(kubeConfig, {
     requestTimeoutMs: config.requestTimeoutMs,
+    budget: config.kubeApi,
+    throttleObserver: metrics.throttleObserver,
     ...(config.leaderElection ? { userAgent: `configpush-operator (${config.leaderElection.identity})` } : {}),
     ...(options.middleware ? { middleware: options.middleware } : {}),
   });
-  const metrics = createMetrics({ defaultMetrics: options.defaultMetrics ?? false });
   const { controller, events } = setupConfigPushController(factory, metrics, log, config.controller, options.onReconcile);
 
   let elector: LeaderElector | undefined;

@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import { messageOf, retryDecisionOf } from '../core/errors.js';
+import { messageOf, retryAfterOf, retryDecisionOf } from '../core/errors.js';
 import { isUnreachable } from '../kube/api-errors.js';
 import type { ControllerMetrics } from './metrics.js';
 import { OwnWrites } from './own-writes.js';
@@ -64,6 +64,18 @@ export interface ControllerDeps {
 const PROBE_INTERVAL_MS = 1_000;
 /** Keys that failed to reach the apiserver are retried within this window once it is back. */
 const RECOVERY_SPREAD_MS = 1_000;
+/** A key the server told to come back after Retry-After R comes back within [R, R * (1 + this)]: keys throttled together do not return together. */
+const RETRY_AFTER_JITTER = 0.2;
+
+/**
+ * How long a key whose reconcile failed with `err` waits at least: the
+ * server's Retry-After plus jitter, or 0 when the server said nothing.
+ */
+export function retryAfterDelay(err: unknown, random: () => number = Math.random): number {
+  const retryAfterMs = retryAfterOf(err);
+  if (retryAfterMs === undefined || retryAfterMs <= 0) return 0;
+  return Math.ceil(retryAfterMs * (1 + RETRY_AFTER_JITTER * random()));
+}
 
 /**
  * A generic controller, as controller-runtime's: event handlers
@@ -206,9 +218,14 @@ export class Controller {
         this.deps.log.error({ [this.deps.kind]: name, namespace, attempt, error: messageOf(err) }, 'reconcile failed permanently');
       } else {
         result = 'requeue';
-        const delay = this.running ? this.queue.addRateLimited(key) : 0;
+        // Throttled (429 with Retry-After): no sooner than the server asked, whatever the backoff says.
+        const atLeastMs = retryAfterDelay(err);
+        const delay = this.running ? this.queue.addRateLimited(key, atLeastMs) : 0;
         this.deps.metrics.retries.inc();
-        this.deps.log.warn({ [this.deps.kind]: name, namespace, attempt, retry, error: messageOf(err), retryInMs: delay }, 'reconcile will be retried');
+        this.deps.log.warn(
+          { [this.deps.kind]: name, namespace, attempt, retry, error: messageOf(err), retryInMs: delay, ...(atLeastMs > 0 ? { retryAfterMs: retryAfterOf(err) } : {}) },
+          'reconcile will be retried',
+        );
       }
     } finally {
       const seconds = (performance.now() - started) / 1000;

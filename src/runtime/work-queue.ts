@@ -54,9 +54,19 @@ export class WorkQueue {
     this.delayed.set(key, { dueAt, timer });
   }
 
-  /** Re-adds `key` after its next backoff delay; returns that delay. */
-  addRateLimited(key: string): number {
-    const delay = this.backoff.next(key);
+  /**
+   * Re-adds `key` after its next backoff delay, or after `atLeastMs` if that
+   * is longer (a server's Retry-After); returns the delay. With `atLeastMs`, a
+   * pending earlier add is dropped, so nothing already scheduled brings the
+   * key back sooner than the server asked.
+   */
+  addRateLimited(key: string, atLeastMs = 0): number {
+    const delay = Math.max(this.backoff.next(key), atLeastMs);
+    if (atLeastMs > 0) {
+      const pending = this.delayed.get(key);
+      if (pending) clearTimeout(pending.timer);
+      this.delayed.delete(key);
+    }
     this.addAfter(key, delay);
     return delay;
   }

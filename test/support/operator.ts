@@ -1,6 +1,6 @@
 import type { Middleware } from '@kubernetes/client-node';
 import { pino, type Logger } from 'pino';
-import type { OperatorConfig } from '../../src/operator/config.js';
+import { DEFAULT_KUBE_API_BURST, DEFAULT_KUBE_API_QPS, type OperatorConfig } from '../../src/operator/config.js';
 import { DEFAULT_CONTROLLER_OPTIONS, type ControllerOptions } from '../../src/configpush/setup.js';
 import { startOperator, type Operator } from '../../src/operator/operator.js';
 import { existsSync } from 'node:fs';
@@ -17,6 +17,8 @@ export interface TestOperatorOptions {
   http?: { metricsAddress: string; healthAddress: string };
   /** The operator's logger (default: stderr at warn, or LOG_LEVEL); a test that reads the log passes its own. */
   log?: Logger;
+  /** The client-side request budget (default: the operator's defaults). */
+  kubeApi?: OperatorConfig['kubeApi'];
 }
 
 /**
@@ -48,6 +50,7 @@ export async function startTestOperator(options: TestOperatorOptions = {}): Prom
       metricsAddress: options.http?.metricsAddress ?? '',
       healthAddress: options.http?.healthAddress ?? '',
       requestTimeoutMs: 10_000,
+      kubeApi: options.kubeApi ?? { qps: DEFAULT_KUBE_API_QPS, burst: DEFAULT_KUBE_API_BURST },
       controller: { ...DEFAULT_CONTROLLER_OPTIONS, backoffBaseMs: 50, backoffMaxMs: 5_000, ...options.controller },
       ...(options.leaderElection ? { leaderElection: options.leaderElection } : {}),
     },
