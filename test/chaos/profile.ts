@@ -73,8 +73,8 @@ export const profile: ChaosProfile = { ...(process.env.CHAOS_PROFILE === 'long' 
 
 /** Everything the suite writes at run time lives here (git-ignored). */
 export const chaosDir = join(repoRoot, '.cache/chaos');
-/** Per-run scratch: operator logs, figures of each scenario, pids of the children started. */
-export const runDir = join(chaosDir, 'run');
+/** Per-run scratch: operator logs, figures of each scenario, pids of the children started (the soak keeps its own: CHAOS_RUN_DIR). */
+export const runDir = process.env.CHAOS_RUN_DIR ?? join(chaosDir, 'run');
 /** The compiled operator (built by the global setup from src/, or CHAOS_OPERATOR_DIST). */
 export const operatorMain = join(process.env.CHAOS_OPERATOR_DIST ?? join(chaosDir, 'dist'), 'src/main.js');
 /** The suite's own control plane, apart from the e2e suite's and the benchmarks'. */

@@ -1,7 +1,19 @@
+import { existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+/**
+ * The repository: the nearest folder above this file with a package.json.
+ * Two levels up from test/support, but the soak (npm run soak) runs this file
+ * compiled into .cache/soak-dist/test/support, where two levels up is not it.
+ */
+function findRepoRoot(from: string): string {
+  for (let dir = from; ; dir = dirname(dir)) {
+    if (existsSync(join(dir, 'package.json'))) return dir;
+    if (dirname(dir) === dir) return resolve(from, '../..');
+  }
+}
+export const repoRoot = findRepoRoot(dirname(fileURLToPath(import.meta.url)));
 export const clusterDir = process.env.CLUSTER_DIR ?? join(repoRoot, '.cache/cluster');
 export const kubeconfigPath = join(clusterDir, 'kubeconfig');
 export const auditLogPath = join(clusterDir, 'audit.log');

@@ -1,0 +1,69 @@
+import { readdirSync, readlinkSync } from 'node:fs';
+import type { Sample } from './analysis.js';
+
+/** One Prometheus text exposition, as `name{labels}` -> value (labels as printed). */
+export function parseExposition(text: string): Map<string, number> {
+  const values = new Map<string, number>();
+  for (const line of text.split('\n')) {
+    if (line === '' || line.startsWith('#')) continue;
+    const space = line.lastIndexOf(' ');
+    const value = Number(line.slice(space + 1));
+    if (space > 0 && Number.isFinite(value)) values.set(line.slice(0, space), value);
+  }
+  return values;
+}
+
+/** The sum of `name` over the label sets that contain every `labels` pair (exact `key="value"` text). */
+export function metricValue(values: ReadonlyMap<string, number>, name: string, labels: Record<string, string> = {}): number | undefined {
+  const wanted = Object.entries(labels).map(([k, v]) => `${k}="${v}"`);
+  let sum: number | undefined;
+  for (const [series, value] of values) {
+    if (series !== name && !series.startsWith(`${name}{`)) continue;
+    if (!wanted.every((pair) => series.includes(pair))) continue;
+    sum = (sum ?? 0) + value;
+  }
+  return sum;
+}
+
+/** The process's open file descriptors, and how many of them are sockets (Linux /proc). */
+export function fdCounts(pid: number): { openFds: number; sockets: number } {
+  let openFds = 0;
+  let sockets = 0;
+  for (const fd of readdirSync(`/proc/${pid}/fd`)) {
+    openFds++;
+    try {
+      if (readlinkSync(`/proc/${pid}/fd/${fd}`).startsWith('socket:')) sockets++;
+    } catch {
+      // closed between the listing and the read
+    }
+  }
+  return { openFds, sockets };
+}
+
+/** A sample of the operator process from its /metrics (prom-client default metrics plus ours) and /proc. */
+export async function sampleProcess(pid: number, metricsPort: number): Promise<Sample> {
+  const response = await fetch(`http://127.0.0.1:${metricsPort}/metrics`, { signal: AbortSignal.timeout(5_000) });
+  if (!response.ok) throw new Error(`/metrics answered ${response.status}`);
+  const values = parseExposition(await response.text());
+  const need = (name: string, labels: Record<string, string> = {}): number => {
+    const value = metricValue(values, name, labels);
+    if (value === undefined) throw new Error(`/metrics has no ${name}${JSON.stringify(labels)}`);
+    return value;
+  };
+  const fds = fdCounts(pid);
+  return {
+    at: Date.now(),
+    pid,
+    rssBytes: need('process_resident_memory_bytes'),
+    heapUsedBytes: need('nodejs_heap_size_used_bytes'),
+    heapTotalBytes: need('nodejs_heap_size_total_bytes'),
+    externalBytes: need('nodejs_external_memory_bytes'),
+    queueDepth: need('configpush_workqueue_depth'),
+    openFds: fds.openFds,
+    sockets: fds.sockets,
+    // A series appears only while at least one resource of its type exists.
+    timers: metricValue(values, 'nodejs_active_resources', { type: 'Timeout' }) ?? 0,
+    activeResources: need('nodejs_active_resources_total'),
+    reconcileErrors: metricValue(values, 'configpush_reconcile_total', { result: 'error' }) ?? 0,
+  };
+}

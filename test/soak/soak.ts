@@ -1,0 +1,295 @@
+import { spawn } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { KubeConfig } from '@kubernetes/client-node';
+import { installCrds } from '../../src/kube/install-crds.js';
+import { AuditTail } from '../chaos/audit-tail.js';
+import { clusterCommand, clusterEnv } from '../chaos/cluster.js';
+import { findDoubleApplies, ledgerByTarget, targetId } from '../chaos/ledger.js';
+import { OperatorProcess, type LogLine } from '../chaos/operator-process.js';
+import { runDir } from '../chaos/profile.js';
+import { Random } from '../chaos/random.js';
+import { clients, createPush, forEachLimit, listTargets, sleep } from '../chaos/workload.js';
+import { judgeProcess, minuteRows, type Mark, type Sample } from './analysis.js';
+import type { SoakOptions } from './options.js';
+import { writeSoakReport, type SoakResults } from './report.js';
+import { sampleProcess } from './sampler.js';
+import { faultSchedule, roundMs } from './schedule.js';
+import { World } from './world.js';
+
+const began = Date.now();
+function say(message: string): void {
+  const s = Math.round((Date.now() - began) / 1000);
+  process.stderr.write(`soak [${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s] ${message}\n`);
+}
+
+/** hack/cluster.sh restart of the soak's control plane, without blocking the event loop (the work goes on, retrying). */
+function restartControlPlane(repoRoot: string, clusterDir: string): Promise<number> {
+  const started = Date.now();
+  return new Promise((resolve, reject) => {
+    const child = spawn('bash', [join(repoRoot, 'hack/cluster.sh'), 'restart'], { env: { ...process.env, CLUSTER_DIR: clusterDir }, stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (chunk: Buffer) => (stderr = (stderr + chunk.toString('utf8')).slice(-4_000)));
+    child.on('exit', (exitCode) => (exitCode === 0 ? resolve(Date.now() - started) : reject(new Error(`hack/cluster.sh restart failed (${String(exitCode)}): ${stderr}`))));
+  });
+}
+
+async function sleepUntil(at: number, stop: () => boolean): Promise<void> {
+  while (!stop() && Date.now() < at) await sleep(Math.min(1_000, at - Date.now()));
+}
+
+/** One soak: returns the process exit code (0 when every check and the verdict passed). */
+export async function runSoak(o: SoakOptions, repoRoot: string): Promise<number> {
+  const clusterDir = process.env.CLUSTER_DIR ?? join(repoRoot, '.cache/cluster-soak');
+  mkdirSync(runDir, { recursive: true });
+  const totalMs = Math.round(o.minutes * 60_000);
+  say(`${o.minutes} minute(s), seed ${o.seed}, control plane in ${clusterDir}; figures to ${o.out}.{md,json,png}`);
+
+  // A fresh control plane: an empty audit log and etcd, so the ledger and the apiserver start clean.
+  try {
+    clusterCommand('down', clusterDir);
+  } catch {
+    // was not running
+  }
+  clusterCommand('up', clusterDir);
+  const env = clusterEnv(clusterDir);
+  const kubeConfig = new KubeConfig();
+  kubeConfig.loadFromFile(env.kubeconfig);
+  await installCrds(kubeConfig, join(repoRoot, 'crds'));
+
+  const rnd = new Random(o.seed);
+  const runId = rnd.word(5);
+  const world = new World(clients(env.kubeconfig, 'configpush-soak'), clients(env.kubeconfig, 'configpush-soak-third-party'), rnd, runId);
+  await world.plan();
+
+  const op = new OperatorProcess({ name: `soak-${runId}`, kubeconfig: env.kubeconfig, workers: 4, requestTimeoutS: 10, metrics: true });
+  const portByPid = new Map<number, number>();
+  const logs = { errors: [] as number[], warnings: [] as number[], targetWrites: [] as number[] };
+  const errorMessages = new Map<string, number>();
+  /** Non-drift target writes logged per (target, operation key): more than one is a double apply the log shows. */
+  const writesPerKey = new Map<string, number>();
+  op.onLine((line: LogLine) => {
+    const now = Date.now();
+    const level = line.level ?? 0;
+    if (line.msg === 'serving' && op.pid !== undefined) {
+      const port = (line.address as { port?: number } | undefined)?.port;
+      if (typeof port === 'number') portByPid.set(op.pid, port);
+    }
+    if (level >= 50) {
+      logs.errors.push(now);
+      const key = `${line.msg ?? '?'}: ${String((line.err as { message?: string } | undefined)?.message ?? '').slice(0, 160)}`;
+      errorMessages.set(key, (errorMessages.get(key) ?? 0) + 1);
+    } else if (level >= 40) logs.warnings.push(now);
+    if (line.msg === 'target written') {
+      logs.targetWrites.push(now);
+      if (line.write !== 'drift') {
+        const id = `${String(line.target)} ${String(line.key)}`;
+        writesPerKey.set(id, (writesPerKey.get(id) ?? 0) + 1);
+      }
+    }
+  });
+
+  const marks: Mark[] = [];
+  const mark = (what: string, at = Date.now()) => {
+    marks.push({ at, what });
+    say(what);
+  };
+  const startedAt = Date.now();
+  await op.start();
+  mark(`operator started (pid ${op.pid ?? '?'})`);
+
+  // Samples of whichever operator process is running, every sampleSeconds.
+  const samples: Sample[] = [];
+  let sampleGaps = 0;
+  let sampling = true;
+  let lastMinuteSaid = -1;
+  const sampler = (async () => {
+    while (sampling) {
+      const pid = op.pid;
+      const port = pid === undefined ? undefined : portByPid.get(pid);
+      if (pid !== undefined && port !== undefined) {
+        try {
+          const s = await sampleProcess(pid, port);
+          samples.push(s);
+          const minute = Math.floor((s.at - startedAt) / 60_000);
+          if (minute !== lastMinuteSaid) {
+            lastMinuteSaid = minute;
+            say(
+              `minute ${minute + 1}: pid ${pid} rss ${(s.rssBytes / 2 ** 20).toFixed(1)} MiB, heap ${(s.heapUsedBytes / 2 ** 20).toFixed(1)} MiB, ` +
+                `queue ${s.queueDepth}, fds ${s.openFds}, sockets ${s.sockets}, timers ${s.timers}, errors logged ${logs.errors.length}`,
+            );
+          }
+        } catch {
+          sampleGaps++;
+        }
+      } else {
+        sampleGaps++;
+      }
+      await sleep(o.sampleSeconds * 1_000);
+    }
+  })();
+
+  await forEachLimit(world.pushes, 4, async (push) => createPush(world.c, push));
+  mark(`${world.pushes.length} pushes created (${world.pushes.reduce((n, p) => n + p.targets.length, 0)} targets)`);
+
+  const endAt = startedAt + totalMs;
+  let stopped = false;
+  const faultRecords: { kind: string; at: number; durationS: number; pid?: number }[] = [];
+  const faults = (async () => {
+    for (const fault of faultSchedule(totalMs)) {
+      await sleepUntil(startedAt + fault.atMs, () => stopped);
+      if (stopped) return;
+      const at = Date.now();
+      if (fault.kind === 'kill -9') {
+        const pid = op.pid;
+        await op.kill9();
+        await op.start(false);
+        const ready = await op.ready(180_000);
+        faultRecords.push({ kind: fault.kind, at, durationS: (Date.now() - at) / 1000, ...(pid !== undefined ? { pid } : {}) });
+        mark(`kill -9 of pid ${pid ?? '?'}; pid ${op.pid ?? '?'} ${ready ? `ready after ${((Date.now() - at) / 1000).toFixed(1)} s` : 'NOT ready in 180 s'}`, at);
+      } else {
+        const ms = await restartControlPlane(repoRoot, clusterDir);
+        faultRecords.push({ kind: fault.kind, at, durationS: ms / 1000 });
+        mark(`control-plane restart (${(ms / 1000).toFixed(1)} s)`, at);
+      }
+    }
+  })();
+
+  // The mixed work: each round 6 spec changes, 1 source change, 3 foreign
+  // edits under Correct and 1 under Report, spread evenly over the round.
+  const round = roundMs(totalMs);
+  let rounds = 0;
+  const work = (async () => {
+    while (Date.now() < endAt) {
+      const roundStart = Date.now();
+      const actions = [
+        () => world.specChange(),
+        () => world.foreignEdit('Correct'),
+        () => world.specChange(),
+        () => world.sourceChange(),
+        () => world.specChange(),
+        () => world.foreignEdit('Correct'),
+        () => world.specChange(),
+        () => world.foreignEdit('Report'),
+        () => world.specChange(),
+        () => world.foreignEdit('Correct'),
+        () => world.specChange(),
+      ];
+      for (const [i, action] of actions.entries()) {
+        if (Date.now() >= endAt) break;
+        await action();
+        await sleepUntil(roundStart + ((i + 1) * round) / actions.length, () => Date.now() >= endAt);
+      }
+      rounds++;
+    }
+  })();
+  await work;
+  stopped = true;
+  await faults;
+  const workEnded = Date.now();
+  mark(`work stopped after ${rounds} round(s): ${JSON.stringify(world.counts)}`);
+
+  const lost = await world.notConverged(5 * 60_000);
+  const convergedAt = Date.now();
+  mark(lost.length === 0 ? `every push converged ${((convergedAt - workEnded) / 1000).toFixed(1)} s after the work stopped` : `${lost.length} push(es) NOT converged`);
+  // A quiet stretch with no work: the queue must drain and stay empty.
+  const quietMs = Math.min(120_000, Math.max(15_000, Math.round(totalMs * 0.03)));
+  await sleep(quietMs);
+  sampling = false;
+  await sampler;
+  const endedAt = Date.now();
+
+  // The ledger: the apiserver's audit log, every operator write to a target, per target.
+  const events = new AuditTail(env.auditLog).read();
+  const ledgers = ledgerByTarget(events, world.namespaces);
+  const existing = new Set<string>();
+  for (const namespace of world.namespaces) for (const id of (await listTargets(world.c, namespace)).keys()) existing.add(id);
+  const { base, allowance } = world.allowedWrites();
+  const doubles = findDoubleApplies(ledgers, base, (ledger, n) => allowance(targetId(ledger.target), n), { existing });
+  let operatorTargetWrites = 0;
+  let unknownOutcome = 0;
+  for (const ledger of ledgers.values()) {
+    operatorTargetWrites += ledger.operatorWrites.length;
+    unknownOutcome += ledger.unknownOutcomeOperatorWrites.length;
+  }
+  const allowedTotal = [...base].reduce((n, [id, b]) => n + allowance(id, b), 0);
+  const logDoubles = [...writesPerKey].filter(([, n]) => n > 1).map(([id, n]) => `${id}: ${n} writes`);
+
+  const stillRunning = op.running;
+  await op.close();
+  const last = op.incarnations.at(-1);
+  const cleanStop = last?.end === 'stopped' && last.exitCode === 0;
+
+  const rows = minuteRows(samples, logs, marks.filter((m) => /^kill|^control-plane/.test(m.what)), startedAt, (endedAt - startedAt) / 60_000);
+  const warmupMinutes = Math.max(1, Math.min(5, Math.round(o.minutes * 0.1)));
+  const verdicts = op.incarnations.map((i) => judgeProcess(rows, i.pid, warmupMinutes));
+  const longest = [...verdicts].sort((a, b) => b.lifeMinutes - a.lifeMinutes)[0];
+
+  const results: SoakResults = {
+    date: new Date(startedAt).toISOString(),
+    options: o,
+    runId,
+    durationS: Math.round((endedAt - startedAt) / 1000),
+    workMinutes: o.minutes,
+    rounds,
+    roundS: round / 1000,
+    quietS: quietMs / 1000,
+    world: {
+      pushes: world.pushes.length,
+      targets: world.pushes.reduce((n, p) => n + p.targets.length, 0),
+      byRole: Object.fromEntries(['spec', 'wave', 'source', 'report'].map((r) => [r, world.pushes.filter((p) => p.role === r).length])),
+      sources: world.sources.length,
+      namespaces: world.namespaces.length,
+    },
+    counts: world.counts,
+    harnessErrors: world.harnessErrors,
+    faults: faultRecords.map((f) => ({ ...f, minute: Math.floor((f.at - startedAt) / 60_000) + 1 })),
+    marks: marks.map((m) => ({ minute: Math.floor((m.at - startedAt) / 60_000) + 1, second: Math.round((m.at - startedAt) / 1000), what: m.what })),
+    incarnations: op.incarnations.map((i) => ({
+      pid: i.pid,
+      startedS: Math.round((i.startedAt - startedAt) / 1000),
+      endedS: i.endedAt === undefined ? null : Math.round((i.endedAt - startedAt) / 1000),
+      end: i.end ?? null,
+      targetWrites: i.targetWrites,
+      errors: i.errors,
+      retries: i.retries,
+    })),
+    rows,
+    samples,
+    sampleGaps,
+    warmupMinutes,
+    verdicts,
+    longestLived: longest?.pid ?? null,
+    correctness: {
+      lost,
+      convergedAfterWorkS: lost.length === 0 ? (convergedAt - workEnded) / 1000 : null,
+      doubleApplies: doubles,
+      logDoubles,
+      operatorTargetWrites,
+      unknownOutcomeTargetWrites: unknownOutcome,
+      allowedTargetWrites: allowedTotal,
+      crashes: op.crashes.length,
+      crashTails: op.crashes.map((c) => c.stderrTail.slice(-1_000)),
+      stillRunningAtEnd: stillRunning,
+      cleanStop,
+    },
+    errorMessages: [...errorMessages].sort((a, b) => b[1] - a[1]).slice(0, 15).map(([message, count]) => ({ message, count })),
+  };
+  const files = writeSoakReport(results, o.out);
+  say(`figures: ${files.join(', ')}`);
+
+  if (!o.keepCluster) clusterCommand('down', clusterDir);
+
+  const failures: string[] = [];
+  if (lost.length > 0) failures.push(`${lost.length} push(es) did not converge: ${JSON.stringify(lost.slice(0, 5))}`);
+  if (doubles.length > 0) failures.push(`${doubles.length} target(s) written more often than allowed: ${JSON.stringify(doubles.slice(0, 3))}`);
+  if (logDoubles.length > 0) failures.push(`${logDoubles.length} (target, key) pair(s) written twice per the log: ${logDoubles.slice(0, 5).join('; ')}`);
+  if (op.crashes.length > 0) failures.push(`${op.crashes.length} crash(es)`);
+  if (!stillRunning || !cleanStop) failures.push('the operator was not running at the end, or did not stop cleanly on SIGTERM');
+  if (longest && longest.memoryFlat === false) failures.push(`memory not flat in pid ${longest.pid}: RSS ${longest.rssMiB?.changePct}%, heap ${longest.heapUsedMiB?.changePct}%`);
+  if (longest && longest.socketsFlat === false) failures.push(`sockets grew in pid ${longest.pid}: ${JSON.stringify(longest.sockets)}`);
+  if (longest && longest.timersFlat === false) failures.push(`timers grew in pid ${longest.pid}: ${JSON.stringify(longest.timers)}`);
+  for (const f of failures) say(`FAIL: ${f}`);
+  if (failures.length === 0) say(longest?.memoryFlat === null ? 'passed (too short to judge memory)' : 'passed');
+  return failures.length === 0 ? 0 : 1;
+}
