@@ -1,8 +1,10 @@
+import { randomBytes } from 'node:crypto';
 import type { KubernetesListObject, KubernetesObject, V1ConfigMap, V1Namespace, V1Secret } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import { ANNOTATION, GROUP, KIND, MANAGED_SELECTOR, PLURAL, SOURCE_COPY_TO_ANNOTATION, VERSION } from '../api/constants.js';
 import type { ConfigPush, SourceKind, TargetKind } from '../api/types.js';
-import type { ResolvedTarget } from '../core/resolve-spec.js';
+import type { ResolvedSpec, ResolvedTarget } from '../core/resolve-spec.js';
+import { desiredTargetDigest, verificationFromCache } from '../core/target-digest.js';
 import type { ClientFactory } from '../kube/clients.js';
 import { kubeConfigPushClient } from '../kube/configpush-client.js';
 import { EventRecorder } from '../kube/event-recorder.js';
@@ -10,7 +12,7 @@ import { ResilientInformer, type InformerHandlers } from '../kube/resilient-info
 import { kubeSourceClient } from '../kube/source-client.js';
 import { kubeTargetClient } from '../kube/target-client.js';
 import { kubeWorkloadClient } from '../kube/workload-client.js';
-import { dropManagedFields, keepMetadataOnly, keepTargetMetadataOnly, trimPush } from '../runtime/cache-transforms.js';
+import { cachedTargetFacts, dropManagedFields, keepMetadataOnly, keepTargetFacts, trimPush } from '../runtime/cache-transforms.js';
 import { Controller, type ReconcileObserver, type RuntimeOptions } from '../runtime/controller.js';
 import { allOf, enqueueForObject, enqueueForOwner, enqueueMapped, keyOf } from '../runtime/handlers.js';
 import type { ControllerMetrics } from '../runtime/metrics.js';
@@ -73,6 +75,8 @@ export function setupConfigPushController(
   const ownerIndex = new OwnerIndex();
   // Kept in step with the target watches below: any other resourceVersion, or a delete, voids a verification.
   const verified = new VerifiedTargets();
+  // Keys the target digests the target caches keep (keepTargetFacts): random, never leaves this process.
+  const digestKey = randomBytes(32);
   const pushClient = kubeConfigPushClient(clients.custom);
   const events = new EventRecorder(clients.core, log, { component: 'configpush-operator', windowMs: 10 * 60_000, minUpdateIntervalMs: 60_000 });
 
@@ -101,7 +105,7 @@ export function setupConfigPushController(
         .map((ns) => ({ name: ns.metadata?.name ?? '', labels: ns.metadata?.labels ?? {} })),
     ownedTargets: (uid) => ownerIndex.owned(uid),
     isTargetCached: (target) => targetInformers[target.kind].get(target.name, target.namespace) !== undefined,
-    verifier: targetVerifier(verified, (kind, namespace, name) => targetInformers[kind].get(name, namespace)),
+    verifier: targetVerifier(verified, (kind, namespace, name) => targetInformers[kind].get(name, namespace), digestKey),
     workloadsFor: (namespace, serviceAccountName) =>
       kubeWorkloadClient(serviceAccountName ? factory.forServiceAccount(namespace, serviceAccountName).apps : clients.apps),
     contention: new ContentionTracker(),
@@ -186,7 +190,7 @@ export function setupConfigPushController(
       list,
       labelSelector: MANAGED_SELECTOR,
       handlers: enqueueForOwner(controller, kind, targetOwner(kind)),
-      transform: keepTargetMetadataOnly,
+      transform: keepTargetFacts(kind, digestKey),
       log,
       relistIntervalMs: options.relistPeriodMs,
     });
@@ -201,18 +205,49 @@ export function setupConfigPushController(
   return { controller, events, sourceWatches };
 }
 
-/** The applier's view of this process's verifications (verified-targets.ts) and of the target caches. */
-function targetVerifier(verified: VerifiedTargets, cached: (kind: TargetKind, namespace: string, name: string) => V1ConfigMap | V1Secret | undefined): TargetVerifier {
+/**
+ * The applier's view of this process's verifications (verified-targets.ts)
+ * and of the target caches. A target the cache shows owned by the push, with
+ * the desired content's digest (keepTargetFacts), is verified by the cache
+ * itself (core/target-digest.ts): that is what lets a fresh process verify
+ * every target from its first LIST, without a GET. The operator's own reads
+ * and writes are therefore not recorded (the cache gives the same
+ * verification once the watch delivers the version they saw, and a record
+ * is only ever used at that version): only a ServiceAccount's are.
+ */
+function targetVerifier(
+  verified: VerifiedTargets,
+  cached: (kind: TargetKind, namespace: string, name: string) => V1ConfigMap | V1Secret | undefined,
+  digestKey: Buffer,
+): TargetVerifier {
   const id = (target: ResolvedTarget) => objectId(target.kind, target.namespace, target.name);
+  // One desired digest per spec and kind, not per target: a push fanned out to 5,000 namespaces hashes its content once a reconcile.
+  const desired = new WeakMap<ResolvedSpec, Partial<Record<TargetKind, string>>>();
+  const desiredDigest = (kind: TargetKind, spec: ResolvedSpec): string => {
+    let byKind = desired.get(spec);
+    if (!byKind) desired.set(spec, (byKind = {}));
+    return (byKind[kind] ??= desiredTargetDigest(kind, spec.content, spec.digest, digestKey));
+  };
   return {
-    lookup(target) {
-      const metadata = cached(target.kind, target.namespace, target.name)?.metadata;
-      return {
-        verification: verified.get(id(target)),
-        cached: metadata && { resourceVersion: metadata.resourceVersion, ownerUid: metadata.annotations?.[ANNOTATION.ownerUid] },
-      };
+    lookup(target, wanted) {
+      const object = cached(target.kind, target.namespace, target.name);
+      const metadata = object?.metadata;
+      const view = metadata && { resourceVersion: metadata.resourceVersion, ownerUid: metadata.annotations?.[ANNOTATION.ownerUid] };
+      const held = verified.get(id(target));
+      const facts = object && wanted && (held === undefined || held.resourceVersion !== view?.resourceVersion) ? cachedTargetFacts(object) : undefined;
+      const fromCache =
+        facts &&
+        wanted &&
+        verificationFromCache(
+          { resourceVersion: view?.resourceVersion, ownerUid: view?.ownerUid, ...facts },
+          { ownerUid: wanted.ownerUid, digest: wanted.spec.digest, client: wanted.client, targetDigest: () => desiredDigest(target.kind, wanted.spec) },
+        );
+      return { verification: fromCache || held, cached: view };
     },
-    record: (target, verification) => verified.record(id(target), verification),
+    record: (target, verification) => {
+      if (verification.client !== '') verified.record(id(target), verification);
+      else verified.forget(id(target));
+    },
     saw: (target, resourceVersion) => verified.saw(id(target), resourceVersion),
   };
 }

@@ -86,8 +86,12 @@ export interface ApplyOptions {
 
 /** This process's verifications of targets and what the watch caches show of them (wired in setup.ts). */
 export interface TargetVerifier {
-  /** The verification held for the target, if any, and the cache's view of it, if cached. */
-  lookup(target: ResolvedTarget): { verification: Verification | undefined; cached: CachedTarget | undefined };
+  /**
+   * The verification held for the target, if any, and the cache's view of it,
+   * if cached. Given what this reconcile wants, a verification may also come
+   * from the cache itself (core/target-digest.ts, verificationFromCache).
+   */
+  lookup(target: ResolvedTarget, wanted?: { spec: ResolvedSpec; ownerUid: string; client: string }): { verification: Verification | undefined; cached: CachedTarget | undefined };
   /** A read, or the response to our own write, showed the target holding the desired content. */
   record(target: ResolvedTarget, verification: Verification): void;
   /** A read showed the target at `resourceVersion` (undefined: absent) without verifying it. */
@@ -213,7 +217,7 @@ function unchangedSinceVerified(
   ownership: Ownership,
   client: string,
 ): { verification: Verification; plan: NonNullable<ReturnType<typeof planVerified>> } | undefined {
-  const { verification, cached } = verifier.lookup(target);
+  const { verification, cached } = verifier.lookup(target, { spec, ownerUid: ownership.ownerUid, client });
   const plan = planVerified({ verification, cached, ownerUid: ownership.ownerUid, generation: ownership.generation, digest: spec.digest, client });
   return plan && verification ? { verification, plan } : undefined;
 }

@@ -30,7 +30,7 @@ export interface Ownership {
  */
 export const MANAGED_KEYS_ANNOTATION = 'configpush.io/managed-metadata';
 
-interface ManagedKeys {
+export interface ManagedKeys {
   labels: string[];
   annotations: string[];
 }
@@ -161,7 +161,8 @@ export function lastWriteTime(live: TargetObject | undefined): string | undefine
   return latest && !Number.isNaN(latest.getTime()) ? latest.toISOString().replace(/\.\d{3}Z$/, 'Z') : undefined;
 }
 
-function readManagedKeys(live: TargetObject | undefined): ManagedKeys {
+/** The label and annotation keys the target records as its spec's (the managed-metadata annotation); none if absent or unparsable. */
+export function readManagedKeys(live: TargetObject | undefined): ManagedKeys {
   const raw = live?.metadata?.annotations?.[MANAGED_KEYS_ANNOTATION];
   if (!raw) return { labels: [], annotations: [] };
   try {

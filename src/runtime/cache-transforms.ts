@@ -1,5 +1,8 @@
 import type { KubernetesObject, V1ConfigMap, V1Secret } from '@kubernetes/client-node';
 import { ANNOTATION } from '../api/constants.js';
+import type { TargetKind } from '../api/types.js';
+import { lastWriteTime } from '../core/desired-target.js';
+import { observedTargetDigest } from '../core/target-digest.js';
 
 const LAST_APPLIED_ANNOTATION = 'kubectl.kubernetes.io/last-applied-configuration';
 
@@ -31,11 +34,12 @@ export function trimPush(obj: KubernetesObject): void {
 }
 
 /**
- * Target caches serve ownership lookups and echo detection only: name,
- * namespace, resourceVersion and the two owner annotations are enough (the
- * informer itself compares only name, namespace and resourceVersion).
- * Dropping the content also keeps Secret values out of the operator's
- * long-lived memory; every decision re-reads the live target.
+ * Target caches serve ownership lookups and echo detection: name, namespace,
+ * resourceVersion and the two owner annotations (the informer itself
+ * compares only name, namespace and resourceVersion). Dropping the content
+ * also keeps Secret values out of the operator's long-lived memory. The
+ * operator's target watches use keepTargetFacts, which keeps a keyed digest
+ * of the content as well.
  */
 export function keepTargetMetadataOnly(obj: V1ConfigMap | V1Secret): void {
   const { name, namespace, resourceVersion, annotations } = obj.metadata ?? {};
@@ -51,6 +55,58 @@ export function keepTargetMetadataOnly(obj: V1ConfigMap | V1Secret): void {
   if (obj.data !== undefined) unset(obj, 'data');
   if ('binaryData' in obj && obj.binaryData !== undefined) unset(obj, 'binaryData');
   if ('stringData' in obj && obj.stringData !== undefined) unset(obj, 'stringData');
+}
+
+/**
+ * The cache-only annotation keepTargetFacts adds: never on a real object (the
+ * transform rebuilds the annotations from known keys, so a real annotation of
+ * this name is dropped first), never written (writes start from a live read).
+ */
+export const CACHED_FACTS_ANNOTATION = 'cache.configpush.io/target-facts';
+
+/** What keepTargetFacts keeps of a target's content and history, besides its metadata. */
+export interface CachedTargetFacts {
+  /** observedTargetDigest (core/target-digest.ts) under the process's key. */
+  targetDigest: string;
+  operationKey: string | undefined;
+  /** When the operator last wrote it (managedFields, which the cache drops). */
+  lastWrittenAt: string | undefined;
+}
+
+/**
+ * keepTargetMetadataOnly, plus what lets the cache stand in for a read of the
+ * target (docs/performance-idle-reads.md, "Restarts"): before the content is
+ * dropped, its keyed digest (core/target-digest.ts: nothing reversible stays
+ * in memory, a Secret's values included), the operation key it carries and
+ * when the operator last wrote it. One packed string per target: the digest
+ * (base64) and the time (ISO) hold no space, so the key, which anyone may
+ * have edited, is whatever follows the second space.
+ */
+export function keepTargetFacts(kind: TargetKind, key: Buffer): (obj: V1ConfigMap | V1Secret) => void {
+  return (obj) => {
+    const targetDigest = observedTargetDigest(kind, obj, key);
+    const operationKey = obj.metadata?.annotations?.[ANNOTATION.operationKey];
+    const lastWrittenAt = lastWriteTime(obj);
+    keepTargetMetadataOnly(obj);
+    const annotations = obj.metadata?.annotations;
+    if (annotations) annotations[CACHED_FACTS_ANNOTATION] = `${targetDigest} ${lastWrittenAt ?? '-'} ${operationKey === undefined ? '-' : `=${operationKey}`}`;
+  };
+}
+
+/** The facts keepTargetFacts packed into a cached target; undefined if it has none. */
+export function cachedTargetFacts(obj: V1ConfigMap | V1Secret): CachedTargetFacts | undefined {
+  const packed = obj.metadata?.annotations?.[CACHED_FACTS_ANNOTATION];
+  if (packed === undefined) return undefined;
+  const first = packed.indexOf(' ');
+  const second = packed.indexOf(' ', first + 1);
+  if (first < 0 || second < 0) return undefined;
+  const time = packed.slice(first + 1, second);
+  const key = packed.slice(second + 1);
+  return {
+    targetDigest: packed.slice(0, first),
+    lastWrittenAt: time === '-' ? undefined : time,
+    operationKey: key.startsWith('=') ? key.slice(1) : undefined,
+  };
 }
 
 /**

@@ -144,20 +144,30 @@ describe('idle resyncs', () => {
     expect(idle.statusChanged).toBe(0);
   });
 
-  it('after a restart, each target is read once (the records are in memory only), then idle resyncs read nothing', async () => {
+  it('after a restart, no target is read (the cache verifies them by digest): 0 GETs, at most 1 LIST per watched kind, 0 writes; then idle resyncs read nothing', async () => {
     await operator.stop();
     const restartLog = requestLog();
     const samples = await apiserverRequests();
+    const statusBefore = await statuses();
+    const writesBefore = operatorWrites().length;
     operator = await startTestOperator({ middleware: [restartLog.middleware, log.middleware], controller: { resyncPeriodMs } });
     await eventually(async () => Array.from({ length: pushes }, (_, i) => operator.reconciles.get(`${ns}/p${i}`) ?? 0).every((n) => n > 0), 'a reconcile of every push');
     await settled(operator);
 
-    // As before this change: one live read per target on the first reconcile after a start.
-    const reads = targetReads(restartLog.calls, ns);
-    expect(reads).toHaveLength(pushes);
-    expect(new Set(reads).size).toBe(pushes);
+    // The target watches' first LIST brought each target's keyed content
+    // digest (runtime/cache-transforms.ts, keepTargetFacts): equal to the
+    // desired one, so no target is read (before: one GET per target).
+    expect(targetReads(restartLog.calls, ns)).toEqual([]);
     // The apiserver's counter agrees with the operator's own log of its reads (every namespace).
     expect(targetGets(await apiserverRequests()) - targetGets(samples)).toBe(targetReads(restartLog.calls).length);
+    // Reads of the watched kinds: one LIST each (the informers' start), no more.
+    const lists = restartLog.calls.filter((c) => /^GET \/(api\/v1\/(configmaps|secrets|namespaces)|apis\/configpush\.io\/v1alpha1\/configpushes)$/.test(c));
+    for (const path of new Set(lists)) expect(lists.filter((c) => c === path), path).toHaveLength(1);
+    expect(new Set(lists).size).toBeLessThanOrEqual(4);
+    // Every push was verified as it stood: no write, no status change.
+    expect(operatorWrites().length).toBe(writesBefore);
+    expect((await statuses()).filter((rv, i) => rv !== statusBefore[i])).toEqual([]);
+    console.info(`idle-reads restart: ${pushes} pushes verified with ${targetReads(restartLog.calls).length} target GETs and LISTs ${JSON.stringify(lists)}`);
 
     const idle = await idleWindow();
     console.info(`idle-reads after restart: ${idle.resyncs.toFixed(1)} resyncs each: apiserver GETs of these targets ${idle.apiserverGets}, writes ${idle.writes}`);

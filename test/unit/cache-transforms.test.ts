@@ -1,7 +1,10 @@
 import type { KubernetesObject, V1Secret } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
-import { ANNOTATION } from '../../src/api/constants.js';
-import { keepTargetMetadataOnly, trimPush } from '../../src/runtime/cache-transforms.js';
+import { ANNOTATION, FIELD_MANAGER } from '../../src/api/constants.js';
+import { contentDigest } from '../../src/core/content-digest.js';
+import { renderTarget } from '../../src/core/desired-target.js';
+import { desiredTargetDigest } from '../../src/core/target-digest.js';
+import { CACHED_FACTS_ANNOTATION, cachedTargetFacts, keepTargetFacts, keepTargetMetadataOnly, trimPush } from '../../src/runtime/cache-transforms.js';
 
 describe('cache transforms', () => {
   it('keep of a target only what ownership lookups and echo detection read', () => {
@@ -47,5 +50,53 @@ describe('cache transforms', () => {
     expect(push.spec).toEqual({ data: { a: '1' } });
     expect(push.status).toEqual({ observedGeneration: 1 });
     expect(JSON.stringify(push)).not.toContain('managedFields');
+  });
+});
+
+describe('keepTargetFacts: the target watches\' transform', () => {
+  const key = Buffer.alloc(32, 1);
+  const content = { data: { password: 'secret' }, binaryData: {}, labels: {}, annotations: {} };
+  const digest = contentDigest(content);
+  const live = (): V1Secret => {
+    const body = renderTarget('Secret', 's', 'ns', content, { ownerUid: 'pu', owner: 'ns/p', operationKey: '1-0123456789', generation: 1, contentDigest: digest }, undefined) as V1Secret;
+    body.metadata = {
+      ...body.metadata,
+      resourceVersion: '7',
+      managedFields: [{ manager: FIELD_MANAGER, operation: 'Update', time: new Date('2026-11-29T10:00:00Z') }],
+      // A real annotation of the cache's own name is not trusted: it is replaced.
+      annotations: { ...body.metadata?.annotations, [CACHED_FACTS_ANNOTATION]: 'forged 2026-01-01T00:00:00Z =1-0123456789' },
+    };
+    return JSON.parse(JSON.stringify(body)) as V1Secret;
+  };
+
+  it('keeps the metadata, a keyed digest equal to the desired one, the operation key and the last write time; no value', () => {
+    const secret = live();
+    keepTargetFacts('Secret', key)(secret);
+    expect(secret.data).toBeUndefined();
+    expect(secret.metadata?.annotations?.[ANNOTATION.ownerUid]).toBe('pu');
+    expect(cachedTargetFacts(secret)).toEqual({ targetDigest: desiredTargetDigest('Secret', content, digest, key), operationKey: '1-0123456789', lastWrittenAt: '2026-11-29T10:00:00Z' });
+    const text = JSON.stringify(secret);
+    expect(text).not.toContain(Buffer.from('secret').toString('base64'));
+    expect(text).not.toContain('secret"');
+  });
+
+  it('a target edited by someone else keeps a digest that differs from the desired one', () => {
+    const secret = live();
+    secret.data = { password: Buffer.from('tampered').toString('base64') };
+    keepTargetFacts('Secret', key)(secret);
+    expect(cachedTargetFacts(secret)?.targetDigest).not.toBe(desiredTargetDigest('Secret', content, digest, key));
+  });
+
+  it('packs an operation key with spaces, a missing key and a missing write time losslessly', () => {
+    const secret = live();
+    secret.metadata!.annotations![ANNOTATION.operationKey] = 'edited by hand = 2';
+    delete secret.metadata!.managedFields;
+    keepTargetFacts('Secret', key)(secret);
+    expect(cachedTargetFacts(secret)).toMatchObject({ operationKey: 'edited by hand = 2', lastWrittenAt: undefined });
+    const bare = live();
+    delete bare.metadata!.annotations![ANNOTATION.operationKey];
+    keepTargetFacts('Secret', key)(bare);
+    expect(cachedTargetFacts(bare)?.operationKey).toBeUndefined();
+    expect(cachedTargetFacts({ metadata: { annotations: {} } })).toBeUndefined();
   });
 });
