@@ -36,7 +36,12 @@ export interface TargetRef {
   namespaceSelector?: LabelSelector;
 }
 
-export const FAILURE_POLICIES = ['Halt', 'Continue'] as const;
+/**
+ * What a failed wave does: Halt stops there; Continue goes on past it;
+ * Rollback stops and returns every target already changed to the last
+ * revision that completed (docs/revisions.md).
+ */
+export const FAILURE_POLICIES = ['Halt', 'Continue', 'Rollback'] as const;
 export type FailurePolicy = (typeof FAILURE_POLICIES)[number];
 
 /** A wave: the targets whose namespace matches (the first matching wave wins). */
@@ -132,6 +137,8 @@ export interface ConfigPushSpec {
   serviceAccountName?: string;
   strategy?: StrategySpec;
   rollout?: RolloutSpec;
+  /** Completed content revisions (ControllerRevisions) kept for rollback; default 10, as for Deployments. */
+  revisionHistoryLimit?: number;
 }
 
 /** metav1.Condition. */
@@ -163,9 +170,13 @@ export interface HistoryEntry {
   generation: number;
   digest: string;
   appliedAt: string;
+  /** The content revision (ControllerRevision .revision) the operation applied: its own once it completed, or the one a rollback returned to. */
+  revision?: number;
+  /** Set on a rollback's entry: the operation it undid. */
+  rolledBack?: string;
 }
 
-export const ROLLOUT_PHASES = ['Progressing', 'Waiting', 'Paused', 'Halted', 'Complete', 'Suspended'] as const;
+export const ROLLOUT_PHASES = ['Progressing', 'Waiting', 'Paused', 'Halted', 'Complete', 'Suspended', 'RollingBack', 'RolledBack'] as const;
 export type RolloutPhase = (typeof ROLLOUT_PHASES)[number];
 
 export interface RolloutStatus {
@@ -180,6 +191,23 @@ export interface RolloutStatus {
   /** The target or workload that failed the current wave. */
   failed?: string;
   message?: string;
+  /** failurePolicy Rollback: what failed, and the revision the changed targets returned to. */
+  rollback?: RollbackStatus;
+}
+
+/** A rollback of this generation (failurePolicy Rollback). */
+export interface RollbackStatus {
+  /** The revision rolled back to (ControllerRevision .revision). */
+  revision: number;
+  /** The rollback's own operation key: a function of (uid, generation, the revision rolled back to). */
+  operationKey: string;
+  /** The operation that failed and was undone. */
+  failedOperationKey: string;
+  /** 1-based wave that failed. */
+  failedWave: number;
+  /** The failure's reason (ProgressDeadlineExceeded, Forbidden, Conflict, ...) and what failed. */
+  reason: string;
+  message: string;
 }
 
 /** What status reports of one source: which object, and a short revision of what was copied from it (never values). */

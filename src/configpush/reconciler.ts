@@ -1,10 +1,11 @@
 import jsonpatch from 'fast-json-patch';
 import type { Logger } from 'pino';
 import { API_VERSION, KIND } from '../api/constants.js';
-import type { ConfigPush, ConfigPushStatus, SourceStatus } from '../api/types.js';
-import { buildStatus, stoppedStatus, type StoppedReport } from '../core/build-status.js';
+import type { ConfigPush, ConfigPushStatus, RollbackStatus, SourceStatus } from '../api/types.js';
+import { buildStatus, rollbackMessage, stoppedStatus, type StoppedReport } from '../core/build-status.js';
 import { isPermanent, messageOf, PermanentError, reasonOf, TransientError, type OperatorError } from '../core/errors.js';
-import { operationKey } from '../core/operation-key.js';
+import { operationKey, rollbackKey } from '../core/operation-key.js';
+import { revisionOfRollbackKey, rollbackTarget, type RevisionRecord } from '../core/revisions.js';
 import { resolveSpec, targetId, type NamespaceInfo, type ResolvedSpec, type ResolvedTarget } from '../core/resolve-spec.js';
 import { targetLabel, type TargetOutcome } from '../core/target-outcome.js';
 import { digestKeyOf, withSources } from '../core/sources.js';
@@ -23,7 +24,8 @@ import { withFinalizer } from './finalizer.js';
 import type { ContentionTracker } from './contention-tracker.js';
 import type { ConfigPushMetrics } from './metrics.js';
 import { runRollout, type RolloutResult } from './rollout.js';
-import { targetApplier, type TargetVerifier } from './target-applier.js';
+import type { RevisionStore } from './revisions.js';
+import { RolledBackError, targetApplier, type TargetVerifier } from './target-applier.js';
 
 export interface ReconcilerDeps {
   /** Reads a ConfigPush from the informer cache. */
@@ -45,6 +47,8 @@ export interface ReconcilerDeps {
   verifier?: TargetVerifier;
   /** Fights with other writers over targets: held-back drift corrections (contention-tracker.ts). */
   contention?: ContentionTracker;
+  /** The push's content revisions (revisions.ts): recorded when a rollout completes, read back to roll back. */
+  revisions: RevisionStore;
   /** Workload reads and patches, as the operator or the push's ServiceAccount. */
   workloadsFor(namespace: string, serviceAccountName: string | undefined): WorkloadClient;
   tenancy: TenancyPolicy;
@@ -125,19 +129,20 @@ export class ConfigPushReconciler implements Reconciler {
     const log = hasSources(push) ? pushLog.child({ key }) : pushLog;
 
     const targets = this.deps.targetClientFor(push.metadata.namespace, spec.serviceAccountName);
-    let run: RolloutResult | undefined;
+    let run: Run | undefined;
     let prune: PruneResult | undefined;
     let failure: unknown;
     try {
-      run = await this.rollout(push, spec, key, targets, log, confirmSources);
-      if (!spec.suspend && run.transient === undefined) prune = await this.pruneOrphans(push, spec, targets, log);
+      run = await this.run(push, spec, key, targets, log, confirmSources);
+      // A rolled-back generation keeps what it dropped: the revision it returned to may still name it.
+      if (!spec.suspend && run.transient === undefined && !run.rollback) prune = await this.pruneOrphans(push, spec, targets, log);
     } catch (err) {
       failure = err;
     }
     // Deferred report (Flux's deferred status patch): targets may have been
     // written, so whatever happened above, the status and Events say so.
     if (run === undefined) await this.reportStopped(push, failure, log, key);
-    else await this.report(push, spec, key, run, prune, log, sources);
+    else await this.report(push, run, prune, run.rollback ? log.child({ key: run.operationKey }) : log, sources);
 
     const stop = failure ?? run?.transient ?? prune?.error;
     if (stop !== undefined) throw stop;
@@ -181,6 +186,109 @@ export class ConfigPushReconciler implements Reconciler {
     };
   }
 
+  /**
+   * The generation's rollout, or its rollback (failurePolicy Rollback):
+   * - a generation the status shows rolled back stays rolled back (the
+   *   rollback runs again, finding its work done) until the spec changes;
+   * - otherwise the rollout runs; if a wave fails, or a target shows that
+   *   this generation was already rolled back (a lost status), the rollback
+   *   runs in the same reconcile;
+   * - a rollout that completed records its content as a revision.
+   */
+  private async run(
+    push: ConfigPush,
+    spec: ResolvedSpec,
+    key: string,
+    targets: TargetClient,
+    log: Logger,
+    confirmSources?: () => Promise<boolean>,
+  ): Promise<Run> {
+    const { uid, generation } = push.metadata;
+    const records = this.deps.revisions.records(push);
+    const reported = push.status?.observedGeneration === generation ? push.status?.rollout?.rollback : undefined;
+    if (!spec.suspend && reported) {
+      const record = revisionOfRollbackKey(records, uid, generation, reported.operationKey);
+      if (!record) throw new PermanentError('RevisionNotFound', `revision ${reported.revision}, which generation ${generation} was rolled back to, is no longer kept`);
+      return this.rollBack(push, spec, record, reported, targets, log);
+    }
+
+    const forward: Run = { ...(await this.rollout(push, spec, key, targets, log, confirmSources)), operationKey: key, digest: spec.digest };
+    if (forward.transient instanceof RolledBackError) {
+      // The targets say this generation was rolled back; its status did not (lost, or not cached yet).
+      const digest = forward.transient.digest;
+      const record = records.find((r) => r.digest === digest);
+      if (!record) throw new PermanentError('RevisionNotFound', `generation ${generation} was rolled back to content ${digest ?? '(unknown)'}, whose revision is no longer kept`);
+      const cause = { failedOperationKey: key, failedWave: 0, reason: 'RolledBack', message: 'the rollback was found on the targets' };
+      return this.rollBack(push, spec, record, cause, targets, log);
+    }
+    if (forward.haltReason !== undefined && spec.strategy.failurePolicy === 'Rollback') {
+      const record = rollbackTarget(records, spec.digest);
+      if (!record) {
+        // Nothing completed before: nothing to return to. The rollout halts, and says so.
+        return { ...forward, rollout: { ...forward.rollout, message: `${forward.rollout.message ?? 'the wave failed'}; no earlier revision to roll back to` } };
+      }
+      this.emitEvents(push, key, forward.outcomes, undefined);
+      const cause = { failedOperationKey: key, failedWave: forward.rollout.currentWave, reason: forward.haltReason, message: failureOf(forward) };
+      return this.rollBack(push, spec, record, cause, targets, log);
+    }
+    const complete = !spec.suspend && forward.transient === undefined && forward.rollout.phase === 'Complete' && forward.outcomes.every((o) => o.state === 'Applied');
+    if (!complete) return forward;
+    const revision = await this.recordRevision(push, spec, key, log);
+    return revision !== undefined ? { ...forward, revision } : forward;
+  }
+
+  /** Records completed content as a revision: the number, or undefined if the operator may not (it says so in an Event, and applies on). */
+  private async recordRevision(push: ConfigPush, spec: ResolvedSpec, key: string, log: Logger): Promise<number | undefined> {
+    try {
+      const record = await this.deps.revisions.recordCompleted(push, { content: spec.content, digest: spec.digest, operationKey: key }, spec.revisionHistoryLimit);
+      return record.revision;
+    } catch (err) {
+      const error = toApiError(err);
+      if (error.retry !== 'permanent') throw error;
+      log.warn({ error: error.message }, 'revision not recorded');
+      this.deps.events.emit(involved(push), 'Warning', 'RevisionNotRecorded', `content revision not recorded (rollback to it will not be possible): ${error.message}`);
+      return undefined;
+    }
+  }
+
+  /**
+   * Returns every target the failed operation changed to `record`'s content,
+   * through the same waves (restarting each wave's workloads under the
+   * rollback's key and waiting for them, without pauses, never halting), with conditional writes under
+   * the rollback's own key: a function of (uid, generation, revision), so a
+   * retried, re-queued, resumed or concurrent rollback writes each target once.
+   */
+  private async rollBack(
+    push: ConfigPush,
+    spec: ResolvedSpec,
+    record: RevisionRecord,
+    cause: Pick<RollbackStatus, 'failedOperationKey' | 'failedWave' | 'reason' | 'message'>,
+    targets: TargetClient,
+    log: Logger,
+  ): Promise<Run> {
+    const { uid, generation } = push.metadata;
+    const key = rollbackKey(uid, generation, record.digest);
+    const payload = await this.deps.revisions.payload(record);
+    const back: ResolvedSpec = { ...spec, content: payload.content, digest: record.digest };
+    const rollbackLog = log.child({ key, rollbackTo: record.revision });
+    const result = await this.rollout(push, back, key, targets, rollbackLog, undefined, true);
+    const done = result.transient === undefined && result.rollout.phase === 'Complete';
+    const rollback: RollbackStatus = { revision: record.revision, operationKey: key, ...cause };
+    const written = result.outcomes.filter((o) => o.wrote).length;
+    if (written > 0) {
+      rollbackLog.warn({ reason: cause.reason, targets: written }, 'rolled back');
+      this.deps.events.emit(involved(push), 'Warning', 'RolledBack', rollbackMessage(rollback, result.rollout.totalWaves));
+    }
+    return {
+      ...result,
+      operationKey: key,
+      digest: record.digest,
+      revision: record.revision,
+      rollback,
+      rollout: { ...result.rollout, phase: done ? 'RolledBack' : 'RollingBack', rollback },
+    };
+  }
+
   private async rollout(
     push: ConfigPush,
     spec: ResolvedSpec,
@@ -188,6 +296,7 @@ export class ConfigPushReconciler implements Reconciler {
     targets: TargetClient,
     log: Logger,
     confirmSources?: () => Promise<boolean>,
+    fastTrack = false,
   ): Promise<RolloutResult> {
     // One confirmation per key found on the targets is enough: every target
     // carrying that key was written from the same sources revision.
@@ -220,6 +329,7 @@ export class ConfigPushReconciler implements Reconciler {
       apply,
       workloads: this.deps.workloadsFor(namespace, spec.serviceAccountName),
       previous: push.status?.rollout,
+      ...(fastTrack ? { fastTrack } : {}),
       log,
       metrics: this.deps.metrics,
       now: this.now,
@@ -288,27 +398,21 @@ export class ConfigPushReconciler implements Reconciler {
   }
 
   /** Reports a rollout's outcomes, and a failed prune: Events first (they are queued, not awaited), then the status. */
-  private async report(
-    push: ConfigPush,
-    spec: ResolvedSpec,
-    key: string,
-    run: RolloutResult,
-    prune: PruneResult | undefined,
-    log: Logger,
-    sources?: SourceStatus[],
-  ): Promise<void> {
+  private async report(push: ConfigPush, run: Run, prune: PruneResult | undefined, log: Logger, sources?: SourceStatus[]): Promise<void> {
     const pruneFailure: StoppedReport | undefined = prune?.error && {
       reason: prune.error.reason,
       message: prune.error.message,
       retrying: !isPermanent(prune.error),
     };
-    this.emitEvents(push, key, run.outcomes, prune);
+    // A rollback's writes have their own Event (rollBack); the generic ones would call them "applied".
+    if (!run.rollback) this.emitEvents(push, run.operationKey, run.outcomes, prune);
     const status = buildStatus({
       push,
-      operationKey: key,
-      digest: spec.digest,
+      operationKey: run.operationKey,
+      digest: run.digest,
       outcomes: run.outcomes,
-      suspended: spec.suspend,
+      suspended: push.spec?.suspend === true,
+      ...(run.revision !== undefined ? { revision: run.revision } : {}),
       rollout: run.rollout,
       ...(run.haltReason !== undefined ? { haltReason: run.haltReason } : {}),
       ...(run.transient !== undefined ? { transientError: run.transient.message } : {}),
@@ -384,6 +488,24 @@ function earliest(...delaysMs: (number | undefined)[]): number | undefined {
   const given = delaysMs.filter((d): d is number => d !== undefined);
   return given.length > 0 ? Math.min(...given) : undefined;
 }
+
+/** What one reconcile did: the rollout (or rollback) and the operation it ran under. */
+interface Run extends RolloutResult {
+  operationKey: string;
+  digest: string;
+  /** The content revision of the operation: its own once complete, or the one rolled back to. */
+  revision?: number;
+  /** Set when this generation was rolled back. */
+  rollback?: RollbackStatus;
+}
+
+/** What failed, from a halted rollout: the failing targets' messages, else the rollout's own. */
+function failureOf(run: RolloutResult): string {
+  const failed = run.outcomes.filter((o) => o.state === 'Failed' || o.state === 'Conflict').map((o) => o.message ?? targetLabel(o.target));
+  const what = run.rollout.failed !== undefined ? `${run.rollout.failed}: ` : '';
+  return `${what}${failed.length > 0 ? failed.join('; ') : (run.rollout.message ?? 'the wave failed')}`;
+}
+
 
 /** What admit() hands the rollout: the spec with its content, the operation's key, and status.sources. */
 interface Admitted {

@@ -24,6 +24,8 @@ export interface RolloutInput {
   apply(target: ResolvedTarget, mode: 'apply' | 'inspect'): Promise<TargetOutcome>;
   workloads: WorkloadClient;
   previous: RolloutStatus | undefined;
+  /** A rollback: no pauses, and never stop at a failure (rollout-plan.ts, RolloutContext.fastTrack). */
+  fastTrack?: boolean;
   log: Logger;
   metrics: ConfigPushMetrics;
   now: () => Date;
@@ -116,6 +118,7 @@ function context(input: RolloutInput): RolloutContext {
     restarts: input.spec.restart.length > 0 || input.spec.restartConsumers === true,
     previous: input.previous,
     now: input.now().getTime(),
+    ...(input.fastTrack ? { fastTrack: true } : {}),
   };
 }
 

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import type { KubernetesListObject, KubernetesObject, V1ConfigMap, V1Namespace, V1Secret } from '@kubernetes/client-node';
+import type { KubernetesListObject, KubernetesObject, V1ConfigMap, V1ControllerRevision, V1Namespace, V1Secret } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import { ANNOTATION, GROUP, KIND, MANAGED_SELECTOR, PLURAL, SOURCE_COPY_TO_ANNOTATION, VERSION } from '../api/constants.js';
 import type { ConfigPush, SourceKind, TargetKind } from '../api/types.js';
@@ -9,6 +9,8 @@ import type { ClientFactory } from '../kube/clients.js';
 import { kubeConfigPushClient } from '../kube/configpush-client.js';
 import { EventRecorder } from '../kube/event-recorder.js';
 import { ResilientInformer, type InformerHandlers } from '../kube/resilient-informer.js';
+import { REVISION_OF_LABEL } from '../core/revisions.js';
+import { kubeRevisionClient } from '../kube/revision-client.js';
 import { kubeSourceClient } from '../kube/source-client.js';
 import { kubeTargetClient } from '../kube/target-client.js';
 import { kubeWorkloadClient } from '../kube/workload-client.js';
@@ -21,6 +23,7 @@ import { OwnerIndex } from '../runtime/owner-index.js';
 import { ContentionTracker } from './contention-tracker.js';
 import type { ConfigPushMetrics } from './metrics.js';
 import { ConfigPushReconciler } from './reconciler.js';
+import { keepRevisionMetadata, RevisionStore } from './revisions.js';
 import { recordingPushClient, recordingTargetClient } from './recording-clients.js';
 import { SourceWatches } from './source-watches.js';
 import type { TargetVerifier } from './target-applier.js';
@@ -78,6 +81,7 @@ export function setupConfigPushController(
   // Keys the target digests the target caches keep (keepTargetFacts): random, never leaves this process.
   const digestKey = randomBytes(32);
   const pushClient = kubeConfigPushClient(clients.custom);
+  const revisions = new RevisionStore(kubeRevisionClient(clients.apps, clients.core), log);
   const events = new EventRecorder(clients.core, log, { component: 'configpush-operator', windowMs: 10 * 60_000, minUpdateIntervalMs: 60_000 });
 
   // The reconciler reaches the informers (built below, once the controller
@@ -109,6 +113,7 @@ export function setupConfigPushController(
     workloadsFor: (namespace, serviceAccountName) =>
       kubeWorkloadClient(serviceAccountName ? factory.forServiceAccount(namespace, serviceAccountName).apps : clients.apps),
     contention: new ContentionTracker(),
+    revisions,
     events,
     metrics,
     log,
@@ -199,7 +204,19 @@ export function setupConfigPushController(
     Secret: targetInformer('Secret', '/api/v1/secrets', () => clients.core.listSecretForAllNamespaces({ labelSelector: MANAGED_SELECTOR })),
   };
 
-  for (const source of [pushInformer, namespaceInformer, targetInformers.ConfigMap, targetInformers.Secret]) controller.watch(source);
+  // A push's content revisions, metadata only (revisions.ts): which exist, their numbers and digests, never their content.
+  const revisionInformer = new ResilientInformer<V1ControllerRevision>({
+    kubeConfig: clients.kubeConfig,
+    path: '/apis/apps/v1/controllerrevisions',
+    list: () => clients.apps.listControllerRevisionForAllNamespaces({ labelSelector: REVISION_OF_LABEL }),
+    labelSelector: REVISION_OF_LABEL,
+    handlers: { upsert: (obj) => revisions.observe(obj, false), delete: (obj) => revisions.observe(obj, true) },
+    transform: keepRevisionMetadata,
+    log,
+    relistIntervalMs: options.relistPeriodMs,
+  });
+
+  for (const source of [pushInformer, namespaceInformer, targetInformers.ConfigMap, targetInformers.Secret, revisionInformer]) controller.watch(source);
   // Started and stopped with the controller, but not waited for: sources are read live anyway.
   controller.watch(sourceWatches.source);
   return { controller, events, sourceWatches };

@@ -47,6 +47,22 @@ export class SourcesChangedError extends TransientError {
   }
 }
 
+/**
+ * The target carries a rollback of this generation (failurePolicy Rollback):
+ * the generation's own operation must not write it again. Transient, so the
+ * rollout stops at once; the reconciler recognises it and carries on the
+ * rollback instead (its status may have been lost, or not be cached yet).
+ */
+export class RolledBackError extends TransientError {
+  constructor(
+    target: ResolvedTarget,
+    readonly digest: string | undefined,
+  ) {
+    super('RolledBack', `${targetLabel(target)} carries a rollback of this generation`);
+    this.name = 'RolledBackError';
+  }
+}
+
 /** How many read-decide-write rounds one target gets before the reconcile backs off. */
 const MAX_ROUNDS = 5;
 
@@ -176,6 +192,7 @@ export async function applyTarget(
     const live = skipRead ? undefined : await store.read(target.kind, target.namespace, target.name);
     const plan = planTargetOf(target.kind, live, spec, ownership, previouslyWritten);
     if (verifier && !skipRead) note(verifier, target, plan.action === 'none' ? live : undefined, live, spec, ownership, client);
+    if (plan.action === 'rolled-back' && mode === 'inspect') return { target, state: 'Suspended', message: 'reconciliation is suspended', ...found(live) };
     if (plan.action !== 'create' && plan.action !== 'update') return settled(target, plan, live, ownership, metrics);
     if (mode === 'inspect') {
       // Suspended: report how far the target is from the spec, write nothing.
@@ -292,6 +309,10 @@ function settled(
       return applied(target, live);
     case 'stale':
       throw new StalePushError(target, ownership.generation, plan.liveGeneration);
+    case 'rolled-back':
+      throw new RolledBackError(target, plan.digest);
+    case 'untouched':
+      return { target, state: 'Pending', message: `${targetLabel(target)} does not exist: the failed operation changed nothing there, so the rollback leaves it` };
     case 'conflict':
       return {
         target,

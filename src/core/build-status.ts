@@ -1,5 +1,5 @@
 import { RECONCILE_REQUESTED_ANNOTATION } from '../api/constants.js';
-import type { ConfigPush, ConfigPushStatus, HistoryEntry, RolloutStatus, SourceStatus } from '../api/types.js';
+import type { ConfigPush, ConfigPushStatus, HistoryEntry, RollbackStatus, RolloutStatus, SourceStatus } from '../api/types.js';
 import { CONDITION, mergeConditions, type ConditionInput } from './conditions.js';
 import { generationOfKey } from './operation-key.js';
 import { permanentReason, toTargetStatus, type TargetOutcome } from './target-outcome.js';
@@ -24,6 +24,8 @@ export interface StatusInput {
   pruneFailure?: StoppedReport;
   /** spec.sources as this reconcile read them (kind, namespace, name, short revision; never values). */
   sources?: SourceStatus[];
+  /** The operation's content revision: its own once its rollout completed, or the one a rollback returned to. */
+  revision?: number;
   now: string;
 }
 
@@ -57,7 +59,7 @@ export function buildStatus(input: StatusInput): ConfigPushStatus {
     contentDigest: input.digest,
     targetSummary: `${applied}/${total}`,
     driftCorrections: (previous.driftCorrections ?? 0) + corrected,
-    history: mergeHistory(previous.history, outcomes, input.digest, now),
+    history: mergeHistory(previous.history, outcomes, input, now),
     targets: boundedTargets(outcomes.map(toTargetStatus)),
     ...(input.rollout ? { rollout: input.rollout } : {}),
     ...(input.sources && input.sources.length > 0 ? { sources: input.sources } : {}),
@@ -157,6 +159,20 @@ export function conditionsFor(input: StatusInput, applied: number, total: number
   ];
 
   const rollout = input.rollout;
+  if (rollout?.rollback) {
+    const message = rollbackMessage(rollout.rollback, rollout.totalWaves);
+    if (rollout.phase === 'RolledBack') {
+      const notBack = [...conflicts, ...permanent, ...failed];
+      return stalled('RolledBack', notBack.length > 0 ? `${message}; not rolled back: ${notBack.map(describe).join('; ')}` : message);
+    }
+    const doing = input.transientError !== undefined ? `retrying: ${input.transientError}` : `wave ${rollout.currentWave}/${rollout.totalWaves}: ${rollout.message ?? 'in progress'}`;
+    return [
+      { type: CONDITION.ready, status: 'False', reason: 'RollingBack', message },
+      { type: CONDITION.reconciling, status: 'True', reason: 'RollingBack', message: `rolling back (${doing})` },
+      { type: CONDITION.stalled, status: 'False', reason: 'RollingBack', message: 'not stalled' },
+      driftCondition,
+    ];
+  }
   if (rollout?.phase === 'Halted') {
     // The reason is the cause (Conflict, Forbidden, ProgressDeadlineExceeded, ...);
     // the message says which wave stopped, and at what.
@@ -217,13 +233,26 @@ function describe(outcome: TargetOutcome): string {
   return message ?? `${target.kind} ${target.namespace}/${target.name}: ${state}`;
 }
 
+/** What failed, and what was rolled back to: the RolledBack condition's and Event's message. */
+export function rollbackMessage(rollback: RollbackStatus, totalWaves: number): string {
+  const where = rollback.failedWave > 0 ? `wave ${rollback.failedWave}/${totalWaves} failed (${rollback.reason}): ${rollback.message}` : rollback.message;
+  return `${where}; rolled back to revision ${rollback.revision} (operation ${rollback.operationKey})`;
+}
+
 /**
  * History holds the operations that actually wrote content, newest first:
  * the keys carried by targets at the current digest. A generation whose
  * content did not change wrote nothing, so it adds no entry.
  */
-function mergeHistory(previous: HistoryEntry[] | undefined, outcomes: TargetOutcome[], digest: string, now: string): HistoryEntry[] {
-  const history = [...(previous ?? [])];
+function mergeHistory(previous: HistoryEntry[] | undefined, outcomes: TargetOutcome[], input: StatusInput, now: string): HistoryEntry[] {
+  const { digest, revision } = input;
+  const rollback = input.rollout?.rollback;
+  // The revision is known once the operation completed (or, for a rollback, from the start): entries made earlier get it now.
+  const withRevision = (entry: HistoryEntry): HistoryEntry =>
+    entry.key === input.operationKey && revision !== undefined && entry.revision !== revision
+      ? { ...entry, revision, ...(rollback && rollback.operationKey === entry.key ? { rolledBack: rollback.failedOperationKey } : {}) }
+      : entry;
+  const history = (previous ?? []).map(withRevision);
   const carried = new Map<string, string | undefined>();
   for (const o of outcomes) {
     const appliedKey = o.state === 'Applied' ? o.operationKey : undefined;
@@ -234,8 +263,9 @@ function mergeHistory(previous: HistoryEntry[] | undefined, outcomes: TargetOutc
     if (history.some((entry) => entry.key === key)) continue;
     const generation = generationOfKey(key);
     if (generation === undefined) continue;
-    fresh.push({ key, generation, digest, appliedAt: writtenAt ?? now });
+    fresh.push(withRevision({ key, generation, digest, appliedAt: writtenAt ?? now }));
   }
-  fresh.sort((a, b) => b.generation - a.generation);
-  return [...fresh, ...history].sort((a, b) => b.generation - a.generation).slice(0, HISTORY_LIMIT);
+  // Newest first: by generation, and within one generation by when it was applied (a rollback follows the operation it undid).
+  const order = (a: HistoryEntry, b: HistoryEntry) => b.generation - a.generation || (b.appliedAt < a.appliedAt ? -1 : b.appliedAt > a.appliedAt ? 1 : 0);
+  return [...fresh, ...history].sort(order).slice(0, HISTORY_LIMIT);
 }

@@ -28,8 +28,34 @@ export function operationKey(uid: string, generation: number, sourcesRevision?: 
   return `${generation}-${hash.slice(0, 10)}`;
 }
 
+/**
+ * The key of a rollback (failurePolicy Rollback): a function of (uid,
+ * generation, the revision rolled back to), named by that revision's content
+ * digest, which a revision number bump does not change. Every reconcile that
+ * rolls this generation back to this revision (a retry, a restart, another
+ * replica) computes the same key, so each target is written back once.
+ *
+ * Format: `<generation>-r<first 10 hex of sha256(uid/generation/rollback/digest)>`.
+ * The `r` tells a rollback's key from the generation's own on a target, so the
+ * forward rollout of the same generation never undoes a rollback (target-plan.ts).
+ */
+export function rollbackKey(uid: string, generation: number, revisionDigest: string): string {
+  if (!uid) throw new TypeError('rollbackKey: uid is required');
+  if (!Number.isSafeInteger(generation) || generation < 1) {
+    throw new TypeError(`rollbackKey: generation must be a positive integer, got ${generation}`);
+  }
+  if (!/^(?:hmac-)?sha256:[0-9a-f]{64}$/.test(revisionDigest)) throw new TypeError('rollbackKey: revisionDigest must be a content digest');
+  const hash = createHash('sha256').update(`${uid}/${generation}/rollback/${revisionDigest}`).digest('hex');
+  return `${generation}-r${hash.slice(0, 10)}`;
+}
+
 /** The generation an operation key was minted for, or undefined if it is not one of ours. */
 export function generationOfKey(key: string): number | undefined {
-  const match = /^(\d+)-[0-9a-f]{10}$/.exec(key);
+  const match = /^(\d+)-r?[0-9a-f]{10}$/.exec(key);
   return match ? Number(match[1]) : undefined;
+}
+
+/** Whether `key` is a rollback's (rollbackKey), not a generation's own operation. */
+export function isRollbackKey(key: string | undefined): boolean {
+  return key !== undefined && /^\d+-r[0-9a-f]{10}$/.test(key);
 }

@@ -32,6 +32,10 @@ export const CONDITION_REASONS = [
   'ProgressDeadlineExceeded',
   'PruneFailed',
   'Contended',
+  // failurePolicy Rollback (core/build-status.ts, configpush/revisions.ts)
+  'RollingBack',
+  'RolledBack',
+  'RevisionNotFound',
   'ReconcileError',
   'InvalidSpec',
   // tenancy (core/tenancy.ts)

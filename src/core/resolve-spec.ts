@@ -63,6 +63,8 @@ export interface ResolvedSpec {
   serviceAccountName?: string;
   strategy: ResolvedStrategy;
   restart: RestartRef[];
+  /** Completed content revisions kept (spec.revisionHistoryLimit, default 10). */
+  revisionHistoryLimit: number;
   /** spec.rollout.restartConsumers: set (true) only when on. */
   restartConsumers?: true;
   /**
@@ -74,6 +76,16 @@ export interface ResolvedSpec {
 }
 
 export const DEFAULT_PROGRESS_DEADLINE_SECONDS = 600;
+export const DEFAULT_REVISION_HISTORY_LIMIT = 10;
+export const MAX_REVISION_HISTORY_LIMIT = 100;
+
+function resolveRevisionHistoryLimit(value: unknown): number {
+  if (value === undefined || value === null) return DEFAULT_REVISION_HISTORY_LIMIT;
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1 || value > MAX_REVISION_HISTORY_LIMIT) {
+    throw new InvalidSpecError(`spec.revisionHistoryLimit must be an integer from 1 to ${MAX_REVISION_HISTORY_LIMIT}`);
+  }
+  return value;
+}
 
 const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
@@ -112,6 +124,7 @@ export function resolveSpec(push: ConfigPush, namespaces: readonly NamespaceInfo
     deletionPolicy,
     driftPolicy,
     ...(serviceAccountName ? { serviceAccountName } : {}),
+    revisionHistoryLimit: resolveRevisionHistoryLimit(spec.revisionHistoryLimit),
   };
 }
 
@@ -225,7 +238,7 @@ function resolveStrategy(strategy: ConfigPush['spec']['strategy']): ResolvedStra
     return value;
   };
   const failurePolicy = s.failurePolicy ?? 'Halt';
-  if (!FAILURE_POLICIES.includes(failurePolicy)) throw new InvalidSpecError('spec.strategy.failurePolicy must be Halt or Continue');
+  if (!FAILURE_POLICIES.includes(failurePolicy)) throw new InvalidSpecError('spec.strategy.failurePolicy must be Halt, Continue or Rollback');
   (s.waves ?? []).forEach((wave, i) => {
     if (wave.namespaceSelector) validateSelector(wave.namespaceSelector, `spec.strategy.waves[${i}].namespaceSelector`);
     if (!wave.namespaceSelector && !wave.namespaces?.length) {

@@ -35,6 +35,19 @@ export interface RolloutContext {
   previous: RolloutStatus | undefined;
   /** Now, in epoch milliseconds. */
   now: number;
+  /**
+   * A rollback (failurePolicy Rollback): the same waves, each gated on its
+   * workloads as a rollout is, but without the pauses, and no wave stops it
+   * (a workload late past the deadline, or a target that cannot be written,
+   * is reported, and the rollback goes on): returning to known-good content
+   * must not halt half-way.
+   */
+  fastTrack?: boolean;
+}
+
+/** Halt and Rollback both stop at a failed wave; Continue goes on. */
+function stopsAtFailure(strategy: ResolvedStrategy, context: RolloutContext): boolean {
+  return !context.fastTrack && strategy.failurePolicy !== 'Continue';
 }
 
 /** What to do next, for the wave the facts describe. */
@@ -56,7 +69,7 @@ export type RolloutStep =
 
 export function nextStep(facts: WaveFacts, context: RolloutContext): RolloutStep {
   const { strategy } = context;
-  const halts = strategy.failurePolicy === 'Halt';
+  const halts = stopsAtFailure(strategy, context);
 
   const transient = facts.outcomes.find((o) => o.error !== undefined && o.error.retry !== 'permanent');
   if (transient?.error) return { kind: 'retry', error: transient.error };
@@ -82,7 +95,7 @@ export function nextStep(facts: WaveFacts, context: RolloutContext): RolloutStep
 /** The workloads' part of a wave: roll them, wait for them, or fail the wave. Undefined: they are done. */
 function workloadStep(facts: WaveFacts, context: RolloutContext): RolloutStep | undefined {
   const { strategy } = context;
-  const halts = strategy.failurePolicy === 'Halt';
+  const halts = stopsAtFailure(strategy, context);
   const workloads = facts.workloads;
   if (workloads === undefined) return { kind: 'roll-workloads' };
   if ('error' in workloads) {
@@ -118,7 +131,7 @@ function workloadStep(facts: WaveFacts, context: RolloutContext): RolloutStep | 
 /** The wave is done. Before the next one: the pause, unless the next wave has already begun. */
 function pauseStep(facts: WaveFacts, context: RolloutContext): RolloutStep {
   const { strategy, previous } = context;
-  if (facts.wave >= context.totalWaves || strategy.pauseMs <= 0) return { kind: 'next-wave' };
+  if (facts.wave >= context.totalWaves || strategy.pauseMs <= 0 || context.fastTrack) return { kind: 'next-wave' };
   // The status remembers when this wave completed, so a pause survives
   // re-queues and restarts. A completion older than the wave's own writes is
   // a previous rollout's (the status of a finished two-wave push still names

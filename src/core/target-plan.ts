@@ -2,7 +2,7 @@ import { ANNOTATION } from '../api/constants.js';
 import type { DriftPolicy, TargetKind } from '../api/types.js';
 import type { DesiredContent } from './content-digest.js';
 import { contentMatches, ownedBy, type Ownership, type TargetObject } from './desired-target.js';
-import { generationOfKey } from './operation-key.js';
+import { generationOfKey, isRollbackKey } from './operation-key.js';
 import type { ResolvedSpec } from './resolve-spec.js';
 
 /**
@@ -25,7 +25,16 @@ export type TargetPlan =
    * one, acted on a newer spec). Writing would put old content back, and the
    * newer generation would then write it again: a double apply.
    */
-  | { action: 'stale'; liveGeneration: number };
+  | { action: 'stale'; liveGeneration: number }
+  /**
+   * The target carries a rollback of this same generation (failurePolicy
+   * Rollback) and this is the generation's own operation: the generation
+   * failed and was rolled back, so its content must not be written again
+   * until the spec changes. `digest`: the content the rollback wrote.
+   */
+  | { action: 'rolled-back'; digest: string | undefined }
+  /** A rollback meets a target that does not exist: it changed nothing there, so it writes nothing there. */
+  | { action: 'untouched' };
 
 export interface PlanInput {
   kind: TargetKind;
@@ -39,6 +48,8 @@ export interface PlanInput {
   driftPolicy: DriftPolicy;
   /** The push's last status shows this target as written: if it is missing now, someone deleted it. */
   previouslyWritten?: boolean;
+  /** The key of the operation deciding (a generation's own, or a rollback's: operation-key.ts). Absent: a generation's own. */
+  operationKey?: string;
 }
 
 /**
@@ -49,10 +60,11 @@ export function planTargetOf(
   kind: TargetKind,
   live: TargetObject | undefined,
   spec: Pick<ResolvedSpec, 'content' | 'digest' | 'adopt' | 'driftPolicy'>,
-  ownership: Pick<Ownership, 'ownerUid' | 'generation'>,
+  ownership: Pick<Ownership, 'ownerUid' | 'generation'> & Partial<Pick<Ownership, 'operationKey'>>,
   previouslyWritten = false,
 ): TargetPlan {
   return planTarget({
+    ...(ownership.operationKey !== undefined ? { operationKey: ownership.operationKey } : {}),
     kind,
     live,
     ownerUid: ownership.ownerUid,
@@ -67,6 +79,8 @@ export function planTargetOf(
 
 export function planTarget(input: PlanInput): TargetPlan {
   const { live } = input;
+  const rollingBack = isRollbackKey(input.operationKey);
+  if (!live && rollingBack) return { action: 'untouched' };
   if (!live) {
     // A deletion by someone else is drift too: under Report it is only reported.
     return input.previouslyWritten && input.driftPolicy === 'Report' ? { action: 'report-drift' } : { action: 'create' };
@@ -78,8 +92,12 @@ export function planTarget(input: PlanInput): TargetPlan {
     }
     return input.adopt ? { action: 'update', reason: 'adopt' } : { action: 'conflict', owner: 'unmanaged' };
   }
-  const liveGeneration = generationOfKey(live.metadata?.annotations?.[ANNOTATION.operationKey] ?? '');
+  const liveKey = live.metadata?.annotations?.[ANNOTATION.operationKey] ?? '';
+  const liveGeneration = generationOfKey(liveKey);
   if (liveGeneration !== undefined && liveGeneration > input.generation) return { action: 'stale', liveGeneration };
+  if (!rollingBack && liveGeneration === input.generation && isRollbackKey(liveKey)) {
+    return { action: 'rolled-back', digest: live.metadata?.annotations?.[ANNOTATION.contentDigest] };
+  }
   if (contentMatches(input.kind, live, input.content, input.digest)) return { action: 'none' };
   // Same digest on the target but different content means someone edited it
   // after we wrote it: that is drift, not a new operation.

@@ -14,7 +14,7 @@ export interface InvolvedObject {
 }
 
 /** The reasons the operator emits (CamelCase, per the API conventions). */
-export type EventReason = 'Applied' | 'Conflict' | 'Contended' | 'Failed' | 'DriftCorrected' | 'Deleted' | 'Released';
+export type EventReason = 'Applied' | 'Conflict' | 'Contended' | 'Failed' | 'DriftCorrected' | 'Deleted' | 'Released' | 'RolledBack' | 'RevisionNotRecorded';
 
 interface Series {
   name: string;

@@ -16,6 +16,7 @@ function spec(overrides: Partial<ResolvedSpec> = {}): ResolvedSpec {
     driftPolicy: 'Correct',
     strategy: { pauseMs: 0, failurePolicy: 'Halt', progressDeadlineMs: 600_000 },
     restart: [],
+    revisionHistoryLimit: 10,
     ...overrides,
   };
 }

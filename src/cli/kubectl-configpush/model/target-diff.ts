@@ -9,7 +9,7 @@ import { refuseTarget } from '../../../core/tenancy.js';
 import { diffMaps, type KeyChange, type ValueKind } from './key-diff.js';
 import type { WaveView } from './waves.js';
 
-export const DIFF_ACTIONS = ['create', 'update', 'unchanged', 'conflict', 'drifted', 'stale', 'refused', 'error'] as const;
+export const DIFF_ACTIONS = ['create', 'update', 'unchanged', 'conflict', 'drifted', 'stale', 'rolled-back', 'refused', 'error'] as const;
 export type DiffAction = (typeof DIFF_ACTIONS)[number];
 
 /** What the next apply would do to one target, and how its content would change. */
@@ -158,6 +158,13 @@ function planOne({ input, ownership, previouslyWritten, hideValues }: PlanContex
         action: 'stale',
         message: `carries generation ${plan.liveGeneration}, newer than this push's generation ${ownership.generation}: the operator will not write it`,
       });
+    case 'rolled-back':
+      return result({
+        action: 'rolled-back',
+        message: `generation ${ownership.generation} failed and was rolled back (failurePolicy Rollback): the operator will not write it until the spec changes`,
+      });
+    case 'untouched':
+      return result({});
   }
 }
 

@@ -57,6 +57,7 @@ export function summaryLine(diff: PushDiff): string {
     conflict: 'in conflict',
     drifted: 'drifted (reported only)',
     stale: 'newer than this push',
+    'rolled-back': 'rolled back',
     refused: 'refused',
     error: 'unreadable',
   };

@@ -1,0 +1,265 @@
+import type { V1ControllerRevision, V1Secret } from '@kubernetes/client-node';
+import type { Logger } from 'pino';
+import { API_VERSION, KIND } from '../api/constants.js';
+import type { ConfigPush } from '../api/types.js';
+import type { DesiredContent } from '../core/content-digest.js';
+import {
+  holdsSecretContent,
+  newestRevision,
+  nextRevisionNumber,
+  parsePayload,
+  PAYLOAD_KEY,
+  payloadOf,
+  REVISION_ANNOTATION,
+  REVISION_OF_LABEL,
+  REVISION_SECRET_TYPE,
+  revisionName,
+  revisionsToPrune,
+  type RevisionPayload,
+  type RevisionRecord,
+} from '../core/revisions.js';
+import { PermanentError } from '../core/errors.js';
+import { isAlreadyExists, isConflict } from '../kube/api-errors.js';
+import type { RevisionClient } from '../kube/revision-client.js';
+
+/** Revision payloads kept in memory, so a rolled-back push's resyncs do not read its revision again. */
+const PAYLOAD_CACHE_LIMIT = 256;
+
+/**
+ * A push's content revisions (core/revisions.ts): the index of the
+ * ControllerRevisions the watch delivers (metadata only), the one write that
+ * records a completed rollout's content, pruning beyond the history limit,
+ * and reading a revision's payload back for a rollback.
+ *
+ * A revision is made when a rollout completes, before the status says Ready,
+ * so "the newest revision other than the failing content" is the last content
+ * that completed. The same content always has the same name: two replicas, or
+ * a retry after a lost response, meet at AlreadyExists.
+ */
+export class RevisionStore {
+  /** By push uid, then revision name: what the watch cache shows. */
+  private readonly byPush = new Map<string, Map<string, RevisionRecord>>();
+  /** Revisions this process made or changed that the watch has not delivered yet (by namespace/name). */
+  private readonly ownWrites = new Map<string, { pushUid: string; record: RevisionRecord }>();
+  /** Payloads read, by revision uid (a ControllerRevision's data is immutable). */
+  private readonly payloads = new Map<string, RevisionPayload>();
+
+  constructor(
+    private readonly client: RevisionClient,
+    private readonly log: Logger,
+  ) {}
+
+  /** The watch delivered (or deleted) a ControllerRevision. */
+  observe(obj: V1ControllerRevision, deleted: boolean): void {
+    const record = recordOf(obj);
+    const pushUid = obj.metadata?.labels?.[REVISION_OF_LABEL];
+    if (!record || !pushUid) return;
+    const id = `${record.namespace}/${record.name}`;
+    const own = this.ownWrites.get(id)?.record;
+    if (own && (deleted || own.uid !== record.uid || Number(record.resourceVersion) >= Number(own.resourceVersion))) this.ownWrites.delete(id);
+    let revisions = this.byPush.get(pushUid);
+    if (deleted) {
+      revisions?.delete(record.name);
+      if (revisions?.size === 0) this.byPush.delete(pushUid);
+      this.payloads.delete(record.uid);
+      return;
+    }
+    if (!revisions) this.byPush.set(pushUid, (revisions = new Map()));
+    revisions.set(record.name, record);
+  }
+
+  /** The push's revisions: the cache's, overlaid with this process's own writes the watch has not delivered. */
+  records(push: ConfigPush): RevisionRecord[] {
+    const cached = new Map(this.byPush.get(push.metadata.uid) ?? []);
+    for (const { pushUid, record } of this.ownWrites.values()) if (pushUid === push.metadata.uid) cached.set(record.name, record);
+    return [...cached.values()];
+  }
+
+  /**
+   * Records that the rollout of `content` (digest `digest`, by operation
+   * `operationKey`) completed, and prunes beyond `limit` (never a name in
+   * `keep`). No request at all when it is already the newest revision: an
+   * idle resync of a completed push writes and reads nothing here.
+   */
+  async recordCompleted(
+    push: ConfigPush,
+    completed: { content: DesiredContent; digest: string; operationKey: string },
+    limit: number,
+    keep: ReadonlySet<string> = new Set(),
+  ): Promise<RevisionRecord> {
+    const records = this.records(push);
+    const existing = records.find((r) => r.digest === completed.digest);
+    const newest = newestRevision(records);
+    let record: RevisionRecord;
+    if (existing && newest && existing.name === newest.name) record = existing;
+    else if (existing) record = await this.renumber(push, existing, completed, nextRevisionNumber(records));
+    else record = await this.create(push, completed, nextRevisionNumber(records));
+    await this.prune(push, limit, new Set([...keep, record.name]));
+    return record;
+  }
+
+  /** The revision's payload: read once per revision, then from memory. */
+  async payload(record: RevisionRecord): Promise<RevisionPayload> {
+    const known = this.payloads.get(record.uid);
+    if (known) return known;
+    let raw: unknown;
+    if (record.contentSecret) {
+      const secret = await this.client.readSecret(record.namespace, record.name);
+      const encoded = secret?.data?.[PAYLOAD_KEY];
+      if (encoded === undefined) throw new RevisionContentMissingError(record);
+      raw = Buffer.from(encoded, 'base64').toString('utf8');
+    } else {
+      const revision = await this.client.read(record.namespace, record.name);
+      if (!revision || revision.metadata?.uid !== record.uid) throw new RevisionContentMissingError(record);
+      raw = (revision.data as Record<string, unknown> | undefined)?.[PAYLOAD_KEY];
+    }
+    const payload = parsePayload(raw);
+    this.payloads.set(record.uid, payload);
+    if (this.payloads.size > PAYLOAD_CACHE_LIMIT) this.payloads.delete(this.payloads.keys().next().value!);
+    return payload;
+  }
+
+  /** Deletes the revisions beyond `limit`, oldest first, with uid and resourceVersion preconditions. */
+  async prune(push: ConfigPush, limit: number, keep: ReadonlySet<string>): Promise<number> {
+    const doomed = revisionsToPrune(this.records(push), limit, keep);
+    for (const record of doomed) {
+      await this.client.delete(record.namespace, record.name, { uid: record.uid, resourceVersion: record.resourceVersion });
+      if (record.contentSecret) {
+        const secret = await this.client.readSecret(record.namespace, record.name);
+        if (secret?.metadata?.uid && secret.metadata.labels?.[REVISION_OF_LABEL] === push.metadata.uid) {
+          await this.client.deleteSecret(record.namespace, record.name, { uid: secret.metadata.uid });
+        }
+      }
+      this.forget(record);
+      this.log.info({ revision: record.revision, name: record.name }, 'revision pruned (beyond revisionHistoryLimit)');
+    }
+    return doomed.length;
+  }
+
+  private forget(record: RevisionRecord): void {
+    this.ownWrites.delete(`${record.namespace}/${record.name}`);
+    for (const revisions of this.byPush.values()) if (revisions.get(record.name)?.uid === record.uid) revisions.delete(record.name);
+    this.payloads.delete(record.uid);
+  }
+
+  private async create(
+    push: ConfigPush,
+    completed: { content: DesiredContent; digest: string; operationKey: string },
+    revision: number,
+  ): Promise<RevisionRecord> {
+    const { namespace, name: pushName, uid } = push.metadata;
+    const name = revisionName(pushName, completed.digest);
+    const payload = JSON.stringify(payloadOf(push.spec, completed.content));
+    const inSecret = holdsSecretContent(push.spec);
+    const metadata = {
+      name,
+      namespace,
+      labels: { [REVISION_OF_LABEL]: uid },
+      annotations: {
+        [REVISION_ANNOTATION.digest]: completed.digest,
+        [REVISION_ANNOTATION.operationKey]: completed.operationKey,
+        [REVISION_ANNOTATION.owner]: `${namespace}/${pushName}`,
+        ...(inSecret ? { [REVISION_ANNOTATION.contentSecret]: name } : {}),
+      },
+      ownerReferences: [{ apiVersion: API_VERSION, kind: KIND, name: pushName, uid, controller: true }],
+    };
+    if (inSecret) {
+      // The payload first: a ControllerRevision never names a Secret that is not there.
+      const secret: V1Secret = { apiVersion: 'v1', kind: 'Secret', type: REVISION_SECRET_TYPE, metadata, data: { [PAYLOAD_KEY]: Buffer.from(payload).toString('base64') } };
+      try {
+        await this.client.createSecret(namespace, secret);
+      } catch (err) {
+        if (!isAlreadyExists(err)) throw err;
+        // Ours from an earlier attempt whose ControllerRevision was never made (same name: same content).
+      }
+    }
+    const body: V1ControllerRevision = {
+      apiVersion: 'apps/v1',
+      kind: 'ControllerRevision',
+      metadata,
+      revision,
+      data: inSecret ? { contentSecret: name } : { [PAYLOAD_KEY]: JSON.parse(payload) as unknown },
+    };
+    let written: V1ControllerRevision;
+    try {
+      written = await this.client.create(namespace, body);
+      this.log.info({ revision, name, key: completed.operationKey }, 'revision recorded');
+    } catch (err) {
+      if (!isAlreadyExists(err)) throw err;
+      // Another replica, or our own earlier write whose response was lost.
+      const live = await this.client.read(namespace, name);
+      if (!live) throw err;
+      written = live;
+    }
+    const record = recordOf(written);
+    if (!record) throw new Error(`ControllerRevision ${namespace}/${name} has no uid or resourceVersion`);
+    this.ownWrites.set(`${namespace}/${name}`, { pushUid: uid, record });
+    return record;
+  }
+
+  /** The same content completed again: it becomes the newest revision (as a StatefulSet renumbers a revision it returns to). */
+  private async renumber(
+    push: ConfigPush,
+    record: RevisionRecord,
+    completed: { content: DesiredContent; digest: string; operationKey: string },
+    revision: number,
+  ): Promise<RevisionRecord> {
+    for (let round = 0; round < 3; round++) {
+      const live = await this.client.read(record.namespace, record.name);
+      if (!live) return this.create(push, completed, revision);
+      if ((live.revision ?? 0) >= revision) return recordOf(live) ?? record;
+      try {
+        const written = await this.client.replace(record.namespace, record.name, { ...live, revision });
+        const updated = recordOf(written) ?? record;
+        this.ownWrites.set(`${record.namespace}/${record.name}`, { pushUid: push.metadata.uid, record: updated });
+        this.log.info({ revision, name: record.name }, 'revision renumbered: the same content completed again');
+        return updated;
+      } catch (err) {
+        if (!isConflict(err)) throw err;
+      }
+    }
+    return record;
+  }
+}
+
+/** The revision's payload is gone (its ControllerRevision or Secret was deleted by someone). */
+export class RevisionContentMissingError extends PermanentError {
+  constructor(record: RevisionRecord) {
+    super('RevisionNotFound', `revision ${record.revision} (${record.namespace}/${record.name}) cannot be read back: its ${record.contentSecret ? 'Secret' : 'ControllerRevision'} is gone`);
+    this.name = 'RevisionContentMissingError';
+  }
+}
+
+/** What the cache keeps of a push's ControllerRevision: its metadata and number, never its data (transform of the watch). */
+export function keepRevisionMetadata(obj: V1ControllerRevision): void {
+  const { name, namespace, uid, resourceVersion, labels, annotations } = obj.metadata ?? {};
+  const kept: Record<string, string> = {};
+  for (const key of Object.values(REVISION_ANNOTATION)) if (annotations?.[key] !== undefined) kept[key] = annotations[key];
+  const pushUid = labels?.[REVISION_OF_LABEL];
+  obj.metadata = {
+    ...(name !== undefined ? { name } : {}),
+    ...(namespace !== undefined ? { namespace } : {}),
+    ...(uid !== undefined ? { uid } : {}),
+    ...(resourceVersion !== undefined ? { resourceVersion } : {}),
+    labels: pushUid !== undefined ? { [REVISION_OF_LABEL]: pushUid } : {},
+    annotations: kept,
+  };
+  // Not `delete` (V8 dictionary mode; see runtime/cache-transforms.ts).
+  (obj as { data?: unknown }).data = undefined;
+}
+
+export function recordOf(obj: V1ControllerRevision): RevisionRecord | undefined {
+  const { name, namespace, uid, resourceVersion, annotations } = obj.metadata ?? {};
+  const digest = annotations?.[REVISION_ANNOTATION.digest];
+  if (!name || !namespace || !uid || !resourceVersion || !digest) return undefined;
+  return {
+    name,
+    namespace,
+    uid,
+    resourceVersion,
+    revision: obj.revision ?? 0,
+    digest,
+    operationKey: annotations?.[REVISION_ANNOTATION.operationKey],
+    contentSecret: annotations?.[REVISION_ANNOTATION.contentSecret] !== undefined,
+  };
+}
