@@ -3,7 +3,7 @@ import { parseArgs } from 'node:util';
 import { parseAllDocuments } from 'yaml';
 import { imageNodeFlags } from '../test/support/image.js';
 
-export const PHASES = ['scale', 'throughput', 'mixed', 'memory'] as const;
+export const PHASES = ['scale', 'throughput', 'mixed', 'memory', 'throttle'] as const;
 export type Phase = (typeof PHASES)[number];
 
 /** Every size the bench uses. The smoke run is the same code with the small numbers. */

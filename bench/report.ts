@@ -6,6 +6,7 @@ import { COLORS, renderChart, type Panel } from './chart.js';
 import type { BenchOptions } from './options.js';
 import type { ControllerKind } from './processes.js';
 import type { CpuSummary, HeapSummary } from './profile.js';
+import { throttleTable, type ThrottleRun } from './phases/throttle.js';
 import { median, round, type LatencySummary } from './stats.js';
 
 export interface MemorySample {
@@ -131,6 +132,8 @@ export interface BenchResults {
   latency: LatencyRun[];
   memory: MemoryRun[];
   profiles: (CpuSummary & { pushes: number; file: string })[];
+  /** The throttle phase: the request budget at several settings, and APF throttling (absent in older files). */
+  throttle?: ThrottleRun[];
   figures: Figure[];
   /** Phases re-run later with --update (their figures replaced the first run's). */
   updates?: { at: string; phases: string[] }[];
@@ -550,6 +553,7 @@ function markdown(r: BenchResults): string {
     for (const c of p.topInclusive) lines.push(`| \`${c.frame}\` | ${c.percent}% |`);
   }
   lines.push('');
+  lines.push(...throttleTable(r.throttle ?? []));
   lines.push(`Raw figures: [${r.date}.json](${r.date}.json). Chart: [${r.date}.png](${r.date}.png).`);
   lines.push('');
   lines.push(`![throughput and RSS against pushes](${r.date}.png)`);

@@ -30,6 +30,8 @@ import {
   type Api,
 } from './kube.js';
 import { parseOptions, type BenchOptions } from './options.js';
+import { throttlePhase } from './phases/throttle.js';
+import { DEFAULT_KUBE_API_BURST, DEFAULT_KUBE_API_QPS } from '../src/operator/config.js';
 import { settle, startController, type ControllerKind, type ControllerProcess, type ControllerStats, type StartOptions } from './processes.js';
 import { summarizeCpuProfile, type CpuSummary, type HeapSummary } from './profile.js';
 import { spawnSync } from 'node:child_process';
@@ -562,6 +564,7 @@ async function main(): Promise<void> {
     keep('mixed', ['amplification', 'fanout', 'latency']);
     keep('memory', ['memory']);
     keep('profile', ['profiles']);
+    keep('throttle', ['throttle']);
     results.startedAt = previous.startedAt;
     results.machine.loadAverageAtStart = previous.machine.loadAverageAtStart;
     results.updates = [...(previous.updates ?? []), { at: new Date().toISOString(), phases: options.phases }];
@@ -590,6 +593,11 @@ async function main(): Promise<void> {
     if (options.phases.includes('mixed')) await mixedPhase(bench, results).then(save);
     if (options.phases.includes('memory')) await memoryPhase(bench, results).then(save);
     if (options.profile) await cpuProfile(bench, results).then(save);
+    if (options.phases.includes('throttle')) {
+      const context = { options, root, build, logs: bench.logs, quietMs, log };
+      results.throttle = await throttlePhase(context, { qps: DEFAULT_KUBE_API_QPS, burst: DEFAULT_KUBE_API_BURST });
+      save();
+    }
   } finally {
     await cleanup();
   }

@@ -277,7 +277,7 @@ export class ConfigPushReconciler implements Reconciler {
     const written = result.outcomes.filter((o) => o.wrote).length;
     if (written > 0) {
       rollbackLog.warn({ reason: cause.reason, targets: written }, 'rolled back');
-      this.deps.events.emit(involved(push), 'Warning', 'RolledBack', rollbackMessage(rollback, result.rollout.totalWaves));
+      this.deps.events.emit(involved(push), 'Warning', 'RolledBack', `${rollbackMessage(rollback, result.rollout.totalWaves)}: ${written} target${written === 1 ? '' : 's'} written back`);
     }
     return {
       ...result,
