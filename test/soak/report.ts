@@ -42,6 +42,7 @@ export interface SoakResults {
     cleanStop: boolean;
   };
   errorMessages: { message: string; count: number }[];
+  warningMessages: { message: string; count: number }[];
 }
 
 const cell = (v: number | null | undefined) => (v === null || v === undefined ? '–' : String(v));
@@ -135,6 +136,9 @@ function markdown(r: SoakResults): string {
   ];
   if (r.errorMessages.length > 0) {
     lines.push('## Error lines logged, by message', '', '| count | message |', '|---|---|', ...r.errorMessages.map((e) => `| ${e.count} | ${e.message.replace(/\|/g, '\\|')} |`), '');
+  }
+  if (r.warningMessages.length > 0) {
+    lines.push('## Warning lines logged, by message', '', '| count | message |', '|---|---|', ...r.warningMessages.map((e) => `| ${e.count} | ${e.message.replace(/\|/g, '\\|')} |`), '');
   }
   if (r.harnessErrors.length > 0) lines.push('## Harness errors', '', ...r.harnessErrors.map((e) => `- ${e}`), '');
   return `${lines.join('\n')}\n`;

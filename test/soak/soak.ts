@@ -35,7 +35,7 @@ function restartControlPlane(repoRoot: string, clusterDir: string): Promise<numb
 }
 
 async function sleepUntil(at: number, stop: () => boolean): Promise<void> {
-  while (!stop() && Date.now() < at) await sleep(Math.min(1_000, at - Date.now()));
+  while (!stop() && Date.now() < at) await sleep(Math.max(1, Math.min(1_000, Math.ceil(at - Date.now()))));
 }
 
 /** One soak: returns the process exit code (0 when every check and the verdict passed). */
@@ -66,6 +66,7 @@ export async function runSoak(o: SoakOptions, repoRoot: string): Promise<number>
   const portByPid = new Map<number, number>();
   const logs = { errors: [] as number[], warnings: [] as number[], targetWrites: [] as number[] };
   const errorMessages = new Map<string, number>();
+  const warningMessages = new Map<string, number>();
   /** Non-drift target writes logged per (target, operation key): more than one is a double apply the log shows. */
   const writesPerKey = new Map<string, number>();
   op.onLine((line: LogLine) => {
@@ -79,7 +80,11 @@ export async function runSoak(o: SoakOptions, repoRoot: string): Promise<number>
       logs.errors.push(now);
       const key = `${line.msg ?? '?'}: ${String((line.err as { message?: string } | undefined)?.message ?? '').slice(0, 160)}`;
       errorMessages.set(key, (errorMessages.get(key) ?? 0) + 1);
-    } else if (level >= 40) logs.warnings.push(now);
+    } else if (level >= 40) {
+      logs.warnings.push(now);
+      const key = `${line.msg ?? '?'}: ${String((line.err as { message?: string } | undefined)?.message ?? '').slice(0, 160)}`;
+      warningMessages.set(key, (warningMessages.get(key) ?? 0) + 1);
+    }
     if (line.msg === 'target written') {
       logs.targetWrites.push(now);
       if (line.write !== 'drift') {
@@ -90,6 +95,8 @@ export async function runSoak(o: SoakOptions, repoRoot: string): Promise<number>
   });
 
   const marks: Mark[] = [];
+  /** The faults alone, by kind, for the per-minute table. */
+  const faultMarks: Mark[] = [];
   const mark = (what: string, at = Date.now()) => {
     marks.push({ at, what });
     say(what);
@@ -140,6 +147,7 @@ export async function runSoak(o: SoakOptions, repoRoot: string): Promise<number>
       await sleepUntil(startedAt + fault.atMs, () => stopped);
       if (stopped) return;
       const at = Date.now();
+      faultMarks.push({ at, what: fault.kind });
       if (fault.kind === 'kill -9') {
         const pid = op.pid;
         await op.kill9();
@@ -220,7 +228,7 @@ export async function runSoak(o: SoakOptions, repoRoot: string): Promise<number>
   const last = op.incarnations.at(-1);
   const cleanStop = last?.end === 'stopped' && last.exitCode === 0;
 
-  const rows = minuteRows(samples, logs, marks.filter((m) => /^kill|^control-plane/.test(m.what)), startedAt, (endedAt - startedAt) / 60_000);
+  const rows = minuteRows(samples, logs, faultMarks, startedAt, (endedAt - startedAt) / 60_000);
   const warmupMinutes = Math.max(1, Math.min(5, Math.round(o.minutes * 0.1)));
   const verdicts = op.incarnations.map((i) => judgeProcess(rows, i.pid, warmupMinutes));
   const longest = [...verdicts].sort((a, b) => b.lifeMinutes - a.lifeMinutes)[0];
@@ -274,6 +282,7 @@ export async function runSoak(o: SoakOptions, repoRoot: string): Promise<number>
       cleanStop,
     },
     errorMessages: [...errorMessages].sort((a, b) => b[1] - a[1]).slice(0, 15).map(([message, count]) => ({ message, count })),
+    warningMessages: [...warningMessages].sort((a, b) => b[1] - a[1]).slice(0, 15).map(([message, count]) => ({ message, count })),
   };
   const files = writeSoakReport(results, o.out);
   say(`figures: ${files.join(', ')}`);
