@@ -190,6 +190,7 @@ describe('charts/configpush-operator', () => {
       '--set', 'image.repository=registry.example/cp,image.tag=9.9.9,image.pullPolicy=Always,replicas=3',
       '--set', 'leaderElection.namespace=elections,leaderElection.id=cp-lease,requireServiceAccount=true',
       '--set', 'extraArgs[0]=--workers=8,metrics.port=9090,health.port=9091,resources.limits.memory=2Gi',
+      '--set', 'kubeApi.qps=50,kubeApi.burst=100',
       '--set', 'metrics.serviceMonitor.enabled=true,metrics.serviceMonitor.labels.release=prom',
       '--set', 'prometheusRule.enabled=true,prometheusRule.labels.release=prom',
       '--set', 'grafanaDashboard.enabled=true,grafanaDashboard.namespace=grafana',
@@ -211,6 +212,8 @@ describe('charts/configpush-operator', () => {
       '--metrics-address=:9090',
       '--health-address=:9091',
       '--require-service-account',
+      '--kube-api-qps=50',
+      '--kube-api-burst=100',
       '--workers=8',
     ]);
     expect(container.resources).toEqual({ requests: { cpu: '50m', memory: '256Mi' }, limits: { cpu: '500m', memory: '2Gi' } });
