@@ -161,14 +161,30 @@ export class ResilientInformer<T extends KubernetesObject> {
   }
 
   /**
-   * The apiserver is reachable again: a watch waiting out its restart backoff
-   * restarts now (after `jitterMs` at most, so the watches of one process do
-   * not all list in the same instant) instead of when its grown delay ends.
+   * The apiserver is reachable again after an outage. A watch waiting out its
+   * restart backoff restarts now (after `jitterMs` at most, so the watches of
+   * one process do not all list in the same instant) instead of when its
+   * grown delay ends.
+   *
+   * A watch that stayed open across the outage is not trusted either: after a
+   * partition that dropped packets its connection may be black-holed (no FIN
+   * ever comes; it stays silent until client-node's 30 s idle timeout), and
+   * the cache then misses every change since, our own writes included, so
+   * each status write of a reconcile retried from it fails 409 on a stale
+   * resourceVersion, with a growing backoff. It is replaced by a freshly
+   * listed one now (within `jitterMs`), as the periodic relist would.
    */
   retryNow(jitterMs = 1_000): void {
-    if (this.stopping || this.restartTimer === undefined || this.current === undefined) return;
-    this.backoff.forget('restart');
-    this.scheduleRestart(this.current, Math.random() * jitterMs);
+    if (this.stopping || this.current === undefined) return;
+    if (this.restartTimer !== undefined) {
+      this.backoff.forget('restart');
+      this.scheduleRestart(this.current, Math.random() * jitterMs);
+      return;
+    }
+    // Still on its first LIST, or a relist already under way: that one is fresh enough.
+    if (!this.synced || this.pending !== undefined) return;
+    clearTimeout(this.relistTimer);
+    this.relistTimer = setTimeout(() => void this.relist(), Math.random() * jitterMs);
   }
 
   private scheduleRelist(): void {

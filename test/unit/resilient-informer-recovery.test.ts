@@ -1,0 +1,124 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { KubeConfig, type KubernetesListObject, type V1ConfigMap } from '@kubernetes/client-node';
+import { pino } from 'pino';
+import { afterEach, describe, expect, it } from 'vitest';
+import { ResilientInformer } from '../../src/kube/resilient-informer.js';
+
+/**
+ * A watch black-holed by a partition: its connection stays open and silent
+ * (no event, no FIN). The watch endpoint here is a local HTTP server that
+ * answers a watch with its headers and then nothing; the LIST is the
+ * informer's own function. When the operator learns the apiserver is back
+ * (retryNow), the informer must not go on trusting that watch.
+ */
+const log = pino({ level: 'silent' });
+
+function configMap(name: string, resourceVersion: string): V1ConfigMap {
+  return { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name, namespace: 'ns', resourceVersion, uid: `uid-${name}` }, data: {} };
+}
+
+describe('ResilientInformer after an outage', () => {
+  let server: Server | undefined;
+  let informer: ResilientInformer<V1ConfigMap> | undefined;
+  const held: ServerResponse[] = [];
+
+  afterEach(async () => {
+    await informer?.stop();
+    for (const res of held.splice(0)) res.destroy();
+    await new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
+    server = undefined;
+  });
+
+  /** `beforeList` runs before every LIST answers (a slow LIST, for instance). */
+  async function start(items: () => V1ConfigMap[], beforeList: () => Promise<void> = async () => undefined) {
+    let watches = 0;
+    server = createServer((req: IncomingMessage, res: ServerResponse) => {
+      if (!(req.url ?? '').includes('watch=true')) {
+        res.writeHead(404).end();
+        return;
+      }
+      watches++;
+      // Headers, then silence for good: the partition ate everything after.
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.flushHeaders();
+      held.push(res);
+    });
+    await new Promise<void>((resolve) => server!.listen(0, '127.0.0.1', () => resolve()));
+    const port = (server.address() as AddressInfo).port;
+    const kubeConfig = new KubeConfig();
+    kubeConfig.loadFromOptions({
+      clusters: [{ name: 'local', server: `http://127.0.0.1:${port}`, skipTLSVerify: true }],
+      users: [{ name: 'nobody' }],
+      contexts: [{ name: 'local', cluster: 'local', user: 'nobody' }],
+      currentContext: 'local',
+    });
+    let lists = 0;
+    const seen: string[] = [];
+    informer = new ResilientInformer<V1ConfigMap>({
+      kubeConfig,
+      path: '/api/v1/configmaps',
+      list: async (): Promise<KubernetesListObject<V1ConfigMap>> => {
+        lists++;
+        await beforeList();
+        return { apiVersion: 'v1', kind: 'ConfigMapList', metadata: { resourceVersion: String(100 + lists) }, items: items() };
+      },
+      handlers: { upsert: (obj) => seen.push(obj.metadata?.name ?? ''), delete: () => undefined },
+      log,
+      relistIntervalMs: 10 * 60_000,
+    });
+    await informer.start();
+    return { informer, seen, lists: () => lists, watches: () => watches };
+  }
+
+  async function until(condition: () => boolean, timeoutMs: number): Promise<boolean> {
+    const deadline = Date.now() + timeoutMs;
+    while (!condition()) {
+      if (Date.now() > deadline) return false;
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    return true;
+  }
+
+  it('replaces a watch that stayed open (silent, no FIN) across the outage with a freshly listed one, so changes made meanwhile are seen', async () => {
+    let items = [configMap('before', '1')];
+    const t = await start(() => items);
+    expect(await until(() => t.watches() === 1, 5_000)).toBe(true);
+    expect(t.seen).toEqual(['before']);
+
+    // During the partition, 'during' was created and 'before' changed; the watch carried none of it.
+    items = [configMap('before', '2'), configMap('during', '3')];
+    t.informer.retryNow(50);
+
+    // The replacement serves reads once it has listed.
+    expect(await until(() => t.informer.get('during', 'ns') !== undefined, 3_000)).toBe(true);
+    expect(t.seen).toContain('during');
+    expect(t.lists()).toBe(2);
+    expect(t.informer.get('before', 'ns')?.metadata?.resourceVersion).toBe('2');
+    expect(t.informer.get('during', 'ns')?.metadata?.resourceVersion).toBe('3');
+    // The new cache watches on a connection of its own.
+    expect(await until(() => t.watches() === 2, 5_000)).toBe(true);
+  });
+
+  it('a second retryNow while the replacement is being listed does not list again', async () => {
+    let release: (() => void) | undefined;
+    let slow = false;
+    const t = await start(
+      () => [configMap('a', '1')],
+      async () => {
+        if (slow) await new Promise<void>((resolve) => (release = resolve));
+      },
+    );
+    expect(await until(() => t.watches() === 1, 5_000)).toBe(true);
+    slow = true;
+    t.informer.retryNow(0);
+    expect(await until(() => release !== undefined, 2_000)).toBe(true);
+    t.informer.retryNow(0);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    slow = false;
+    release?.();
+    expect(await until(() => t.watches() === 2, 5_000)).toBe(true);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(t.lists()).toBe(2);
+  });
+});
