@@ -158,8 +158,8 @@ async function throttleRun(ctx: ThrottleContext, cluster: BenchCluster, setting:
         await createPush(api, namespace, `th${index}-${i}`, pushSpec(i, [{ kind: 'ConfigMap', name: `th${index}-cfg-${i}` }]));
       },
     );
-    // client-go's 5/s at 1,000 pushes would need ~15 min: the timeout follows the budget.
-    const timeoutMs = Math.max(300_000, setting.qps > 0 ? (setting.pushes * 6 * 1000) / setting.qps : 0);
+    // The timeout follows the budget (5 requests a push at qps), and APF's one seat (~0.5 pushes/s in the smoke run).
+    const timeoutMs = Math.max(300_000, setting.qps > 0 ? (setting.pushes * 6 * 1000) / setting.qps : 0, setting.apf ? setting.pushes * 6_000 : 0);
     const readyAt = await tracker.waitAll(keys, timeoutMs);
     const seconds = (Math.max(...readyAt) - t0) / 1000;
     const after = await apiserverMetricsText(server, pki);
