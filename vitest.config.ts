@@ -35,8 +35,8 @@ export default defineConfig({
           name: 'chaos',
           include: ['test/chaos/**/*.test.ts'],
           globalSetup: ['test/chaos/global-setup.ts'],
-          // test/support/paths.ts reads CLUSTER_DIR at import: point it at the suite's own cluster.
-          env: { CLUSTER_DIR: new URL('./.cache/cluster-chaos', import.meta.url).pathname },
+          // test/support/paths.ts reads CLUSTER_DIR at import: point it at the suite's own cluster (CHAOS_CLUSTER_DIR, profile.ts).
+          env: { CLUSTER_DIR: process.env.CHAOS_CLUSTER_DIR ?? new URL('./.cache/cluster-chaos', import.meta.url).pathname },
           fileParallelism: false,
           testTimeout: process.env.CHAOS_PROFILE === 'long' ? 40 * 60_000 : 240_000,
           hookTimeout: 180_000,
