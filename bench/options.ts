@@ -3,7 +3,7 @@ import { parseArgs } from 'node:util';
 import { parseAllDocuments } from 'yaml';
 import { imageNodeFlags } from '../test/support/image.js';
 
-export const PHASES = ['scale', 'throughput', 'mixed', 'memory', 'throttle'] as const;
+export const PHASES = ['scale', 'throughput', 'mixed', 'memory', 'throttle', 'restart', 'memory-fanout'] as const;
 export type Phase = (typeof PHASES)[number];
 
 /** Every size the bench uses. The smoke run is the same code with the small numbers. */
@@ -42,6 +42,12 @@ export interface BenchOptions {
   ampTargets: number[];
   /** Cumulative push counts at which memory is read; the time of each step is the scaling curve. */
   memory: number[];
+  /** The baseline's memory steps stop here: its RSS grows ~6 times as fast, and 100,000 pushes of it would take the bench's time for a known answer. */
+  memoryBaselineMax: number;
+  /** The restart phase (bench/phases/restart.ts): applied pushes before the restart. */
+  restartPushes: number;
+  /** The memory-fanout phase (bench/phases/memory-fanout.ts): namespaces one push fans out to. */
+  memoryFanout: number;
   workers: number;
   targetConcurrency: number;
   applyConcurrency: number;
@@ -85,7 +91,10 @@ const FULL = {
   ampPushes: 10,
   ampGenerations: 3,
   ampTargets: [1, 10],
-  memory: [100, 1000, 5000, 10000],
+  memory: [100, 1000, 5000, 10000, 100000],
+  memoryBaselineMax: 10000,
+  restartPushes: 10000,
+  memoryFanout: 5000,
 };
 
 const SMOKE: typeof FULL = {
@@ -104,6 +113,9 @@ const SMOKE: typeof FULL = {
   ampGenerations: 2,
   ampTargets: [1, 2],
   memory: [5, 10],
+  memoryBaselineMax: 10,
+  restartPushes: 5,
+  memoryFanout: 5,
 };
 
 const USAGE = `usage: node <build>/bench/run.js [flags]   (npm run bench | npm run bench:smoke)
@@ -132,6 +144,9 @@ const USAGE = `usage: node <build>/bench/run.js [flags]   (npm run bench | npm r
   --operator-node-flags S     node flags of the operator process, space-separated (default: the image's, Dockerfile ENTRYPOINT)
   --operator-env NAME=VALUE   one more environment variable of the operator process (repeatable; default: the Deployment's literal env)
   --memory-sides LIST     baseline,operator (default both)
+  --memory-baseline-max N the baseline's memory steps stop at N pushes (default ${FULL.memoryBaselineMax})
+  --restart-pushes N      restart phase: applied pushes, then a restart; time and requests to verify all (default ${FULL.restartPushes})
+  --memory-fanout N       memory-fanout phase: RSS with one push fanned out to N namespaces (default ${FULL.memoryFanout})
 Environment: BENCH_ARGS is prepended to the flags (e.g. BENCH_ARGS="--phases scale").`;
 
 export function parseOptions(argv: string[], env: NodeJS.ProcessEnv, root: string): BenchOptions {
@@ -172,6 +187,9 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv, root: strin
       'operator-env': { type: 'string', multiple: true },
       'operator-node-flags': { type: 'string' },
       'memory-sides': { type: 'string' },
+      'memory-baseline-max': { type: 'string' },
+      'restart-pushes': { type: 'string' },
+      'memory-fanout': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -227,6 +245,9 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv, root: strin
     operatorEnv: operatorEnv(root, values['operator-node-options'], values['operator-env']),
     operatorNodeFlags: values['operator-node-flags'] !== undefined ? values['operator-node-flags'].split(/\s+/).filter(Boolean) : imageNodeFlags(root),
     memorySides: memorySides(values['memory-sides']),
+    memoryBaselineMax: num('memory-baseline-max', values['memory-baseline-max'], d.memoryBaselineMax),
+    restartPushes: num('restart-pushes', values['restart-pushes'], d.restartPushes),
+    memoryFanout: num('memory-fanout', values['memory-fanout'], d.memoryFanout),
   };
 }
 

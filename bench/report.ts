@@ -6,6 +6,8 @@ import { COLORS, renderChart, type Panel } from './chart.js';
 import type { BenchOptions } from './options.js';
 import type { ControllerKind } from './processes.js';
 import type { CpuSummary, HeapSummary } from './profile.js';
+import { memoryFanoutFigures, memoryFanoutTable, type FanoutMemoryRun } from './phases/memory-fanout.js';
+import { restartFigures, restartTable, type RestartRun } from './phases/restart.js';
 import { throttleTable, type ThrottleRun } from './phases/throttle.js';
 import { median, round, type LatencySummary } from './stats.js';
 
@@ -131,6 +133,10 @@ export interface BenchResults {
   fanout: FanoutRun[];
   latency: LatencyRun[];
   memory: MemoryRun[];
+  /** bench/phases/restart.ts */
+  restart?: RestartRun[];
+  /** bench/phases/memory-fanout.ts */
+  memoryFanout?: FanoutMemoryRun[];
   profiles: (CpuSummary & { pushes: number; file: string })[];
   /** The throttle phase: the request budget at several settings, and APF throttling (absent in older files). */
   throttle?: ThrottleRun[];
@@ -368,7 +374,12 @@ export function buildFigures(r: BenchResults): Figure[] {
   if (mOp && mOp.levels.length > 0) {
     const largest = mOp.levels[mOp.levels.length - 1];
     const levelOf = (run: MemoryRun | undefined, pushes: number) => run?.levels.find((l) => l.pushes === pushes);
-    const shown = [...new Set([r.options.memory.find((m) => m >= 1000) ?? r.options.memory[0], largest?.pushes])].filter((p): p is number => p !== undefined);
+    // The first step of 1,000 or more, 10,000 (issue 11's target) and the largest (issue 16's, at 100,000).
+    const shown = [...new Set([r.options.memory.find((m) => m >= 1000) ?? r.options.memory[0], ...(levelOf(mOp, 10_000) ? [10_000] : []), largest?.pushes])].filter(
+      (p): p is number => p !== undefined,
+    );
+    const rssTarget = (pushes: number): { label: string; bytes: number } | undefined =>
+      pushes >= 100_000 ? { label: '< 400 MiB', bytes: 400 * 2 ** 20 } : pushes === largest?.pushes || pushes === 10_000 ? { label: '< 200 MB', bytes: 200e6 } : undefined;
     for (const pushes of shown) {
       const op = levelOf(mOp, pushes);
       const base = levelOf(mBase, pushes);
@@ -380,8 +391,8 @@ export function buildFigures(r: BenchResults): Figure[] {
         operator: mib(op.rssBytes),
         baseline: base ? mib(base.rssBytes) : 'n/a',
         ratio: base ? fmt(ratio(op.rssBytes, base.rssBytes)) : '',
-        target: isLargest ? '< 200 MB' : '',
-        result: isLargest ? verdict(op.rssBytes < 200e6) : 'info',
+        target: rssTarget(pushes)?.label ?? '',
+        result: rssTarget(pushes) ? verdict(op.rssBytes < (rssTarget(pushes)?.bytes ?? 0)) : 'info',
         required: isLargest,
       });
       add({
@@ -414,8 +425,9 @@ export function buildFigures(r: BenchResults): Figure[] {
         result: verdict(op < 200e6),
       });
     }
-    if (shown.length === 2) {
-      const [a = 0, b = 0] = shown;
+    for (let step = 1; step < shown.length; step++) {
+      const a = shown[step - 1] ?? 0;
+      const b = shown[step] ?? 0;
       const growth = (run: MemoryRun | undefined, field: 'rssBytes' | 'heapUsedBytes') => {
         const lo = levelOf(run, a);
         const hi = levelOf(run, b);
@@ -432,6 +444,8 @@ export function buildFigures(r: BenchResults): Figure[] {
       });
     }
   }
+
+  for (const f of [...restartFigures(r.restart ?? []), ...memoryFanoutFigures(r.memoryFanout ?? [])]) add(f);
 
   // Scaling: the memory phase's cumulative steps, each timed from its first apply to its last Ready.
   if (mOp) {
@@ -526,6 +540,7 @@ function markdown(r: BenchResults): string {
       }
     }
   }
+  lines.push(...restartTable(r.restart ?? []), ...memoryFanoutTable(r.memoryFanout ?? []));
   const withHeap = r.memory.filter((m2) => m2.heapSnapshot);
   for (const run of withHeap) {
     const h = run.heapSnapshot as HeapSummary;
@@ -535,6 +550,12 @@ function markdown(r: BenchResults): string {
     lines.push('| group | count | self size | share |');
     lines.push('|---|---|---|---|');
     for (const t of h.top) lines.push(`| ${t.name.replace(/\|/g, '\\|')} | ${t.count} | ${mib(t.bytes)} | ${t.percent}% |`);
+    if (h.byHolder) {
+      lines.push('');
+      lines.push('| strings and arrays by holder (first retainer) | count | self size | share |');
+      lines.push('|---|---|---|---|');
+      for (const t of h.byHolder) lines.push(`| ${t.name.replace(/\|/g, '\\|')} | ${t.count} | ${mib(t.bytes)} | ${t.percent}% |`);
+    }
   }
   for (const p of r.profiles) {
     lines.push('');

@@ -30,6 +30,8 @@ import {
   type Api,
 } from './kube.js';
 import { parseOptions, type BenchOptions } from './options.js';
+import { memoryFanoutPhase } from './phases/memory-fanout.js';
+import { restartPhase } from './phases/restart.js';
 import { throttlePhase } from './phases/throttle.js';
 import { DEFAULT_KUBE_API_BURST, DEFAULT_KUBE_API_QPS } from '../src/operator/config.js';
 import { settle, startController, type ControllerKind, type ControllerProcess, type ControllerStats, type StartOptions } from './processes.js';
@@ -457,7 +459,7 @@ async function memoryPhase(bench: Bench, results: BenchResults): Promise<void> {
         const levels = [];
         let applied = 0;
         const idle = await memorySample(side.controller);
-        for (const level of options.memory) {
+        for (const level of kind === 'baseline' ? options.memory.filter((l) => l <= options.memoryBaselineMax) : options.memory) {
           const run = await applyPushes(side, 'mem', applied, level, options.applyConcurrency);
           await side.tracker.waitAll(run.keys, readyTimeout(level - applied));
           const readySeconds = (performance.now() - run.firstStart) / 1000;
@@ -563,6 +565,8 @@ async function main(): Promise<void> {
     keep('throughput', ['throughput']);
     keep('mixed', ['amplification', 'fanout', 'latency']);
     keep('memory', ['memory']);
+    keep('restart', ['restart']);
+    keep('memory-fanout', ['memoryFanout']);
     keep('profile', ['profiles']);
     keep('throttle', ['throttle']);
     results.startedAt = previous.startedAt;
@@ -592,6 +596,12 @@ async function main(): Promise<void> {
     if (options.phases.includes('throughput')) await throughputPhase(bench, results).then(save);
     if (options.phases.includes('mixed')) await mixedPhase(bench, results).then(save);
     if (options.phases.includes('memory')) await memoryPhase(bench, results).then(save);
+    const phaseSide = <T>(kind: ControllerKind, label: string, fn: (side: Side) => Promise<T>) => bench.side(kind, label, fn);
+    if (options.phases.includes('restart')) {
+      const applyAll = (side: Side, prefix: string, count: number, concurrency: number) => applyPushes(side, prefix, 0, count, concurrency);
+      await restartPhase({ options, quietMs, build, log, side: phaseSide, applyPushes: (side, prefix, count, concurrency) => applyAll(side as Side, prefix, count, concurrency), memory: memorySample }, results).then(save);
+    }
+    if (options.phases.includes('memory-fanout')) await memoryFanoutPhase({ options, quietMs, log, side: phaseSide, memory: memorySample }, results).then(save);
     if (options.profile) await cpuProfile(bench, results).then(save);
     if (options.phases.includes('throttle')) {
       const context = { options, root, build, logs: bench.logs, quietMs, log };

@@ -129,7 +129,7 @@ describe('observability: metrics, alerts and dashboard', () => {
   it('ships well-formed alerts: a severity, a summary and a description each, and the alerts the runbook documents', () => {
     const all = rules();
     const names = all.map((r) => r.alert);
-    expect(names).toEqual(expect.arrayContaining(['ConfigPushStalled', 'ConfigPushRolloutHalted', 'ConfigPushReconcileErrors', 'ConfigPushWorkQueueBacklog', 'ConfigPushDriftFight', 'ConfigPushNoLeader', 'ConfigPushLeaderElectionFlapping']));
+    expect(names).toEqual(expect.arrayContaining(['ConfigPushStalled', 'ConfigPushRolloutHalted', 'ConfigPushRolledBack', 'ConfigPushReconcileErrors', 'ConfigPushWorkQueueBacklog', 'ConfigPushDriftFight', 'ConfigPushNoLeader', 'ConfigPushLeaderElectionFlapping']));
     expect(new Set(names).size).toBe(names.length);
     const runbook = readFileSync(join(repoRoot, 'docs/observability.md'), 'utf8');
     for (const rule of all) {
