@@ -21,6 +21,7 @@ import { parseArgs } from 'node:util';
 import { PatchStrategy, makeInformer, setHeaderOptions, type KubernetesListObject, type KubernetesObject, type V1ConfigMap } from '@kubernetes/client-node';
 import { FINALIZER, GROUP, PLURAL, VERSION } from '../src/api/constants.js';
 import type { ConfigPush, ConfigPushStatus, TargetStatus } from '../src/api/types.js';
+import { TARGET_STATUS_LIMIT } from '../src/core/build-status.js';
 import { BASELINE_USER_AGENT, forEachLimit, makeApi, type Api } from './kube.js';
 
 const MANAGED_BY = 'app.kubernetes.io/managed-by';
@@ -177,7 +178,8 @@ class Baseline {
       ],
       contentDigest: digest,
       targetSummary: `${targets.length}/${targets.length}`,
-      targets: results,
+      // The CRD bounds status.targets (maxItems), as the operator's status does: a fan-out past it lists the first ones.
+      targets: results.slice(0, TARGET_STATUS_LIMIT),
     };
     for (let round = 0; ; round++) {
       try {

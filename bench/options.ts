@@ -3,7 +3,7 @@ import { parseArgs } from 'node:util';
 import { parseAllDocuments } from 'yaml';
 import { imageNodeFlags } from '../test/support/image.js';
 
-export const PHASES = ['scale', 'throughput', 'mixed', 'memory', 'throttle', 'restart', 'memory-fanout'] as const;
+export const PHASES = ['scale', 'throughput', 'mixed', 'fanout', 'memory', 'throttle', 'restart', 'memory-fanout'] as const;
 export type Phase = (typeof PHASES)[number];
 
 /** Every size the bench uses. The smoke run is the same code with the small numbers. */
@@ -27,8 +27,10 @@ export interface BenchOptions {
   loadSeconds: number;
   /** The open-loop load rate, as a fraction of the slower side's measured throughput. */
   loadFraction: number;
-  /** One push, one target with a namespaceSelector matching this many namespaces. */
-  fanoutNamespaces: number;
+  /** The fan-out phase (bench/phases/fanout.ts): one push, one target with a namespaceSelector matching each of these many namespaces. */
+  fanoutSizes: number[];
+  /** Fan-out runs per side, alternating which side goes first; the targets are judged on the median ratio. */
+  fanoutRepeats: number;
   /** Run the operator with --leader-elect, as the manifests do. */
   leaderElect: boolean;
   /** One control plane per family (baseline kinds / operator kinds) instead of a fresh one per side: the smoke run's shortcut. */
@@ -79,7 +81,7 @@ export function deploymentEnv(root: string): Record<string, string> {
 const FULL = {
   scale: [100, 1000],
   throughputPushes: 1000,
-  throughputRepeats: 5,
+  throughputRepeats: 10,
   idleSeconds: 300,
   baselineIdleSeconds: 60,
   resyncSeconds: 60,
@@ -87,7 +89,8 @@ const FULL = {
   latencySamples: 50,
   loadSeconds: 30,
   loadFraction: 0.5,
-  fanoutNamespaces: 500,
+  fanoutSizes: [500, 5000],
+  fanoutRepeats: 3,
   ampPushes: 10,
   ampGenerations: 3,
   ampTargets: [1, 10],
@@ -108,7 +111,8 @@ const SMOKE: typeof FULL = {
   latencySamples: 3,
   loadSeconds: 2,
   loadFraction: 0.5,
-  fanoutNamespaces: 5,
+  fanoutSizes: [5, 20],
+  fanoutRepeats: 1,
   ampPushes: 1,
   ampGenerations: 2,
   ampTargets: [1, 2],
@@ -130,7 +134,8 @@ const USAGE = `usage: node <build>/bench/run.js [flags]   (npm run bench | npm r
   --resync-seconds S      operator --resync-period during the idle window (default ${FULL.resyncSeconds}); --relist-seconds S (${FULL.relistSeconds})
   --latency-samples N     sequential pushes for idle latency (default ${FULL.latencySamples})
   --load-seconds S        open-loop load duration (default ${FULL.loadSeconds}); --load-fraction F (${FULL.loadFraction})
-  --fanout N              one push to N namespaces through a namespaceSelector (default ${FULL.fanoutNamespaces})
+  --fanout LIST           fan-out phase: one push to N namespaces through a namespaceSelector, for each N (default ${FULL.fanoutSizes.join(',')})
+  --fanout-repeats N      fan-out runs per side, alternating; the targets are judged on the median ratio (default ${FULL.fanoutRepeats})
   --no-leader-elect       run the operator without --leader-elect (the manifests run it with)
   --share-clusters        one control plane per family instead of a fresh one per phase (default in --smoke)
   --quiet-ms MS           quiet time that counts as settled (default 3000, smoke 600)
@@ -170,6 +175,7 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv, root: strin
       'load-seconds': { type: 'string' },
       'load-fraction': { type: 'string' },
       fanout: { type: 'string' },
+      'fanout-repeats': { type: 'string' },
       'no-leader-elect': { type: 'boolean' },
       'share-clusters': { type: 'boolean' },
       'quiet-ms': { type: 'string' },
@@ -229,7 +235,8 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv, root: strin
     latencySamples: num('latency-samples', values['latency-samples'], d.latencySamples),
     loadSeconds: num('load-seconds', values['load-seconds'], d.loadSeconds),
     loadFraction: num('load-fraction', values['load-fraction'], d.loadFraction),
-    fanoutNamespaces: num('fanout', values.fanout, d.fanoutNamespaces),
+    fanoutSizes: list('fanout', values.fanout, d.fanoutSizes),
+    fanoutRepeats: Math.max(1, num('fanout-repeats', values['fanout-repeats'], d.fanoutRepeats)),
     leaderElect: values['no-leader-elect'] !== true,
     shareClusters: values['share-clusters'] ?? smoke,
     quietMs: num('quiet-ms', values['quiet-ms'], smoke ? 600 : 3000),

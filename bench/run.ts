@@ -10,6 +10,7 @@ import { existsSync, mkdirSync, readFileSync, readdirSync, statSync, writeFileSy
 import { loadavg } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { apiserverSpent, readApiserver } from './apiserver-metrics.js';
 import { AuditWindow, breakdown, type WriteBreakdown } from './audit-counts.js';
 import { BenchCluster } from './cluster.js';
 import {
@@ -34,6 +35,7 @@ import { memoryFanoutPhase } from './phases/memory-fanout.js';
 import { restartPhase } from './phases/restart.js';
 import { throttlePhase } from './phases/throttle.js';
 import { DEFAULT_KUBE_API_BURST, DEFAULT_KUBE_API_QPS } from '../src/operator/config.js';
+import { fanoutPhase } from './phases/fanout.js';
 import { settle, startController, type ControllerKind, type ControllerProcess, type ControllerStats, type StartOptions } from './processes.js';
 import { summarizeCpuProfile, type CpuSummary, type HeapSummary } from './profile.js';
 import { spawnSync } from 'node:child_process';
@@ -61,6 +63,8 @@ interface Side {
   controller: ControllerProcess;
   userAgent: string;
   audit: AuditWindow;
+  /** The control plane's CLUSTER_DIR (its kubeconfig and pki: the apiserver's /metrics). */
+  clusterDir: string;
   restart(extra?: Partial<StartOptions>): Promise<void>;
 }
 
@@ -126,6 +130,7 @@ class Bench {
       controller: await startController(startOptions({})),
       userAgent: kind.startsWith('baseline') ? BASELINE_USER_AGENT : OPERATOR_USER_AGENT,
       audit: new AuditWindow(cluster.auditLog),
+      clusterDir: cluster.dir,
       restart: async (more = {}) => {
         await side.controller.stop();
         live.delete(side.controller);
@@ -298,11 +303,15 @@ async function throughputPhase(bench: Bench, results: BenchResults): Promise<voi
     for (const kind of order) {
       await bench.side(kind, `throughput-${repeat + 1}`, async (side) => {
         const pushes = options.throughputPushes;
+        const before = await readApiserver(side.clusterDir);
         const applied = await applyPushes(side, `tp${repeat}`, 0, pushes, options.applyConcurrency);
         const readyAt = await side.tracker.waitAll(applied.keys, readyTimeout(pushes));
         const seconds = (Math.max(...readyAt) - applied.firstStart) / 1000;
-        runs.push({ kind, repeat, pushes, seconds: round(seconds, 2), throughput: round(pushes / seconds, 2) });
-        log(`  ${kind} run ${repeat + 1}/${options.throughputRepeats}: ${pushes} pushes in ${round(seconds, 2)} s, ${round(pushes / seconds, 2)}/s`);
+        // The apiserver's CPU for the whole run: until the controller is quiet (its Events and echoes included).
+        await settle(side.controller, quietMs);
+        const apiserver = apiserverSpent(before, await readApiserver(side.clusterDir));
+        runs.push({ kind, repeat, pushes, seconds: round(seconds, 2), throughput: round(pushes / seconds, 2), apiserver });
+        log(`  ${kind} run ${repeat + 1}/${options.throughputRepeats}: ${pushes} pushes in ${round(seconds, 2)} s, ${round(pushes / seconds, 2)}/s; apiserver ${apiserver.cpuSeconds} CPU s`);
       });
     }
   }
@@ -322,7 +331,6 @@ async function mixedPhase(bench: Bench, results: BenchResults): Promise<void> {
       const load = await latencyUnderLoad(side, rate, options.loadSeconds);
       log(`  ${kind} latency at ${rate} pushes/s: p50 ${load.p50Ms} ms, p99 ${load.p99Ms} ms`);
       results.latency.push({ kind, idle, load: { ...load, ratePerSecond: rate, seconds: options.loadSeconds } });
-      await fanout(side, options, results);
     });
   }
 }
@@ -405,45 +413,6 @@ async function amplification(side: Side, options: BenchOptions, targets: number,
   }
   results.amplification.push({ kind: side.kind, targets, pushes: names.length, generations });
   log(`  ${side.kind} amplification, ${targets} targets: ${generations.map((g) => `gen ${g.generation}: ${g.targetWritesPerTarget}/target, ${g.statusWritesPerGeneration} status, ${g.failedWritesPerGeneration} failed`).join('; ')}`);
-}
-
-/**
- * One push whose target has a namespaceSelector matching `fanoutNamespaces`
- * namespaces (labelled, and opted in to pushes from the source namespace, as
- * tenancy requires without a serviceAccountName): one ConfigMap per namespace.
- */
-async function fanout(side: Side, options: BenchOptions, results: BenchResults): Promise<void> {
-  const count = options.fanoutNamespaces;
-  const source = 'fanout';
-  const namespaces = Array.from({ length: count }, (_, i) => `fan-${i}`);
-  await createNamespaces(side.api, [source]);
-  await createNamespaces(side.api, namespaces, 8, {
-    labels: { 'bench.configpush.io/fanout': 'true' },
-    annotations: { 'configpush.io/allowed-source-namespaces': source },
-  });
-  // Let the operator digest 500 namespace events before the clock starts.
-  await settle(side.controller, quietMs);
-  const mark = side.audit.mark();
-  const t0 = performance.now();
-  await createPush(side.api, source, 'fanout', {
-    targets: [{ kind: 'ConfigMap', name: 'fanout', namespaceSelector: { matchLabels: { 'bench.configpush.io/fanout': 'true' } } }],
-    data: { 'app.properties': 'color=blue\nfanout=true\n' },
-  });
-  const [readyAt = Number.NaN] = await side.tracker.waitAll([readyKey(source, 'fanout', 1)], readyTimeout(count));
-  const seconds = (readyAt - t0) / 1000;
-  await settle(side.controller, quietMs);
-  const writes = breakdown(side.audit.since(mark), side.userAgent);
-  results.fanout.push({
-    kind: side.kind,
-    pushes: 1,
-    targetsPerPush: count,
-    namespaces: count,
-    seconds: round(seconds, 2),
-    targetsPerSecond: round(count / seconds, 1),
-    targetWritesPerTarget: round((writes.byResource.configmaps?.ok ?? 0) / count, 3),
-    writes,
-  });
-  log(`  ${side.kind} fan-out to ${count} namespaces: ${round(seconds, 2)} s, ${round(count / seconds, 1)} targets/s`);
 }
 
 async function memoryPhase(bench: Bench, results: BenchResults): Promise<void> {
@@ -563,7 +532,8 @@ async function main(): Promise<void> {
     };
     keep('scale', ['scale', 'idle']);
     keep('throughput', ['throughput']);
-    keep('mixed', ['amplification', 'fanout', 'latency']);
+    keep('mixed', ['amplification', 'latency']);
+    keep('fanout', ['fanout']);
     keep('memory', ['memory']);
     keep('restart', ['restart']);
     keep('memory-fanout', ['memoryFanout']);
@@ -595,6 +565,7 @@ async function main(): Promise<void> {
     if (options.phases.includes('scale')) await scalePhase(bench, results).then(save);
     if (options.phases.includes('throughput')) await throughputPhase(bench, results).then(save);
     if (options.phases.includes('mixed')) await mixedPhase(bench, results).then(save);
+    if (options.phases.includes('fanout')) await fanoutPhase({ options, quietMs, log, side: (kind, label, fn) => bench.side(kind, label, fn) }, results).then(save);
     if (options.phases.includes('memory')) await memoryPhase(bench, results).then(save);
     const phaseSide = <T>(kind: ControllerKind, label: string, fn: (side: Side) => Promise<T>) => bench.side(kind, label, fn);
     if (options.phases.includes('restart')) {

@@ -1,0 +1,151 @@
+import { describe, expect, it, vi } from 'vitest';
+import { apiserverSpent, parseApiserverMetrics } from '../../bench/apiserver-metrics.js';
+import type { WriteBreakdown } from '../../bench/audit-counts.js';
+import { parseOptions } from '../../bench/options.js';
+import { buildFigures, type BenchResults, type FanoutRun, type ThroughputRun } from '../../bench/report.js';
+
+// Other phases that report.ts imports reach test/support/kube.ts, which loads a cluster's kubeconfig at import; no cluster here.
+vi.mock('../../test/support/kube.js', () => ({}));
+
+const root = new URL('../..', import.meta.url).pathname.replace(/\/$/, '');
+const noWrites: WriteBreakdown = { ok: 0, failed: 0, byResource: {}, byVerb: {} } as unknown as WriteBreakdown;
+
+function results(over: Partial<BenchResults>): BenchResults {
+  return {
+    date: '2026-11-29',
+    startedAt: '',
+    finishedAt: '',
+    durationSeconds: 0,
+    smoke: false,
+    machine: { cpu: 'x', cores: 2, memoryGiB: 1, kernel: 'k', node: 'v24', kubeApiserver: 'v', etcd: 'v', loadAverageAtStart: [0, 0, 0], note: '' },
+    options: parseOptions([], {}, root),
+    scale: [],
+    idle: [],
+    amplification: [],
+    fanout: [],
+    latency: [],
+    memory: [],
+    profiles: [],
+    figures: [],
+    ...over,
+  };
+}
+
+const run = (kind: 'operator' | 'baseline', repeat: number, throughput: number, cpuSeconds?: number): ThroughputRun => ({
+  kind,
+  repeat,
+  pushes: 1000,
+  seconds: 1000 / throughput,
+  throughput,
+  ...(cpuSeconds !== undefined ? { apiserver: { cpuSeconds, requests: { POST: kind === 'operator' ? 3000 : 2000 } } } : {}),
+});
+
+const fan = (kind: 'operator' | 'baseline', repeat: number, namespaces: number, targetsPerSecond: number, writesPerTarget = 1): FanoutRun => ({
+  kind,
+  repeat,
+  pushes: 1,
+  targetsPerPush: namespaces,
+  namespaces,
+  seconds: namespaces / targetsPerSecond,
+  targetsPerSecond,
+  targetWritesPerTarget: writesPerTarget,
+  writes: noWrites,
+});
+
+describe('apiserver metrics', () => {
+  const text = [
+    '# HELP process_cpu_seconds_total Total user and system CPU time spent in seconds.',
+    '# TYPE process_cpu_seconds_total counter',
+    'process_cpu_seconds_total 12.5',
+    'apiserver_request_total{code="201",component="apiserver",dry_run="",group="",resource="configmaps",scope="resource",subresource="",verb="POST",version="v1"} 7',
+    'apiserver_request_total{code="200",component="apiserver",dry_run="",group="",resource="configmaps",scope="resource",subresource="",verb="GET",version="v1"} 3',
+    'apiserver_request_total{code="201",component="apiserver",dry_run="",group="",resource="events",scope="resource",subresource="",verb="POST",version="v1"} 2',
+  ].join('\n');
+
+  it('reads the process CPU counter and sums requests by verb', () => {
+    expect(parseApiserverMetrics(text)).toEqual({ cpuSeconds: 12.5, requests: { POST: 9, GET: 3 } });
+  });
+
+  it('refuses an exposition without the CPU counter', () => {
+    expect(() => parseApiserverMetrics('apiserver_request_total{verb="GET"} 1')).toThrow(/process_cpu_seconds_total/);
+  });
+
+  it('subtracts two readings', () => {
+    const before = { cpuSeconds: 10, requests: { GET: 3, POST: 5 } };
+    const after = { cpuSeconds: 12.345, requests: { GET: 3, POST: 9, PUT: 1 } };
+    expect(apiserverSpent(before, after)).toEqual({ cpuSeconds: 2.35, requests: { POST: 4, PUT: 1 } });
+  });
+});
+
+describe('bench figures of issue 16', () => {
+  it('full profile: 10 throughput repeats and fan-out to 500 and 5,000 namespaces; smoke keeps both phases tiny', () => {
+    const full = parseOptions([], {}, root);
+    expect(full.throughputRepeats).toBe(10);
+    expect(full.fanoutSizes).toEqual([500, 5000]);
+    expect(full.phases).toContain('fanout');
+    const smoke = parseOptions(['--smoke'], {}, root);
+    expect(smoke.phases).toContain('fanout');
+    expect(Math.max(...smoke.fanoutSizes)).toBeLessThanOrEqual(20);
+    expect(parseOptions(['--fanout', '50,7', '--fanout-repeats', '2'], {}, root)).toMatchObject({ fanoutSizes: [50, 7], fanoutRepeats: 2 });
+  });
+
+  it('judges throughput on the median of the repeats ratios against 0.95 and reports their spread', () => {
+    const ratios = [0.9, 1.0, 0.96, 0.97, 0.8];
+    const throughput = ratios.flatMap((q, i) => [run('operator', i, 50 * q), run('baseline', i, 50)]);
+    const figure = buildFigures(results({ throughput })).find((f) => f.measure.startsWith('Throughput, 5 alternating runs'));
+    expect(figure?.ratio).toBe('0.96 (0.9, 1, 0.96, 0.97, 0.8)');
+    expect(figure?.figure).toContain('spread min 0.8, max 1, IQR 0.07');
+    expect(figure?.target).toBe('median ratio >= 0.95');
+    expect(figure?.result).toBe('pass');
+    const slower = ratios.map((q) => q - 0.05).flatMap((q, i) => [run('operator', i, 50 * q), run('baseline', i, 50)]);
+    expect(buildFigures(results({ throughput: slower })).find((f) => f.measure.startsWith('Throughput, 5'))?.result).toBe('miss');
+  });
+
+  it('gives apiserver CPU per 1,000 pushes for each side and judges the median ratio against 1.1', () => {
+    const throughput = [run('operator', 0, 40, 12), run('baseline', 0, 40, 10), run('operator', 1, 40, 11), run('baseline', 1, 40, 10), run('operator', 2, 40, 13), run('baseline', 2, 40, 10)];
+    const figures = buildFigures(results({ throughput }));
+    const cpu = figures.find((f) => f.measure.startsWith('Apiserver CPU per 1,000 pushes'));
+    expect(cpu?.operator).toBe('12, 11, 13 s (12)');
+    expect(cpu?.baseline).toBe('10, 10, 10 s (10)');
+    expect(cpu?.ratio.startsWith('1.2 ')).toBe(true);
+    expect(cpu?.result).toBe('miss');
+    const cheap = [run('operator', 0, 40, 10.5), run('baseline', 0, 40, 10)];
+    expect(buildFigures(results({ throughput: cheap })).find((f) => f.measure.startsWith('Apiserver CPU'))?.result).toBe('pass');
+    const requests = figures.find((f) => f.measure.startsWith('Apiserver requests per push'));
+    expect(requests?.operator).toBe('POST 3');
+    expect(requests?.baseline).toBe('POST 2');
+  });
+
+  it('judges each fan-out size on the median of its repeats ratios, and every run on exactly one write per target', () => {
+    const fanout = [
+      fan('operator', 0, 500, 400),
+      fan('baseline', 0, 500, 400),
+      fan('operator', 1, 500, 300),
+      fan('baseline', 1, 500, 400),
+      fan('operator', 2, 500, 500),
+      fan('baseline', 2, 500, 400),
+      fan('operator', 0, 5000, 300),
+      fan('baseline', 0, 5000, 400),
+    ];
+    const figures = buildFigures(results({ fanout }));
+    const at500 = figures.find((f) => f.measure.startsWith('Fan-out, one push to 500 namespaces (one target'));
+    expect(at500?.ratio).toBe('1 (1, 0.75, 1.25)');
+    expect(at500?.result).toBe('pass');
+    const at5000 = figures.find((f) => f.measure.startsWith('Fan-out, one push to 5000 namespaces (one target'));
+    expect(at5000?.ratio).toBe('0.75');
+    expect(at5000?.result).toBe('miss');
+    const doubled = buildFigures(results({ fanout: [fan('operator', 0, 500, 400, 1), fan('operator', 1, 500, 400, 2), fan('baseline', 0, 500, 400)] }));
+    expect(doubled.find((f) => f.figure.startsWith('target writes per target'))?.result).toBe('miss');
+  });
+
+  it('judges p99 latency under load against 1.3 times the baseline; idle p99 stays information', () => {
+    const summary = (p99Ms: number) => ({ count: 300, p50Ms: 20, p90Ms: 30, p99Ms, maxMs: p99Ms });
+    const latency = (op: number, base: number) => [
+      { kind: 'operator' as const, idle: summary(op), load: { ...summary(op), ratePerSecond: 10, seconds: 30 } },
+      { kind: 'baseline' as const, idle: summary(base), load: { ...summary(base), ratePerSecond: 10, seconds: 30 } },
+    ];
+    const p99 = (op: number, base: number) => buildFigures(results({ latency: latency(op, base) })).filter((f) => f.figure === 'p99');
+    expect(p99(60, 50).map((f) => f.result)).toEqual(['info', 'pass']);
+    expect(p99(70, 50).map((f) => f.result)).toEqual(['info', 'miss']);
+  });
+});
