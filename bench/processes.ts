@@ -165,6 +165,14 @@ async function startOperatorProcess(options: StartOptions): Promise<ControllerPr
         writeConflicts: metrics.get('configpush_write_conflicts_total') ?? 0,
         retries: metrics.get('configpush_workqueue_retries_total') ?? 0,
         requeues: metrics.get('configpush_reconcile_total{result="requeue"}') ?? 0,
+        // The request budget (docs/throttling.md): requests that passed it, the time they waited, how many waited at all (over 1 ms).
+        budgetRequests: metrics.get('configpush_client_rate_limiter_duration_seconds_count{reason="budget"}') ?? 0,
+        budgetWaitSeconds: metrics.get('configpush_client_rate_limiter_duration_seconds_sum{reason="budget"}') ?? 0,
+        budgetWaited:
+          (metrics.get('configpush_client_rate_limiter_duration_seconds_count{reason="budget"}') ?? 0) -
+          (metrics.get('configpush_client_rate_limiter_duration_seconds_bucket{reason="budget",le="0.001"}') ?? 0),
+        retryAfterWaitSeconds: metrics.get('configpush_client_rate_limiter_duration_seconds_sum{reason="retry_after"}') ?? 0,
+        throttledResponses: metrics.get('configpush_client_throttled_responses_total') ?? 0,
       };
       return {
         processed: counters.reconciles ?? 0,
