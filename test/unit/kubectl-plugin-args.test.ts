@@ -50,7 +50,7 @@ describe('kubectl configpush: the command line', () => {
 
   it('bad command lines: a UsageError (exit 2) that says what is wrong and names the command', () => {
     const cases: [string[], RegExp, string | undefined][] = [
-      [['rollback', 'app'], /unknown command "rollback"; commands: get, status, diff, history, reconcile, suspend, resume/, undefined],
+      [['undo', 'app'], /unknown command "undo"; commands: get, status, diff, history, reconcile, suspend, resume, rollback/, undefined],
       [['help', 'nope'], /unknown command "nope"/, undefined],
       [['-n', 'x'], /no command given/, undefined],
       [['diff'], /diff needs the NAME of a ConfigPush/, 'diff'],

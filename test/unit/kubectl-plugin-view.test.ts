@@ -125,19 +125,19 @@ describe('tables', () => {
     expect(renderPushTable(pushes, true, 120, NOW)[0]).toMatch(/^NAMESPACE\s+NAME\s+READY\s+REASON\s+KEY\s+TARGETS\s+PROGRESS\s+AGE$/);
   });
 
-  it('history: newest first, the digest short', () => {
+  it('history: newest first, the digest short, the revision of each operation', () => {
     const lines = renderHistory(
       [
-        { key: '1-aaaaaaaaaa', generation: 1, digest: `sha256:${'a'.repeat(64)}`, appliedAt: '2026-11-29T10:00:00Z' },
+        { key: '1-aaaaaaaaaa', generation: 1, digest: `sha256:${'a'.repeat(64)}`, appliedAt: '2026-11-29T10:00:00Z', revision: 1 },
         { key: '3-bbbbbbbbbb', generation: 3, digest: `sha256:${'b'.repeat(64)}`, appliedAt: '2026-11-29T11:00:00Z' },
       ],
-      80,
+      90,
       NOW,
     );
     expect(lines).toEqual([
-      'GENERATION  KEY           DIGEST               APPLIED AT            AGE',
-      '3           3-bbbbbbbbbb  sha256:bbbbbbbbbbbb  2026-11-29T11:00:00Z  60m',
-      '1           1-aaaaaaaaaa  sha256:aaaaaaaaaaaa  2026-11-29T10:00:00Z  120m',
+      'GENERATION  KEY           REVISION  DIGEST               APPLIED AT            AGE',
+      '3           3-bbbbbbbbbb  -         sha256:bbbbbbbbbbbb  2026-11-29T11:00:00Z  60m',
+      '1           1-aaaaaaaaaa  1         sha256:aaaaaaaaaaaa  2026-11-29T10:00:00Z  120m',
     ]);
     expect(shortDigest('not-a-digest')).toBe('not-a-digest');
   });

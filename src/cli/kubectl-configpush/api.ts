@@ -1,8 +1,9 @@
-import { PatchStrategy, setHeaderOptions, type V1Namespace } from '@kubernetes/client-node';
+import { PatchStrategy, setHeaderOptions, type V1ControllerRevision, type V1Namespace, type V1Secret } from '@kubernetes/client-node';
 import { GROUP, PLURAL, VERSION } from '../../api/constants.js';
 import type { ConfigPush, TargetKind } from '../../api/types.js';
 import type { TargetObject } from '../../core/desired-target.js';
-import { isNotFound } from '../../kube/api-errors.js';
+import { REVISION_OF_LABEL } from '../../core/revisions.js';
+import { ApiError, isNotFound } from '../../kube/api-errors.js';
 import { kubeConfigPushClient } from '../../kube/configpush-client.js';
 import { kubeSourceClient, type SourceClient } from '../../kube/source-client.js';
 import { kubeTargetClient } from '../../kube/target-client.js';
@@ -69,6 +70,47 @@ export class PluginApi {
     }
   }
 
+  /**
+   * An RFC 6902 JSON patch (`kubectl patch --type json`). A failed `test`
+   * (the rollback's test of metadata.resourceVersion) and a 409 both mean the
+   * push changed since it was read: nothing was written.
+   */
+  async jsonPatch(namespace: string, name: string, ops: readonly object[], rerun: string): Promise<ConfigPush> {
+    try {
+      return (await this.session.clients.custom.patchNamespacedCustomObject(
+        { ...BASE, namespace, name, body: ops },
+        setHeaderOptions('Content-Type', PatchStrategy.JsonPatch),
+      )) as ConfigPush;
+    } catch (err) {
+      if (isChangedSinceRead(err)) {
+        throw new CliError(`configpush ${namespace}/${name} changed since it was read: nothing was written; look at it again and re-run: ${rerun}`);
+      }
+      throw this.notFoundOr(err, namespace, name, `patching configpush ${namespace}/${name}`);
+    }
+  }
+
+  /** The push's content revisions (ControllerRevisions labelled with its uid), with their data. */
+  async listRevisions(namespace: string, pushUid: string): Promise<V1ControllerRevision[]> {
+    try {
+      return (await this.session.clients.apps.listNamespacedControllerRevision({ namespace, labelSelector: `${REVISION_OF_LABEL}=${pushUid}` })).items;
+    } catch (err) {
+      throw explainApiError(err, this.session, `listing the revisions (controllerrevisions.apps) in ${namespace}`);
+    }
+  }
+
+  /**
+   * The Secret that holds a Secret-derived revision's payload, or undefined
+   * if it is gone. A 403 is the caller's to explain (it knows which revision).
+   */
+  async readRevisionSecret(namespace: string, name: string): Promise<V1Secret | undefined> {
+    try {
+      return await this.session.clients.core.readNamespacedSecret({ namespace, name });
+    } catch (err) {
+      if (isNotFound(err)) return undefined;
+      throw err;
+    }
+  }
+
   async namespaces(): Promise<V1Namespace[]> {
     try {
       return (await this.session.clients.core.listNamespace()).items;
@@ -92,4 +134,10 @@ export class PluginApi {
     }
     return explainApiError(err, this.session, what);
   }
+}
+
+/** A JSON patch whose `test` failed (422 from the apiserver), or an optimistic-concurrency conflict (409). */
+export function isChangedSinceRead(err: unknown): boolean {
+  if (!(err instanceof ApiError)) return false;
+  return err.status === 409 || (err.status === 422 && /test(ing)? (value|operation)|test failed/i.test(err.message));
 }

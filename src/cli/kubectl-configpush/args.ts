@@ -2,7 +2,7 @@ import { parseArgs } from 'node:util';
 import { UsageError } from './errors.js';
 import type { OutputFormat } from './view/output.js';
 
-export const COMMANDS = ['get', 'status', 'diff', 'history', 'reconcile', 'suspend', 'resume'] as const;
+export const COMMANDS = ['get', 'status', 'diff', 'history', 'reconcile', 'suspend', 'resume', 'rollback'] as const;
 export type CommandName = (typeof COMMANDS)[number];
 
 /** Flags every command takes. */
@@ -24,6 +24,10 @@ export interface CommandInvocation {
   /** reconcile, suspend, resume: wait for the operator to handle the change (--no-wait: don't). */
   wait: boolean;
   timeoutMs: number;
+  /** rollback --to-revision N: the revision to go back to (default: the previous content). */
+  toRevision?: number;
+  /** rollback --dry-run: say what would change, write nothing. */
+  dryRun?: boolean;
 }
 
 /** --help, `help [COMMAND]`, or no command at all: print the usage and exit 0. */
@@ -46,6 +50,8 @@ const OPTIONS = {
   'request-timeout': { type: 'string' },
   'no-wait': { type: 'boolean' },
   timeout: { type: 'string' },
+  'to-revision': { type: 'string' },
+  'dry-run': { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -62,6 +68,7 @@ const SPECS: Record<CommandName, { name: 'optional' | 'required'; flags: Flag[] 
   reconcile: { name: 'required', flags: ['no-wait', 'timeout'] },
   suspend: { name: 'required', flags: ['no-wait', 'timeout'] },
   resume: { name: 'required', flags: ['no-wait', 'timeout'] },
+  rollback: { name: 'required', flags: ['to-revision', 'dry-run', 'no-wait', 'timeout'] },
 };
 
 function isCommand(word: string | undefined): word is CommandName {
@@ -105,6 +112,11 @@ export function parseInvocation(argv: string[]): Invocation {
   const output = values.output;
   if (output !== undefined && output !== 'json' && output !== 'yaml') throw new UsageError(`--output must be json or yaml, got ${JSON.stringify(output)}`, first);
 
+  const toRevision = values['to-revision'];
+  if (toRevision !== undefined && !/^[1-9]\d{0,15}$/.test(toRevision)) {
+    throw new UsageError(`--to-revision must be a revision number (1, 2, 3, ...: see kubectl configpush history), got ${JSON.stringify(toRevision)}`, first);
+  }
+
   const options: GlobalOptions = {
     allNamespaces: values['all-namespaces'] === true,
     requestTimeoutMs: values['request-timeout'] !== undefined ? parseDuration(values['request-timeout'], '--request-timeout', first) : DEFAULT_REQUEST_TIMEOUT_MS,
@@ -120,6 +132,8 @@ export function parseInvocation(argv: string[]): Invocation {
     options,
     wait: values['no-wait'] !== true,
     timeoutMs: values.timeout !== undefined ? parseDuration(values.timeout, '--timeout', first) : DEFAULT_TIMEOUT_MS,
+    ...(toRevision !== undefined ? { toRevision: Number(toRevision) } : {}),
+    ...(values['dry-run'] === true ? { dryRun: true } : {}),
   };
 }
 

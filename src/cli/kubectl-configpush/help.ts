@@ -21,10 +21,11 @@ Commands:
   get [NAME]      list the pushes; with NAME, one push as a tree
   status [NAME]   the same as get
   diff NAME       what the next apply would change on each target
-  history NAME    the operations that wrote content
+  history NAME    the operations that wrote content, and the kept revisions
   reconcile NAME  ask the operator to reconcile now, and wait until it did
   suspend NAME    stop writing targets (spec.suspend: true)
   resume NAME     write again (spec.suspend: false)
+  rollback NAME   set the spec's content from a kept revision
 
 ${CONNECTION_FLAGS}
 
@@ -33,9 +34,11 @@ Examples:
   kubectl configpush status app-config -n team-a
   kubectl configpush diff app-config -n team-a
   kubectl configpush reconcile app-config -n team-a
+  kubectl configpush rollback app-config -n team-a --to-revision 2
 
 Exit codes: 0 success (diff: no changes); 1 diff: changes, or reconcile,
-suspend, resume: the push is Stalled; 2 bad command line; 3 failure.
+suspend, resume, rollback: the push is Stalled; 2 bad command line;
+3 failure.
 Run 'kubectl configpush COMMAND --help' for a command's flags and examples.`;
 
 const STATUS_USAGE = (command: string) => `kubectl configpush ${command}: the pushes, or one push as a tree
@@ -58,6 +61,37 @@ Examples:
   kubectl configpush ${command} -A
   kubectl configpush ${command} app-config -n team-a
   kubectl configpush ${command} app-config -o yaml`;
+
+const ROLLBACK_USAGE = `kubectl configpush rollback: set a push's content from a kept revision
+
+Usage:
+  kubectl configpush rollback NAME [-n NS] [--to-revision N] [--dry-run]
+      [--no-wait] [--timeout DUR]
+
+Sets spec.data, spec.binaryData, spec.labels, spec.annotations and
+spec.sources to those of a revision (removing those it has none of), in one
+conditional write as you: a new generation, rolled out like any other, so the
+spec stays the single source of truth. Default revision: while the operator
+has rolled the push back (failurePolicy Rollback), the one it returned to;
+else the newest whose content is not the current one. Revisions of Secret-
+derived content are in Secrets: rolling back to one needs get on secrets in
+the push's namespace. Prints the generation before and after, the revision
+and its digest, and the keys that change (never values); then waits for the
+operator to observe the new generation and prints the Ready condition.
+
+Flags:
+  --to-revision N         the revision (see: kubectl configpush history NAME)
+  --dry-run               print what would change; write nothing
+${WAIT_FLAGS}
+${CONNECTION_FLAGS}
+
+Exit codes: 0 rolled back, 1 rolled back but the push is Stalled, 3 failure
+(no such revision, already at it, forbidden, the push changed: re-run).
+
+Examples:
+  kubectl configpush rollback app-config -n team-a
+  kubectl configpush rollback app-config --to-revision 2 --dry-run
+  kubectl configpush rollback app-config --to-revision 2 --timeout 5m`;
 
 const USAGES: Record<CommandName, string> = {
   get: STATUS_USAGE('get'),
@@ -89,16 +123,21 @@ Usage:
   kubectl configpush history NAME [-n NS] [-o json|yaml]
 
 status.history as a table, newest first: the generation, its operation key,
-the content digest and when it was applied. A generation that changed
-nothing (same content) wrote nothing, so it has no entry.
+the content revision it applied (for a rollback: the revision it returned
+to, and the operation it undid), the content digest and when it was
+applied. A generation that changed nothing (same content) wrote nothing, so
+it has no entry. Then the kept revisions (ControllerRevisions), newest
+first: number, digest, the operation that completed it, when it was made,
+and where its content is (a Secret, for Secret-derived content). Values are
+never shown.
 
 Flags:
-  -o, --output FORMAT     json or yaml: the history entries
+  -o, --output FORMAT     json or yaml: {history, revisions}
 ${CONNECTION_FLAGS}
 
 Examples:
   kubectl configpush history app-config -n team-a
-  kubectl configpush history app-config -o json`,
+  kubectl configpush history app-config -o json | jq '.revisions[].revision'`,
   reconcile: `kubectl configpush reconcile: reconcile a push now
 
 Usage:
@@ -153,6 +192,7 @@ ${CONNECTION_FLAGS}
 Examples:
   kubectl configpush resume app-config -n team-a
   kubectl configpush resume app-config --timeout 5m`,
+  rollback: ROLLBACK_USAGE,
 };
 
 export function usage(command?: CommandName): string {

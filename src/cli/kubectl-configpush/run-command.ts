@@ -5,6 +5,7 @@ import { diffCommand } from './commands/diff.js';
 import { getCommand } from './commands/get.js';
 import { historyCommand } from './commands/history.js';
 import { reconcileCommand } from './commands/reconcile.js';
+import { rollbackCommand } from './commands/rollback.js';
 import { suspendCommand } from './commands/suspend.js';
 import type { Command, Io } from './context.js';
 import { CliError, EXIT } from './errors.js';
@@ -19,6 +20,7 @@ const COMMANDS: Record<CommandName, Command> = {
   reconcile: reconcileCommand,
   suspend: suspendCommand(true),
   resume: suspendCommand(false),
+  rollback: rollbackCommand,
 };
 
 /** One command against the cluster: a session for it, the command, its failure as a message that says what to do. */
