@@ -33,6 +33,7 @@ export interface SoakResults {
     convergedAfterWorkS: number | null;
     doubleApplies: DoubleApply[];
     logDoubles: string[];
+    revisionSecrets: { count: number; created: number; pruned: number; doubles: { id: string; creates: number; deletes: number; other: number }[] };
     operatorTargetWrites: number;
     unknownOutcomeTargetWrites: number;
     allowedTargetWrites: number;
@@ -97,6 +98,7 @@ function markdown(r: SoakResults): string {
     `| targets written more often than allowed (audit ledger) | ${c.doubleApplies.length} |`,
     `| (target, operation key) pairs written twice (operator log) | ${c.logDoubles.length} |`,
     `| operator target writes (2xx) / allowed | ${c.operatorTargetWrites} / ${c.allowedTargetWrites} |`,
+    `| revision Secrets (docs/revisions.md): created / pruned / written more than once per content | ${c.revisionSecrets.created} / ${c.revisionSecrets.pruned} / ${c.revisionSecrets.doubles.length} |`,
     `| operator target writes with an unknown outcome (500/504) | ${c.unknownOutcomeTargetWrites} |`,
     `| crashes | ${c.crashes} |`,
     `| running at the end, clean stop on SIGTERM | ${c.stillRunningAtEnd && c.cleanStop ? 'yes' : '**no**'} |`,

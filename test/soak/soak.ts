@@ -5,7 +5,7 @@ import { KubeConfig } from '@kubernetes/client-node';
 import { installCrds } from '../../src/kube/install-crds.js';
 import { AuditTail } from '../chaos/audit-tail.js';
 import { clusterCommand, clusterEnv } from '../chaos/cluster.js';
-import { findDoubleApplies, ledgerByTarget, targetId } from '../chaos/ledger.js';
+import { findDoubleApplies, ledgerByTarget, targetId, type TargetLedger } from '../chaos/ledger.js';
 import { OperatorProcess, type LogLine } from '../chaos/operator-process.js';
 import { runDir } from '../chaos/profile.js';
 import { Random } from '../chaos/random.js';
@@ -209,10 +209,26 @@ export async function runSoak(o: SoakOptions, repoRoot: string): Promise<number>
 
   // The ledger: the apiserver's audit log, every operator write to a target, per target.
   const events = new AuditTail(env.auditLog).read();
-  const ledgers = ledgerByTarget(events, world.namespaces);
+  const { base, allowance } = world.allowedWrites();
+  // A push that writes Secrets keeps each completed content's payload in a
+  // Secret of its own namespace named <push>-<10 hex> (docs/revisions.md):
+  // bookkeeping, not a target. Each is created once per content (its name is
+  // the content's) and deleted once when pruned; anything more is a double.
+  const ledgers = new Map<string, TargetLedger>();
+  const revisionSecrets: { id: string; creates: number; deletes: number; other: number }[] = [];
+  for (const [id, ledger] of ledgerByTarget(events, world.namespaces)) {
+    if (!base.has(id) && world.isRevisionSecret(ledger.target)) {
+      const verbs = ledger.operatorWrites.map((e) => e.verb);
+      const creates = verbs.filter((v) => v === 'create').length;
+      const deletes = verbs.filter((v) => v === 'delete').length;
+      revisionSecrets.push({ id, creates, deletes, other: verbs.length - creates - deletes });
+    } else {
+      ledgers.set(id, ledger);
+    }
+  }
+  const revisionDoubles = revisionSecrets.filter((r) => r.creates > 1 || r.deletes > 1 || r.other > 0);
   const existing = new Set<string>();
   for (const namespace of world.namespaces) for (const id of (await listTargets(world.c, namespace)).keys()) existing.add(id);
-  const { base, allowance } = world.allowedWrites();
   const doubles = findDoubleApplies(ledgers, base, (ledger, n) => allowance(targetId(ledger.target), n), { existing });
   let operatorTargetWrites = 0;
   let unknownOutcome = 0;
@@ -273,6 +289,12 @@ export async function runSoak(o: SoakOptions, repoRoot: string): Promise<number>
       convergedAfterWorkS: lost.length === 0 ? (convergedAt - workEnded) / 1000 : null,
       doubleApplies: doubles,
       logDoubles,
+      revisionSecrets: {
+        count: revisionSecrets.length,
+        created: revisionSecrets.reduce((n, r) => n + r.creates, 0),
+        pruned: revisionSecrets.reduce((n, r) => n + r.deletes, 0),
+        doubles: revisionDoubles,
+      },
       operatorTargetWrites,
       unknownOutcomeTargetWrites: unknownOutcome,
       allowedTargetWrites: allowedTotal,
@@ -293,6 +315,7 @@ export async function runSoak(o: SoakOptions, repoRoot: string): Promise<number>
   if (lost.length > 0) failures.push(`${lost.length} push(es) did not converge: ${JSON.stringify(lost.slice(0, 5))}`);
   if (doubles.length > 0) failures.push(`${doubles.length} target(s) written more often than allowed: ${JSON.stringify(doubles.slice(0, 3))}`);
   if (logDoubles.length > 0) failures.push(`${logDoubles.length} (target, key) pair(s) written twice per the log: ${logDoubles.slice(0, 5).join('; ')}`);
+  if (revisionDoubles.length > 0) failures.push(`${revisionDoubles.length} revision Secret(s) written more than once per content: ${JSON.stringify(revisionDoubles.slice(0, 3))}`);
   if (op.crashes.length > 0) failures.push(`${op.crashes.length} crash(es)`);
   if (!stillRunning || !cleanStop) failures.push('the operator was not running at the end, or did not stop cleanly on SIGTERM');
   if (longest && longest.memoryFlat === false) failures.push(`memory not flat in pid ${longest.pid}: RSS ${longest.rssMiB?.changePct}%, heap ${longest.heapUsedMiB?.changePct}%`);

@@ -250,6 +250,12 @@ export class World {
     }
   }
 
+  /** A Secret in a push's namespace named <push name>-<10 hex>: where a revision's payload is kept (docs/revisions.md). */
+  isRevisionSecret(ref: TargetRef): boolean {
+    if (ref.resource !== 'secrets') return false;
+    return this.pushes.some((p) => p.namespace === ref.namespace && ref.name.startsWith(`${p.name}-`) && /^[0-9a-f]{10}$/.test(ref.name.slice(p.name.length + 1)));
+  }
+
   /**
    * Writes each target may have had from the operator: one per operation
    * (its create, each later generation, each revision of its source) plus,
