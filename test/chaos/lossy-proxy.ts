@@ -47,6 +47,14 @@ export interface LossyProxyOptions {
    * crash-at-every-step scenario kills the operator from here.
    */
   tap?: (event: TapEvent) => void;
+  /** Hand the tap each write's request body too ('sent', up to 64 KiB), e.g. to read the operation key a write carries. */
+  tapBodies?: boolean;
+  /**
+   * How long a client's idle keep-alive connection stays open (Node's default
+   * is 5 s; the apiserver's is 90 s). A partition longer than it would see the
+   * proxy close every idle connection, which no apiserver would do.
+   */
+  keepAliveTimeoutMs?: number;
 }
 
 export interface TapEvent {
@@ -57,6 +65,8 @@ export interface TapEvent {
   path: string;
   /** The apiserver's status code ('answered' only). */
   status?: number;
+  /** The request body of a write ('sent' only, with tapBodies). */
+  body?: string;
 }
 
 export interface DroppedResponse {
@@ -121,6 +131,7 @@ export class LossyProxy {
     );
     // Watches are long responses; client and apiserver bound them, and stop() ends them.
     server.requestTimeout = 0;
+    if (this.options.keepAliveTimeoutMs !== undefined) server.keepAliveTimeout = this.options.keepAliveTimeoutMs;
     server.on('connection', (socket: Socket) => {
       this.sockets.add(socket);
       socket.on('close', () => this.sockets.delete(socket));
@@ -153,8 +164,12 @@ export class LossyProxy {
     if (server) await new Promise<void>((resolve) => server.close(() => resolve()));
   }
 
-  /** Writes a kubeconfig that points at the proxy (same CA, admin client certificate). */
-  kubeconfig(): string {
+  /**
+   * Writes a kubeconfig that points at the proxy (same CA, admin client
+   * certificate), or at `server` in front of it (a relay such as the
+   * partition gate, which passes the TLS session through).
+   */
+  kubeconfig(server = this.url): string {
     const pki = this.options.cluster.pki;
     const b64 = (file: string) => readFileSync(join(pki, file)).toString('base64');
     return [
@@ -163,7 +178,7 @@ export class LossyProxy {
       'clusters:',
       '- name: lossy-proxy',
       '  cluster:',
-      `    server: ${this.url}`,
+      `    server: ${server}`,
       `    certificate-authority-data: ${b64('ca.crt')}`,
       'users:',
       '- name: admin',
@@ -254,8 +269,21 @@ export class LossyProxy {
         });
       });
     });
+    const chunks: Buffer[] = [];
+    let bodyBytes = 0;
+    if (isWrite && this.options.tapBodies) {
+      req.on('data', (chunk: Buffer) => {
+        if (bodyBytes + chunk.length > 64 * 1024) return;
+        chunks.push(chunk);
+        bodyBytes += chunk.length;
+      });
+    }
     req.pipe(upstream);
-    if (!isWatch && this.options.tap) req.on('end', () => this.options.tap?.({ id, phase: 'sent', method, path }));
+    if (!isWatch && this.options.tap) {
+      req.on('end', () =>
+        this.options.tap?.({ id, phase: 'sent', method, path, ...(chunks.length > 0 ? { body: Buffer.concat(chunks).toString('utf8') } : {}) }),
+      );
+    }
     req.on('error', () => upstream.destroy());
     res.on('close', () => {
       if (isWatch) upstream.destroy();

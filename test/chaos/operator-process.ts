@@ -27,6 +27,8 @@ export interface OperatorProcessOptions {
   metrics?: boolean;
   extraArgs?: string[];
   logLevel?: string;
+  /** Extra environment, e.g. POD_NAME (the leader-election identity, also in the User-Agent the audit log records). */
+  env?: Record<string, string>;
 }
 
 export interface Incarnation {
@@ -102,7 +104,7 @@ export class OperatorProcess {
       ...(o.resyncPeriodS !== undefined ? ['--resync-period', String(o.resyncPeriodS)] : []),
       ...(o.extraArgs ?? []),
     ];
-    const env: NodeJS.ProcessEnv = { ...process.env, LOG_LEVEL: o.logLevel ?? 'info' };
+    const env: NodeJS.ProcessEnv = { ...process.env, LOG_LEVEL: o.logLevel ?? 'info', ...o.env };
     // Leader election stays off unless a scenario passes --leader-elect itself.
     delete env.CONFIGPUSH_LEADER_ELECT;
     delete env.KUBECONFIG;

@@ -26,6 +26,18 @@ export interface ChaosProfile {
   sources: { pushes: number; sources: number; changes: number; kills: number };
   /** Random ConfigPushes drawn by fast-check (fuzz.test.ts); `huge` of them keep a near-limit value (they are slow). */
   fuzz: { pushes: number; huge: number };
+  /**
+   * Partitions (partition.test.ts), packets dropped: `write` cuts the link
+   * right after a target write was sent, for `holdMs`; `watch` cuts it while
+   * the operator only watches, for each of `holdMs` in turn; `lease` cuts the
+   * leader off right after a Lease renewal was sent (`flapMs` > 0: its answer
+   * gets through after that long, then the link is cut again), `rounds` times.
+   */
+  partition: {
+    write: { pushes: number; cuts: number; holdMs: number };
+    watch: { pushes: number; holdMs: number[] };
+    lease: { pushes: number; rounds: number; flapMs: number };
+  };
   /** Budget for the final convergence of a scenario once its faults stop. */
   convergeTimeoutMs: number;
   /** Per-test timeout handed to vitest. */
@@ -50,6 +62,7 @@ const SHORT: Omit<ChaosProfile, 'seed'> = {
   crashSteps: { phases: ['sent', 'answered'], alternate: true, stride: 2 },
   sources: { pushes: 12, sources: 3, changes: 4, kills: 2 },
   fuzz: { pushes: 60, huge: 3 },
+  partition: { write: { pushes: 12, cuts: 2, holdMs: 6_000 }, watch: { pushes: 8, holdMs: [5_000] }, lease: { pushes: 12, rounds: 1, flapMs: 6_000 } },
   convergeTimeoutMs: 90_000,
   testTimeoutMs: 240_000,
 };
@@ -65,6 +78,11 @@ const LONG: Omit<ChaosProfile, 'seed'> = {
   crashSteps: { phases: ['sent', 'answered'], alternate: false, stride: 1 },
   sources: { pushes: 80, sources: 6, changes: 12, kills: 8 },
   fuzz: { pushes: 1_000, huge: 12 },
+  partition: {
+    write: { pushes: 120, cuts: 12, holdMs: 6_000 },
+    watch: { pushes: 40, holdMs: [5_000, 45_000, 5_000, 45_000] },
+    lease: { pushes: 40, rounds: 4, flapMs: 6_000 },
+  },
   convergeTimeoutMs: 300_000,
   testTimeoutMs: 30 * 60_000,
 };
@@ -77,6 +95,6 @@ export const chaosDir = join(repoRoot, '.cache/chaos');
 export const runDir = process.env.CHAOS_RUN_DIR ?? join(chaosDir, 'run');
 /** The compiled operator (built by the global setup from src/, or CHAOS_OPERATOR_DIST). */
 export const operatorMain = join(process.env.CHAOS_OPERATOR_DIST ?? join(chaosDir, 'dist'), 'src/main.js');
-/** The suite's own control plane, apart from the e2e suite's and the benchmarks'. */
-export const chaosClusterDir = join(repoRoot, '.cache/cluster-chaos');
+/** The suite's own control plane, apart from the e2e suite's and the benchmarks' (CHAOS_CLUSTER_DIR: another one, e.g. one engineer's). */
+export const chaosClusterDir = process.env.CHAOS_CLUSTER_DIR ?? join(repoRoot, '.cache/cluster-chaos');
 export const resultsDir = join(repoRoot, 'bench/results');
