@@ -225,7 +225,7 @@ export class ConfigPushReconciler implements Reconciler {
       const record = rollbackTarget(records, spec.digest);
       if (!record) {
         // Nothing completed before: nothing to return to. The rollout halts, and says so.
-        return { ...forward, rollout: { ...forward.rollout, message: `${forward.rollout.message ?? 'the wave failed'}; no earlier revision to roll back to` } };
+        return { ...forward, noRollbackRevision: true };
       }
       this.emitEvents(push, key, forward.outcomes, undefined);
       const cause = { failedOperationKey: key, failedWave: forward.rollout.currentWave, reason: forward.haltReason, message: failureOf(forward) };
@@ -415,6 +415,7 @@ export class ConfigPushReconciler implements Reconciler {
       ...(run.revision !== undefined ? { revision: run.revision } : {}),
       rollout: run.rollout,
       ...(run.haltReason !== undefined ? { haltReason: run.haltReason } : {}),
+      ...(run.noRollbackRevision ? { noRollbackRevision: true } : {}),
       ...(run.transient !== undefined ? { transientError: run.transient.message } : {}),
       ...(pruneFailure ? { pruneFailure } : {}),
       ...(sources ? { sources } : {}),
@@ -497,6 +498,8 @@ interface Run extends RolloutResult {
   revision?: number;
   /** Set when this generation was rolled back. */
   rollback?: RollbackStatus;
+  /** failurePolicy Rollback halted, but nothing completed before to roll back to. */
+  noRollbackRevision?: true;
 }
 
 /** What failed, from a halted rollout: the failing targets' messages, else the rollout's own. */

@@ -180,12 +180,18 @@ export function setupConfigPushController(
 
   const targetOwner = (kind: TargetKind) => ({
     ownerKey: ownerKeyOf,
-    observe: (target: V1ConfigMap | V1Secret, deleted: boolean) => {
+    observe: (target: V1ConfigMap | V1Secret, deleted: boolean): string[] => {
       const { namespace = '', name = '', annotations } = target.metadata ?? {};
-      if (deleted) ownerIndex.delete(kind, namespace, name);
-      else ownerIndex.upsert(kind, namespace, name, annotations?.[ANNOTATION.ownerUid]);
-      if (deleted) verified.forget(objectId(kind, namespace, name));
-      else verified.saw(objectId(kind, namespace, name), target.metadata?.resourceVersion);
+      if (deleted) {
+        ownerIndex.delete(kind, namespace, name);
+        verified.forget(objectId(kind, namespace, name));
+        return [];
+      }
+      verified.saw(objectId(kind, namespace, name), target.metadata?.resourceVersion);
+      // Taken over by another push (or released by hand): the push that owned it must see that too. Rare, so a scan of the cache.
+      const lostBy = ownerIndex.upsert(kind, namespace, name, annotations?.[ANNOTATION.ownerUid]);
+      const previous = lostBy === undefined ? undefined : pushInformer.list().find((p) => p.metadata?.uid === lostBy);
+      return previous ? [keyOf(previous)] : [];
     },
   });
   const targetInformer = (kind: TargetKind, path: string, list: () => Promise<KubernetesListObject<V1ConfigMap | V1Secret>>) =>

@@ -20,6 +20,8 @@ export interface StatusInput {
   rollout?: RolloutStatus;
   /** Set when the rollout halted: the condition reason. */
   haltReason?: string;
+  /** failurePolicy Rollback halted with no earlier revision to return to (the push never completed a rollout). */
+  noRollbackRevision?: true;
   /** Pruning targets the spec no longer names failed (after the targets were written). */
   pruneFailure?: StoppedReport;
   /** spec.sources as this reconcile read them (kind, namespace, name, short revision; never values). */
@@ -179,7 +181,8 @@ export function conditionsFor(input: StatusInput, applied: number, total: number
     const where = rollout.totalWaves > 1 ? `wave ${rollout.currentWave}/${rollout.totalWaves} halted at ${rollout.failed ?? 'a target'}: ` : '';
     const failedTargets = [...conflicts, ...permanent];
     const detail = failedTargets.length > 0 ? failedTargets.map(describe).join('; ') : (rollout.message ?? 'the rollout halted');
-    return stalled(input.haltReason ?? 'RolloutHalted', `${where}${detail}`);
+    const unrolled = input.noRollbackRevision ? '; no earlier revision to roll back to (failurePolicy Rollback)' : '';
+    return stalled(input.haltReason ?? 'RolloutHalted', `${where}${detail}${unrolled}`);
   }
   if (!input.suspended && input.transientError === undefined && (rollout?.phase === 'Waiting' || rollout?.phase === 'Paused')) {
     const reason = rollout.phase === 'Paused' ? 'Paused' : 'Progressing';

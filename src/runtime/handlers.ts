@@ -41,8 +41,13 @@ export function enqueueForObject<T extends KubernetesObject>(controller: Control
 export interface OwnerRef<T> {
   /** The owner's namespace/name key, if the object names a well-formed one. */
   ownerKey(obj: T): string | undefined;
-  /** Told of every upsert and delete (undefined object on delete), to keep an owner index. */
-  observe?(obj: T, deleted: boolean): void;
+  /**
+   * Told of every upsert and delete, to keep an owner index. Returns the keys
+   * of owners that lost the object to this change (its owner annotation now
+   * names another, or none): they are queued too, as controller-runtime's
+   * owner handler queues the old object's owner on an update.
+   */
+  observe?(obj: T, deleted: boolean): readonly string[] | void;
 }
 
 /**
@@ -53,7 +58,7 @@ export interface OwnerRef<T> {
 export function enqueueForOwner<T extends KubernetesObject>(controller: Controller, kind: string, owner: OwnerRef<T>): InformerHandlers<T> {
   return {
     upsert(obj) {
-      owner.observe?.(obj, false);
+      for (const previous of owner.observe?.(obj, false) ?? []) controller.enqueue(previous);
       const key = owner.ownerKey(obj);
       const { namespace, name, resourceVersion } = obj.metadata ?? {};
       if (key) controller.enqueueUnlessEcho(key, objectId(kind, namespace, name), resourceVersion);

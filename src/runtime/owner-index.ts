@@ -16,16 +16,19 @@ export class OwnerIndex {
    */
   private readonly byOwner = new Map<string, ResolvedTarget | Map<string, ResolvedTarget>>();
 
-  /** Records the target's current owner uid (undefined: no longer owned by any push). */
-  upsert(kind: TargetKind, namespace: string, name: string, ownerUid: string | undefined): void {
+  /**
+   * Records the target's current owner uid (undefined: no longer owned by any
+   * push). Returns the uid of the push that owned it until now, if another.
+   */
+  upsert(kind: TargetKind, namespace: string, name: string, ownerUid: string | undefined): string | undefined {
     const target: ResolvedTarget = { kind, namespace, name };
     const id = targetId(target);
     const previous = this.ownerOf.get(id);
-    if (previous === ownerUid) return;
+    if (previous === ownerUid) return undefined;
     if (previous !== undefined) this.remove(previous, id);
     if (ownerUid === undefined) {
       this.ownerOf.delete(id);
-      return;
+      return previous;
     }
     this.ownerOf.set(id, ownerUid);
     const owned = this.byOwner.get(ownerUid);
@@ -39,6 +42,7 @@ export class OwnerIndex {
           [id, target],
         ]),
       );
+    return previous;
   }
 
   delete(kind: TargetKind, namespace: string, name: string): void {

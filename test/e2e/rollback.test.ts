@@ -140,6 +140,39 @@ describe('failurePolicy Rollback', () => {
     expect((await revisionsOf(home, uid)).map((r) => r.revision)).toEqual([1, 2]);
   });
 
+  it('a permanent target failure (a Conflict) triggers it too; with no earlier revision the push halts and says so', async () => {
+    const label = `rbc-${randomBytes(3).toString('hex')}`;
+    const namespaces = await fleet(label, 2, home);
+    const spec = (version: string): ConfigPushSpec => ({
+      targets: [{ kind: 'ConfigMap', name: 'app-config', namespaceSelector: { matchLabels: { fleet: label } } }],
+      data: { version },
+      strategy: { batchSize: 1, failurePolicy: 'Rollback' },
+    });
+    await createPush(home, 'conflicted', spec('1'));
+    const first = await waitReady(home, 'conflicted', 30_000);
+
+    // Someone else's push takes over wave 2's target: generation 1 now fails there, and nothing completed before it.
+    const stolen = (await readConfigMap(namespaces[1]!, 'app-config'))!;
+    stolen.metadata!.annotations = { ...stolen.metadata!.annotations, [ANNOTATION.ownerUid]: 'another-push-uid', [ANNOTATION.owner]: 'elsewhere/other' };
+    await core.replaceNamespacedConfigMap({ namespace: namespaces[1]!, name: 'app-config', body: stolen });
+    const halted = await waitReason(home, 'conflicted', 'Conflict', 30_000);
+    expect(halted.status?.rollout?.phase).toBe('Halted');
+    expect(condition(halted, 'Ready')?.message).toMatch(/is owned by elsewhere\/other; no earlier revision to roll back to \(failurePolicy Rollback\)$/);
+    // Halting wrote nothing: the (older) revision 1 is its own content, not something to return to.
+    expect((await readConfigMap(namespaces[0]!, 'app-config'))?.metadata?.annotations?.[ANNOTATION.operationKey]).toBe(first.status?.operationKey);
+
+    const before = readAudit();
+    await updateSpec(home, 'conflicted', () => spec('2'));
+    const rolledBack = await waitReason(home, 'conflicted', 'RolledBack', 30_000);
+    expect(rolledBack.status?.rollout?.rollback).toMatchObject({ revision: 1, failedWave: 2, reason: 'Conflict' });
+    expect(condition(rolledBack, 'Ready')?.message).toMatch(/^wave 2\/2 failed \(Conflict\): ConfigMap .*app-config: ConfigMap .* is owned by elsewhere\/other; rolled back to revision 1/);
+    expect((await readConfigMap(namespaces[0]!, 'app-config'))?.data).toEqual({ version: '1' });
+    await sleep(1_000);
+    const after = readAudit().slice(before.length);
+    expect(configWrites(namespaces[0]!, after)).toHaveLength(2); // generation 2, then the rollback
+    expect(configWrites(namespaces[1]!, after)).toHaveLength(0); // someone else's: never written
+  });
+
   it('keeps at most revisionHistoryLimit revisions over 50 generations', async () => {
     const ns = `rb-limit-${randomBytes(3).toString('hex')}`;
     await core.createNamespace({ body: { metadata: { name: ns } } });

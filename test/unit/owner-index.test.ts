@@ -22,6 +22,15 @@ describe('OwnerIndex', () => {
     expect(index.owned('uid-2')).toEqual([{ kind: 'ConfigMap', namespace: 'a', name: 'app' }]);
   });
 
+  it('returns the push a target was taken from, so that push is queued too', () => {
+    const index = new OwnerIndex();
+    expect(index.upsert('ConfigMap', 'a', 'app', 'uid-1')).toBeUndefined();
+    expect(index.upsert('ConfigMap', 'a', 'app', 'uid-1')).toBeUndefined(); // unchanged owner: nobody lost it
+    expect(index.upsert('ConfigMap', 'a', 'app', 'uid-2')).toBe('uid-1'); // taken over
+    expect(index.upsert('ConfigMap', 'a', 'app', undefined)).toBe('uid-2'); // released by hand
+    expect(index.upsert('ConfigMap', 'a', 'app', 'uid-3')).toBeUndefined(); // adopted from nobody
+  });
+
   it('keeps a push that owns one target, two, then one again, in order', () => {
     const index = new OwnerIndex();
     index.upsert('ConfigMap', 'a', 'one', 'uid-1');
