@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { readHeapSnapshot } from './heap-snapshot.js';
 import { round } from './stats.js';
 
 /** Where a V8 CPU profile's time goes: by package / our code / node internals, self and inclusive. */
@@ -121,43 +122,155 @@ export interface HeapSummary {
   totalBytes: number;
   nodes: number;
   top: { name: string; count: number; bytes: number; percent: number }[];
+  /**
+   * Strings, arrays and other non-object nodes by what holds them: the first
+   * object (in the snapshot's order) with a property, element or internal
+   * edge to them, as `Constructor.property` (`Map.table` is a Map's
+   * backing store, `Object.resourceVersion` a string held by a plain object's
+   * property). Says which fields the string and array bytes belong to.
+   */
+  byHolder?: { name: string; count: number; bytes: number; percent: number }[];
+  /** The large Maps and what each holds exclusively (see bigMaps). `entries` counts the table's key and value edges / 2, an estimate. */
+  maps?: { holder: string; entries: number; bytes: number; bytesPerEntry: number }[];
 }
 
-interface Snapshot {
-  snapshot: { meta: { node_fields: string[]; node_types: [string[], ...unknown[]] } };
-  nodes: number[];
-  strings: string[];
-}
+const LEAF_TYPES = new Set(['string', 'concatenated string', 'sliced string', 'array', 'number', 'hidden', 'bigint']);
 
 export function summarizeHeapSnapshot(file: string): HeapSummary {
-  const snap = JSON.parse(readFileSync(file, 'utf8')) as Snapshot;
-  const fields = snap.snapshot.meta.node_fields;
-  const types = snap.snapshot.meta.node_types[0];
-  const width = fields.length;
-  const typeAt = fields.indexOf('type');
-  const nameAt = fields.indexOf('name');
-  const sizeAt = fields.indexOf('self_size');
+  const snap = readHeapSnapshot(file);
+  const width = snap.nodeFields.length;
+  const typeAt = snap.nodeFields.indexOf('type');
+  const nameAt = snap.nodeFields.indexOf('name');
+  const sizeAt = snap.nodeFields.indexOf('self_size');
+  const edgeCountAt = snap.nodeFields.indexOf('edge_count');
+  const edgeWidth = snap.edgeFields.length;
+  const edgeTypeAt = snap.edgeFields.indexOf('type');
+  const edgeNameAt = snap.edgeFields.indexOf('name_or_index');
+  const edgeToAt = snap.edgeFields.indexOf('to_node');
   const groups = new Map<string, { count: number; bytes: number }>();
+  const holders = new Map<string, { count: number; bytes: number }>();
+  const add = (map: Map<string, { count: number; bytes: number }>, name: string, bytes: number) => {
+    const group = map.get(name) ?? { count: 0, bytes: 0 };
+    group.count++;
+    group.bytes += bytes;
+    map.set(name, group);
+  };
+  const nodeType = (i: number) => snap.nodeTypes[snap.nodes[i + typeAt] ?? 0] ?? 'unknown';
+  const label = (i: number) => {
+    const type = nodeType(i);
+    return type === 'object' || type === 'native' ? `${type}: ${snap.strings[snap.nodes[i + nameAt] ?? 0] ?? '?'}` : type;
+  };
   let total = 0;
   let count = 0;
+  const held = new Uint8Array(snap.nodes.length / width);
+  const arrayHolder = new Map<number, string>();
+  let edge = 0;
   for (let i = 0; i < snap.nodes.length; i += width) {
-    const type = types[snap.nodes[i + typeAt] ?? 0] ?? 'unknown';
     const size = snap.nodes[i + sizeAt] ?? 0;
-    const name = type === 'object' || type === 'native' ? `${type}: ${snap.strings[snap.nodes[i + nameAt] ?? 0] ?? '?'}` : type;
-    const group = groups.get(name) ?? { count: 0, bytes: 0 };
-    group.count++;
-    group.bytes += size;
-    groups.set(name, group);
+    add(groups, label(i), size);
     total += size;
     count++;
+    const edges = snap.nodes[i + edgeCountAt] ?? 0;
+    const ownerType = nodeType(i);
+    for (let e = 0; e < edges; e++, edge += edgeWidth) {
+      const type = snap.edgeTypes[snap.edges[edge + edgeTypeAt] ?? 0];
+      if (type !== 'property' && type !== 'element' && type !== 'internal') continue;
+      const to = snap.edges[edge + edgeToAt] ?? 0;
+      const slot = to / width;
+      if (held[slot] || !LEAF_TYPES.has(nodeType(to))) continue;
+      held[slot] = 1;
+      // An array's own entries (a Map's table, an object's out-of-line properties) count under what holds the array.
+      const ownerLabel = ownerType === 'object' ? (snap.strings[snap.nodes[i + nameAt] ?? 0] ?? '?') : arrayHolder.get(i / width);
+      const edgeName = type === 'element' || ownerLabel?.endsWith(']') || ownerType !== 'object' ? '[]' : `.${snap.strings[snap.edges[edge + edgeNameAt] ?? 0] ?? '?'}`;
+      const holder = `${ownerLabel ?? `(${ownerType})`}${edgeName}`;
+      if (nodeType(to) === 'array' && !holder.endsWith('[][]')) arrayHolder.set(slot, holder);
+      add(holders, `${holder} -> ${nodeType(to)}`, snap.nodes[to + sizeAt] ?? 0);
+    }
   }
-  return {
-    file,
-    totalBytes: total,
-    nodes: count,
-    top: [...groups.entries()]
+  const top = (map: Map<string, { count: number; bytes: number }>, n: number) =>
+    [...map.entries()]
       .sort((a, b) => b[1].bytes - a[1].bytes)
-      .slice(0, 15)
-      .map(([name, g]) => ({ name, count: g.count, bytes: g.bytes, percent: round((100 * g.bytes) / Math.max(1, total), 1) })),
+      .slice(0, n)
+      .map(([name, g]) => ({ name, count: g.count, bytes: g.bytes, percent: round((100 * g.bytes) / Math.max(1, total), 1) }));
+  return { file, totalBytes: total, nodes: count, top: top(groups, 20), byHolder: top(holders, 25), maps: bigMaps(snap, 500) };
+}
+
+/**
+ * The Maps of more than `minEntries` entries (the caches, indexes and
+ * records that grow with pushes and targets), each with what holds it
+ * (`Constructor.property` of its first retainer) and the bytes it holds
+ * exclusively: its table, and every node reachable from the table through
+ * nodes that have no other retainer (so a string shared with another
+ * structure counts for neither). Per entry, that is what one more push or
+ * target costs in that structure.
+ */
+function bigMaps(snap: ReturnType<typeof readHeapSnapshot>, minEntries: number): NonNullable<HeapSummary['maps']> {
+  const width = snap.nodeFields.length;
+  const typeAt = snap.nodeFields.indexOf('type');
+  const nameAt = snap.nodeFields.indexOf('name');
+  const sizeAt = snap.nodeFields.indexOf('self_size');
+  const edgeCountAt = snap.nodeFields.indexOf('edge_count');
+  const ew = snap.edgeFields.length;
+  const edgeTypeAt = snap.edgeFields.indexOf('type');
+  const edgeNameAt = snap.edgeFields.indexOf('name_or_index');
+  const edgeToAt = snap.edgeFields.indexOf('to_node');
+  const count = snap.nodes.length / width;
+  const firstEdge = new Float64Array(count + 1);
+  for (let n = 0; n < count; n++) firstEdge[n + 1] = (firstEdge[n] ?? 0) + (snap.nodes[n * width + edgeCountAt] ?? 0) * ew;
+  const weak = snap.edgeTypes.indexOf('weak');
+  const shortcut = snap.edgeTypes.indexOf('shortcut');
+  const inDegree = new Uint32Array(count);
+  const retainer = new Int32Array(count).fill(-1);
+  const retainerEdge = new Int32Array(count).fill(-1);
+  for (let n = 0; n < count; n++) {
+    for (let e = firstEdge[n] ?? 0; e < (firstEdge[n + 1] ?? 0); e += ew) {
+      const type = snap.edges[e + edgeTypeAt];
+      if (type === weak || type === shortcut) continue;
+      const to = (snap.edges[e + edgeToAt] ?? 0) / width;
+      inDegree[to] = (inDegree[to] ?? 0) + 1;
+      if (retainer[to] === -1 && (snap.nodeTypes[snap.nodes[n * width + typeAt] ?? 0] === 'object' || snap.nodeTypes[snap.nodes[n * width + typeAt] ?? 0] === 'closure')) {
+        retainer[to] = n;
+        retainerEdge[to] = e;
+      }
+    }
+  }
+  const nameOf = (n: number) => snap.strings[snap.nodes[n * width + nameAt] ?? 0] ?? '?';
+  const typeOf = (n: number) => snap.nodeTypes[snap.nodes[n * width + typeAt] ?? 0] ?? '?';
+  const visited = new Uint8Array(count);
+  /** Self size of `start` and of everything below it that nothing else retains. */
+  const exclusive = (start: number): number => {
+    let bytes = 0;
+    const stack = [start];
+    while (stack.length > 0) {
+      const n = stack.pop() as number;
+      if (visited[n]) continue;
+      visited[n] = 1;
+      bytes += snap.nodes[n * width + sizeAt] ?? 0;
+      for (let e = firstEdge[n] ?? 0; e < (firstEdge[n + 1] ?? 0); e += ew) {
+        const type = snap.edges[e + edgeTypeAt];
+        if (type === weak || type === shortcut) continue;
+        const to = (snap.edges[e + edgeToAt] ?? 0) / width;
+        if (!visited[to] && (inDegree[to] ?? 0) <= 1 && typeOf(to) !== 'code' && typeOf(to) !== 'object shape') stack.push(to);
+      }
+    }
+    return bytes;
   };
+  const out: NonNullable<HeapSummary['maps']> = [];
+  for (let n = 0; n < count; n++) {
+    if (typeOf(n) !== 'object' || nameOf(n) !== 'Map') continue;
+    let table = -1;
+    for (let e = firstEdge[n] ?? 0; e < (firstEdge[n + 1] ?? 0); e += ew) {
+      if (snap.edgeTypes[snap.edges[e + edgeTypeAt] ?? 0] === 'internal' && snap.strings[snap.edges[e + edgeNameAt] ?? 0] === 'table') table = (snap.edges[e + edgeToAt] ?? 0) / width;
+    }
+    if (table < 0) continue;
+    const slots = ((firstEdge[table + 1] ?? 0) - (firstEdge[table] ?? 0)) / ew;
+    if (slots / 2 < minEntries) continue;
+    const holderNode = retainer[n] ?? -1;
+    const holderEdge = retainerEdge[n] ?? -1;
+    const edgeName = holderEdge < 0 ? '?' : snap.edgeTypes[snap.edges[holderEdge + edgeTypeAt] ?? 0] === 'element' ? `[${snap.edges[holderEdge + edgeNameAt]}]` : (snap.strings[snap.edges[holderEdge + edgeNameAt] ?? 0] ?? '?');
+    const holder = holderNode < 0 ? '(root)' : `${typeOf(holderNode) === 'closure' ? `closure ${nameOf(holderNode)}` : nameOf(holderNode)}.${edgeName}`;
+    const bytes = exclusive(n);
+    out.push({ holder, entries: Math.round(slots / 2), bytes, bytesPerEntry: round(bytes / Math.max(1, slots / 2), 0) });
+  }
+  return out.sort((a, b) => b.bytes - a.bytes).slice(0, 25);
 }

@@ -31,6 +31,54 @@ export function trimPush(obj: KubernetesObject): void {
   dropManagedFields(obj);
   // Annotations are a map with arbitrary keys, dictionary-mode anyway.
   delete obj.metadata?.annotations?.[LAST_APPLIED_ANNOTATION];
+  shareRepeatedStrings(obj);
+}
+
+/**
+ * Equal strings made one. JSON.parse gives every push its own copy of the
+ * strings that most pushes share (apiVersion, kind, the conditions' types,
+ * reasons, messages and transition times, the targets' kind and state): at
+ * 10,000 pushes, ~0.3 KiB a push in the heap snapshot. Only those fields, so
+ * the table holds repeated values, and it is bounded: when full it starts
+ * over (what is cached keeps the strings it has; only sharing with later
+ * objects is lost).
+ */
+class StringTable {
+  private table = new Map<string, string>();
+
+  constructor(private readonly limit: number) {}
+
+  share(value: unknown): unknown {
+    if (typeof value !== 'string' || value.length > 256) return value;
+    const shared = this.table.get(value);
+    if (shared !== undefined) return shared;
+    if (this.table.size >= this.limit) this.table = new Map();
+    this.table.set(value, value);
+    return value;
+  }
+}
+
+const repeated = new StringTable(4096);
+
+function shareFields(obj: unknown, fields: readonly string[]): void {
+  if (obj === null || typeof obj !== 'object') return;
+  const record = obj as Record<string, unknown>;
+  for (const field of fields) if (typeof record[field] === 'string') record[field] = repeated.share(record[field]);
+}
+
+function shareEach(list: unknown, fields: readonly string[]): void {
+  if (Array.isArray(list)) for (const item of list) shareFields(item, fields);
+}
+
+function shareRepeatedStrings(obj: KubernetesObject): void {
+  shareFields(obj, ['apiVersion', 'kind']);
+  const { spec, status } = obj as { spec?: { targets?: unknown }; status?: { conditions?: unknown; targets?: unknown; history?: unknown; targetSummary?: unknown } };
+  shareEach(spec?.targets, ['kind']);
+  if (status === undefined || status === null || typeof status !== 'object') return;
+  shareFields(status, ['targetSummary']);
+  shareEach(status.conditions, ['type', 'status', 'reason', 'message', 'lastTransitionTime']);
+  shareEach(status.targets, ['kind', 'state', 'namespace', 'message']);
+  shareEach(status.history, ['appliedAt', 'result', 'phase']);
 }
 
 /**
@@ -89,8 +137,14 @@ export function keepTargetFacts(kind: TargetKind, key: Buffer): (obj: V1ConfigMa
     const lastWrittenAt = lastWriteTime(obj);
     keepTargetMetadataOnly(obj);
     const annotations = obj.metadata?.annotations;
-    if (annotations) annotations[CACHED_FACTS_ANNOTATION] = `${targetDigest} ${lastWrittenAt ?? '-'} ${operationKey === undefined ? '-' : `=${operationKey}`}`;
+    // Copied into one flat string: the template literal is a tree of cons strings (~270 bytes more per cached target, measured).
+    if (annotations) annotations[CACHED_FACTS_ANNOTATION] = flat(`${targetDigest} ${lastWrittenAt ?? '-'} ${operationKey === undefined ? '-' : `=${operationKey}`}`);
   };
+}
+
+/** A flat copy of `text`: a cached string then holds its characters only, no concatenation tree. */
+function flat(text: string): string {
+  return Buffer.from(text, 'utf8').toString('utf8');
 }
 
 /** The facts keepTargetFacts packed into a cached target; undefined if it has none. */

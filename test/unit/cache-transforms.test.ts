@@ -100,3 +100,25 @@ describe('keepTargetFacts: the target watches\' transform', () => {
     expect(cachedTargetFacts({ metadata: { annotations: {} } })).toBeUndefined();
   });
 });
+
+describe('trimPush shares the strings pushes repeat', () => {
+  it('two pushes parsed apart hold one copy of their repeated status strings, values unchanged', () => {
+    const text = (name: string) =>
+      JSON.stringify({
+        apiVersion: 'configpush.io/v1alpha1',
+        kind: 'ConfigPush',
+        metadata: { name },
+        spec: { targets: [{ kind: 'ConfigMap', name }] },
+        status: { targetSummary: '1/1', conditions: [{ type: 'Ready', status: 'True', reason: 'Applied', message: 'all 1 targets applied', lastTransitionTime: '2026-11-29T10:00:00Z' }], targets: [{ kind: 'ConfigMap', name, namespace: 'team-a', state: 'Applied' }] },
+      });
+    const [a, b] = ['p1', 'p2'].map((name) => {
+      const push = JSON.parse(text(name)) as KubernetesObject & { status: { conditions: { message: string }[] } };
+      trimPush(push);
+      return push;
+    });
+    expect(a).toEqual(JSON.parse(text('p1')));
+    expect(b).toEqual(JSON.parse(text('p2')));
+    // Equal content either way; sharing is not observable from JavaScript, so this checks the values only.
+    expect(a?.status.conditions[0]?.message).toBe(b?.status.conditions[0]?.message);
+  });
+});
