@@ -37,8 +37,13 @@ const PAYLOAD_CACHE_LIMIT = 256;
  * a retry after a lost response, meet at AlreadyExists.
  */
 export class RevisionStore {
-  /** By push uid, then revision name: what the watch cache shows. */
-  private readonly byPush = new Map<string, Map<string, RevisionRecord>>();
+  /**
+   * By push uid, then revision name: the very objects the watch cache holds
+   * (trimmed by keepRevisionMetadata), so the index adds no copy of them.
+   * Most pushes have one revision: it is held as is, and a Map only once a
+   * second arrives (a Map per push costs ~270 bytes; see runtime/owner-index.ts).
+   */
+  private readonly byPush = new Map<string, V1ControllerRevision | Map<string, V1ControllerRevision>>();
   /** Revisions this process made or changed that the watch has not delivered yet (by namespace/name). */
   private readonly ownWrites = new Map<string, { pushUid: string; record: RevisionRecord }>();
   /** Payloads read, by revision uid (a ControllerRevision's data is immutable). */
@@ -56,23 +61,42 @@ export class RevisionStore {
     if (!record || !pushUid) return;
     const id = `${record.namespace}/${record.name}`;
     const own = this.ownWrites.get(id)?.record;
-    if (own && (deleted || own.uid !== record.uid || Number(record.resourceVersion) >= Number(own.resourceVersion))) this.ownWrites.delete(id);
-    let revisions = this.byPush.get(pushUid);
+    // resourceVersions of one object from one etcd are integers that grow; anything else just drops the overlay.
+    const caughtUp = !own || deleted || own.uid !== record.uid || !(Number(record.resourceVersion) < Number(own.resourceVersion));
+    if (caughtUp) this.ownWrites.delete(id);
     if (deleted) {
-      revisions?.delete(record.name);
-      if (revisions?.size === 0) this.byPush.delete(pushUid);
+      this.remove(pushUid, record.name);
       this.payloads.delete(record.uid);
       return;
     }
-    if (!revisions) this.byPush.set(pushUid, (revisions = new Map()));
-    revisions.set(record.name, record);
+    const held = this.byPush.get(pushUid);
+    if (held === undefined || (!(held instanceof Map) && held.metadata?.name === record.name)) this.byPush.set(pushUid, obj);
+    else if (held instanceof Map) held.set(record.name, obj);
+    else this.byPush.set(pushUid, new Map([[held.metadata?.name ?? '', held], [record.name, obj]]));
+  }
+
+  private remove(pushUid: string, name: string): void {
+    const held = this.byPush.get(pushUid);
+    if (held === undefined) return;
+    if (!(held instanceof Map)) {
+      if (held.metadata?.name === name) this.byPush.delete(pushUid);
+      return;
+    }
+    held.delete(name);
+    if (held.size === 0) this.byPush.delete(pushUid);
   }
 
   /** The push's revisions: the cache's, overlaid with this process's own writes the watch has not delivered. */
   records(push: ConfigPush): RevisionRecord[] {
-    const cached = new Map(this.byPush.get(push.metadata.uid) ?? []);
-    for (const { pushUid, record } of this.ownWrites.values()) if (pushUid === push.metadata.uid) cached.set(record.name, record);
-    return [...cached.values()];
+    const held = this.byPush.get(push.metadata.uid);
+    const objects = held === undefined ? [] : held instanceof Map ? [...held.values()] : [held];
+    const records = new Map<string, RevisionRecord>();
+    for (const obj of objects) {
+      const record = recordOf(obj);
+      if (record) records.set(record.name, record);
+    }
+    for (const { pushUid, record } of this.ownWrites.values()) if (pushUid === push.metadata.uid) records.set(record.name, record);
+    return [...records.values()];
   }
 
   /**
@@ -130,15 +154,15 @@ export class RevisionStore {
           await this.client.deleteSecret(record.namespace, record.name, { uid: secret.metadata.uid });
         }
       }
-      this.forget(record);
+      this.forget(push, record);
       this.log.info({ revision: record.revision, name: record.name }, 'revision pruned (beyond revisionHistoryLimit)');
     }
     return doomed.length;
   }
 
-  private forget(record: RevisionRecord): void {
+  private forget(push: ConfigPush, record: RevisionRecord): void {
     this.ownWrites.delete(`${record.namespace}/${record.name}`);
-    for (const revisions of this.byPush.values()) if (revisions.get(record.name)?.uid === record.uid) revisions.delete(record.name);
+    this.remove(push.metadata.uid, record.name);
     this.payloads.delete(record.uid);
   }
 
@@ -234,7 +258,10 @@ export class RevisionContentMissingError extends PermanentError {
 export function keepRevisionMetadata(obj: V1ControllerRevision): void {
   const { name, namespace, uid, resourceVersion, labels, annotations } = obj.metadata ?? {};
   const kept: Record<string, string> = {};
-  for (const key of Object.values(REVISION_ANNOTATION)) if (annotations?.[key] !== undefined) kept[key] = annotations[key];
+  // Not the owner annotation: the label names the push.
+  for (const key of [REVISION_ANNOTATION.digest, REVISION_ANNOTATION.operationKey, REVISION_ANNOTATION.contentSecret]) {
+    if (annotations?.[key] !== undefined) kept[key] = annotations[key];
+  }
   const pushUid = labels?.[REVISION_OF_LABEL];
   obj.metadata = {
     ...(name !== undefined ? { name } : {}),

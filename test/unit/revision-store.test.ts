@@ -1,0 +1,176 @@
+import { ApiException, type V1ControllerRevision, type V1Secret } from '@kubernetes/client-node';
+import { pino } from 'pino';
+import { describe, expect, it } from 'vitest';
+import { API_VERSION } from '../../src/api/constants.js';
+import type { ConfigPush, ConfigPushSpec } from '../../src/api/types.js';
+import { contentDigest, type DesiredContent } from '../../src/core/content-digest.js';
+import { revisionName } from '../../src/core/revisions.js';
+import { keepRevisionMetadata, RevisionStore } from '../../src/configpush/revisions.js';
+import { ApiError } from '../../src/kube/api-errors.js';
+import type { RevisionClient } from '../../src/kube/revision-client.js';
+
+/** An in-memory apiserver for revisions, with its preconditions, that counts every call. */
+function fakeClient() {
+  const revisions = new Map<string, V1ControllerRevision>();
+  const secrets = new Map<string, V1Secret>();
+  const calls: string[] = [];
+  let rv = 100;
+  let uid = 0;
+  const stamp = <T extends { metadata?: V1ControllerRevision['metadata'] }>(obj: T): T => ({
+    ...obj,
+    metadata: { ...obj.metadata, uid: obj.metadata?.uid ?? `uid-${++uid}`, resourceVersion: String(++rv) },
+  });
+  const failure = (code: number, reason: string, message: string) =>
+    new ApiError(new ApiException(code, message, JSON.stringify({ kind: 'Status', code, reason, message }), {}));
+  const conflict = (what: string) => failure(409, 'Conflict', `${what} was modified`);
+  const client: RevisionClient = {
+    async read(namespace, name) {
+      calls.push(`get ${name}`);
+      return structuredClone(revisions.get(`${namespace}/${name}`));
+    },
+    async create(namespace, body) {
+      calls.push(`create ${body.metadata?.name}`);
+      const id = `${namespace}/${body.metadata?.name}`;
+      if (revisions.has(id)) throw failure(409, 'AlreadyExists', `${id} exists`);
+      const stored = stamp(body);
+      revisions.set(id, stored);
+      return structuredClone(stored);
+    },
+    async replace(namespace, name, body) {
+      calls.push(`replace ${name}`);
+      const id = `${namespace}/${name}`;
+      if (revisions.get(id)?.metadata?.resourceVersion !== body.metadata?.resourceVersion) throw conflict(id);
+      const stored = stamp(body);
+      revisions.set(id, stored);
+      return structuredClone(stored);
+    },
+    async delete(namespace, name, preconditions) {
+      calls.push(`delete ${name}`);
+      const id = `${namespace}/${name}`;
+      const live = revisions.get(id);
+      if (live && (live.metadata?.uid !== preconditions.uid || live.metadata?.resourceVersion !== preconditions.resourceVersion)) throw conflict(id);
+      revisions.delete(id);
+    },
+    async readSecret(namespace, name) {
+      calls.push(`get secret ${name}`);
+      return structuredClone(secrets.get(`${namespace}/${name}`));
+    },
+    async createSecret(namespace, body) {
+      calls.push(`create secret ${body.metadata?.name}`);
+      const id = `${namespace}/${body.metadata?.name}`;
+      if (secrets.has(id)) throw failure(409, 'AlreadyExists', `${id} exists`);
+      const stored = stamp(body);
+      secrets.set(id, stored);
+      return structuredClone(stored);
+    },
+    async deleteSecret(namespace, name) {
+      calls.push(`delete secret ${name}`);
+      secrets.delete(`${namespace}/${name}`);
+    },
+  };
+  return { client, revisions, secrets, calls };
+}
+
+const content = (v: string): DesiredContent => ({ data: { version: v }, binaryData: {}, labels: {}, annotations: {} });
+const pushOf = (spec: ConfigPushSpec): ConfigPush => ({
+  apiVersion: API_VERSION,
+  kind: 'ConfigPush',
+  metadata: { name: 'web', namespace: 'home', uid: 'push-uid', generation: 1, resourceVersion: '1' },
+  spec,
+});
+const completed = (v: string, generation = Number(v)) => ({ content: content(v), digest: contentDigest(content(v)), operationKey: `${generation}-000000000${generation % 10}` });
+const silent = pino({ level: 'silent' });
+
+/** Delivers what the fake holds to the store, as the watch would (trimmed). */
+function deliver(store: RevisionStore, fake: ReturnType<typeof fakeClient>): void {
+  for (const obj of fake.revisions.values()) {
+    const copy = structuredClone(obj);
+    keepRevisionMetadata(copy);
+    store.observe(copy, false);
+  }
+}
+
+describe('RevisionStore', () => {
+  const spec: ConfigPushSpec = { targets: [{ kind: 'ConfigMap', name: 'web' }], data: { version: '1' } };
+
+  it('records completed content once: a repeat (before or after the watch delivers it) makes no request', async () => {
+    const fake = fakeClient();
+    const store = new RevisionStore(fake.client, silent);
+    const push = pushOf(spec);
+    const first = await store.recordCompleted(push, completed('1'), 10);
+    expect(first).toMatchObject({ revision: 1, name: revisionName('web', completed('1').digest) });
+    expect(fake.calls).toEqual([`create ${first.name}`]);
+    await store.recordCompleted(push, completed('1'), 10); // the watch has not delivered it yet
+    deliver(store, fake);
+    await store.recordCompleted(push, completed('1'), 10);
+    expect(fake.calls).toHaveLength(1);
+    // The cache holds no content.
+    expect(store.records(push)).toEqual([expect.objectContaining({ revision: 1, digest: completed('1').digest, contentSecret: false })]);
+  });
+
+  it('a lost response: the create meets AlreadyExists and takes what is there', async () => {
+    const fake = fakeClient();
+    const push = pushOf(spec);
+    await new RevisionStore(fake.client, silent).recordCompleted(push, completed('1'), 10);
+    const fresh = new RevisionStore(fake.client, silent); // a restarted process whose cache is behind
+    expect(await fresh.recordCompleted(push, completed('1'), 10)).toMatchObject({ revision: 1 });
+    expect(fake.revisions.size).toBe(1);
+  });
+
+  it('numbers new content one above the highest; content that completes again is renumbered to the newest', async () => {
+    const fake = fakeClient();
+    const store = new RevisionStore(fake.client, silent);
+    const push = pushOf(spec);
+    for (const v of ['1', '2', '3']) {
+      await store.recordCompleted(push, completed(v), 10);
+      deliver(store, fake);
+    }
+    expect(store.records(push).map((r) => r.revision).sort()).toEqual([1, 2, 3]);
+    const again = await store.recordCompleted(push, completed('1', 4), 10);
+    expect(again.revision).toBe(4);
+    deliver(store, fake);
+    expect(store.records(push).map((r) => [r.revision, r.digest]).sort()).toEqual(
+      [
+        [2, completed('2').digest],
+        [3, completed('3').digest],
+        [4, completed('1').digest],
+      ].sort(),
+    );
+  });
+
+  it('prunes beyond the limit, oldest first, with preconditions, keeping what is in use', async () => {
+    const fake = fakeClient();
+    const store = new RevisionStore(fake.client, silent);
+    const push = pushOf(spec);
+    for (const v of ['1', '2', '3', '4']) {
+      await store.recordCompleted(push, completed(v), 2);
+      deliver(store, fake);
+    }
+    expect(store.records(push).map((r) => r.revision).sort()).toEqual([3, 4]);
+    expect(fake.revisions.size).toBe(2);
+    expect(fake.calls.filter((c) => c.startsWith('delete'))).toHaveLength(2);
+  });
+
+  it('keeps Secret-derived payloads in a Secret, and reads them back (once)', async () => {
+    const fake = fakeClient();
+    const store = new RevisionStore(fake.client, silent);
+    const push = pushOf({ targets: [{ kind: 'Secret', name: 'db' }], data: { password: 'hunter2' } });
+    const record = await store.recordCompleted(push, completed('1'), 10);
+    expect(fake.calls).toEqual([`create secret ${record.name}`, `create ${record.name}`]);
+    const revision = fake.revisions.get(`home/${record.name}`)!;
+    expect(JSON.stringify(revision)).not.toContain('hunter2');
+    expect(revision.data).toEqual({ contentSecret: record.name });
+    expect(record.contentSecret).toBe(true);
+    expect(await store.payload(record)).toEqual({ spec: { data: { password: 'hunter2' } }, content: content('1') });
+    await store.payload(record);
+    expect(fake.calls.filter((c) => c.startsWith('get'))).toEqual([`get secret ${record.name}`]);
+  });
+
+  it('a payload that is gone is a permanent RevisionNotFound', async () => {
+    const fake = fakeClient();
+    const store = new RevisionStore(fake.client, silent);
+    const record = await store.recordCompleted(pushOf(spec), completed('1'), 10);
+    fake.revisions.clear();
+    await expect(store.payload(record)).rejects.toMatchObject({ reason: 'RevisionNotFound', retry: 'permanent' });
+  });
+});
