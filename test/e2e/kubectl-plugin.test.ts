@@ -101,7 +101,7 @@ describe('kubectl configpush (the real executable)', () => {
 
   describe('--help', () => {
     it('prints the usage with examples on stdout and exits 0, for the plugin and every command', async () => {
-      for (const args of [['--help'], ['help'], [], ...['get', 'status', 'diff', 'history', 'reconcile', 'suspend', 'resume'].map((c) => [c, '--help'])]) {
+      for (const args of [['--help'], ['help'], [], ...['get', 'status', 'diff', 'history', 'reconcile', 'suspend', 'resume', 'rollback'].map((c) => [c, '--help'])]) {
         const result = await run(process.execPath, [BIN, ...args]);
         expect(result.code, args.join(' ')).toBe(0);
         expect(result.stderr).toBe('');
@@ -113,10 +113,10 @@ describe('kubectl configpush (the real executable)', () => {
     });
 
     it('a bad command line exits 2 with the error and where to find the usage on stderr', async () => {
-      const unknown = await run(process.execPath, [BIN, 'rollback', 'web']);
+      const unknown = await run(process.execPath, [BIN, 'undo', 'web']);
       expect(unknown.code).toBe(2);
       expect(unknown.stdout).toBe('');
-      expect(unknown.stderr).toMatch(/unknown command "rollback"; commands: get, status, diff, history, reconcile, suspend, resume/);
+      expect(unknown.stderr).toMatch(/unknown command "undo"; commands: get, status, diff, history, reconcile, suspend, resume, rollback/);
       const flag = await run(process.execPath, [BIN, 'diff', 'web', '--no-wait']);
       expect(flag.code).toBe(2);
       expect(flag.stderr).toMatch(/diff does not take --no-wait[\s\S]*kubectl configpush diff --help/);
@@ -144,7 +144,7 @@ describe('kubectl configpush (the real executable)', () => {
       const result = await run(OLD_NODE, [BIN, 'history', 'web', '-n', ns, '-o', 'json', '--kubeconfig', kubeconfigPath]);
       expect(result.stderr).toBe('');
       expect(result.code).toBe(0);
-      expect(JSON.parse(result.stdout)).toEqual((await getPush(ns, 'web')).status?.history);
+      expect((JSON.parse(result.stdout) as { history: unknown }).history).toEqual((await getPush(ns, 'web')).status?.history);
     });
   });
 
@@ -227,7 +227,7 @@ describe('kubectl configpush (the real executable)', () => {
     });
 
     it('an unknown push: a helpful error on stderr and exit 3', async () => {
-      for (const command of ['status', 'diff', 'history', 'reconcile', 'suspend']) {
+      for (const command of ['status', 'diff', 'history', 'reconcile', 'suspend', 'rollback']) {
         const result = await plugin(command, 'nope', '-n', ns);
         expect(result.code, command).toBe(3);
         expect(result.stdout).toBe('');
@@ -256,16 +256,22 @@ describe('kubectl configpush (the real executable)', () => {
   });
 
   describe('history', () => {
-    it('prints status.history as a table; -o json is the entries', async () => {
+    it('prints status.history as a table, then the kept revisions; -o json is both', async () => {
       const push = await getPush(ns, 'web');
       const entry = push.status?.history?.[0];
       const table = await plugin('history', 'web', '-n', ns);
       expect(table.code).toBe(0);
-      const [header, row, ...rest] = lines(table.stdout);
-      expect(header).toMatch(/^GENERATION\s+KEY\s+DIGEST\s+APPLIED AT\s+AGE$/);
-      expect(row).toMatch(new RegExp(`^1\\s+${entry?.key}\\s+${entry?.digest.slice(0, 'sha256:'.length + 12)}\\s+${entry?.appliedAt}\\s+\\d+[smh]`));
-      expect(rest).toEqual([]);
-      expect(JSON.parse((await plugin('history', 'web', '-n', ns, '-o', 'json')).stdout)).toEqual(push.status?.history);
+      const [header, row, blank, title, revisionHeader, revision, ...rest] = table.stdout.split('\n');
+      // At 80 columns APPLIED AT is left out (AGE says when; -o has it): the digest stays whole.
+      expect(header).toMatch(/^GENERATION\s+KEY\s+REVISION\s+DIGEST\s+AGE$/);
+      expect(row).toMatch(new RegExp(`^1\\s+${entry?.key}\\s+1\\s+${entry?.digest.slice(0, 'sha256:'.length + 12)}\\s+\\d+[smh]`));
+      expect([blank, title]).toEqual(['', 'Revisions (1 kept, spec.revisionHistoryLimit 10):']);
+      expect(revisionHeader).toMatch(/^REVISION\s+DIGEST\s+OPERATION\s+AGE\s+CONTENT IN$/);
+      expect(revision).toMatch(new RegExp(`^1 \\(current\\)\\s+${entry?.digest.slice(0, 'sha256:'.length + 12)}\\s+${entry?.key}\\s+\\d+[smh]\\S*\\s+ControllerRevision$`));
+      expect(rest).toEqual(['']);
+      const json = JSON.parse((await plugin('history', 'web', '-n', ns, '-o', 'json')).stdout) as { history: unknown; revisions: { revision: number; digest: string }[] };
+      expect(json.history).toEqual(push.status?.history);
+      expect(json.revisions.map((r) => [r.revision, r.digest])).toEqual([[1, entry?.digest]]);
     });
   });
 

@@ -136,8 +136,16 @@ export class PluginApi {
   }
 }
 
-/** A JSON patch whose `test` failed (422 from the apiserver), or an optimistic-concurrency conflict (409). */
+/**
+ * A JSON patch whose `test` failed, or an optimistic-concurrency conflict
+ * (409). The apiserver answers any JSON patch it cannot apply with a bare
+ * 422 "the server rejected our request due to an error in our request"
+ * (reason Invalid, no details; checked against kube-apiserver in the e2e
+ * test). The rollback's patch tests the resourceVersion first and removes
+ * only fields the push had at that version, so for it that 422 can only mean
+ * the push changed. A schema or admission refusal says what is invalid instead.
+ */
 export function isChangedSinceRead(err: unknown): boolean {
   if (!(err instanceof ApiError)) return false;
-  return err.status === 409 || (err.status === 422 && /test(ing)? (value|operation)|test failed/i.test(err.message));
+  return err.status === 409 || (err.status === 422 && /the server rejected our request due to an error in our request$/.test(err.message));
 }
