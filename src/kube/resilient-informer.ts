@@ -40,6 +40,8 @@ export class ResilientInformer<T extends KubernetesObject> {
   private current: Cache<T> | undefined;
   /** A replacement being listed by relist(); it becomes `current` once synced. */
   private pending: Cache<T> | undefined;
+  /** The replacement's notifications, held until it serves reads (relist). */
+  private deferred: (() => void)[] = [];
   private stopping = false;
   private synced = false;
   private restartTimer: NodeJS.Timeout | undefined;
@@ -109,21 +111,33 @@ export class ResilientInformer<T extends KubernetesObject> {
   private create(): Cache<T> {
     const { kubeConfig, path, list, labelSelector, handlers, log, transform } = this.options;
     const informer = makeInformer<T>(kubeConfig, path, list, labelSelector);
-    const guard = (what: string, fn: (obj: T) => void) => (obj: T) => {
+    const safely = (what: string, fn: () => void) => {
       // A throwing handler would become an unhandled rejection and crash Node.
       try {
-        fn(obj);
+        fn();
       } catch (err) {
         log.error({ err, path, event: what }, 'informer handler failed');
       }
     };
+    const guard = (what: string, fn: (obj: T) => void) => (obj: T) => safely(what, () => fn(obj));
+    // A replacement's notifications wait until it serves reads: a handler
+    // queues a reconcile that reads the cache (get), and must find there what
+    // it was told of. Told during the replacement's LIST, it read the old
+    // cache: an object created while the old watch was silent (a partition)
+    // read as absent, and its reconcile did nothing, for good.
+    const notify = (what: string, fn: () => void) => {
+      const run = () => safely(what, fn);
+      if (informer === this.pending && informer !== this.current) this.deferred.push(run);
+      else run();
+    };
     const upsert = (obj: T) => {
+      // At once: the cache keeps the very object, so it is trimmed before it is held.
       transform?.(obj);
-      handlers.upsert(obj);
+      notify('upsert', () => handlers.upsert(obj));
     };
     informer.on('add', guard('add', upsert));
     informer.on('update', guard('update', upsert));
-    informer.on('delete', guard('delete', (obj) => handlers.delete(obj)));
+    informer.on('delete', (obj: T) => notify('delete', () => handlers.delete(obj)));
     // Not forgotten on 'connect': client-node emits it before every LIST/WATCH
     // attempt, failed or not, which would hold the restart delay at its floor
     // for a whole outage. A restart that listed forgets it (onError).
@@ -208,6 +222,7 @@ export class ResilientInformer<T extends KubernetesObject> {
       if (!(await this.startOnce(fresh))) throw new Error('list failed');
       if (this.stopping) throw new Error('stopping');
       this.current = fresh;
+      for (const run of this.deferred.splice(0)) run();
       const present = new Set(fresh.list().map(keyOf));
       for (const obj of previous?.list() ?? []) {
         if (!present.has(keyOf(obj))) this.options.handlers.delete(obj);
@@ -217,6 +232,8 @@ export class ResilientInformer<T extends KubernetesObject> {
       if (!this.stopping) this.options.log.warn({ path: this.options.path, error: String(err) }, 'relist failed; keeping the previous watch');
       await fresh.stop().catch(() => undefined);
     } finally {
+      // Whatever the replacement told and never delivered (it failed): the next relist tells it again.
+      this.deferred = [];
       this.pending = undefined;
       if (!this.stopping) this.scheduleRelist();
     }

@@ -30,8 +30,16 @@ describe('ResilientInformer after an outage', () => {
     server = undefined;
   });
 
-  /** `beforeList` runs before every LIST answers (a slow LIST, for instance). */
-  async function start(items: () => V1ConfigMap[], beforeList: () => Promise<void> = async () => undefined) {
+  /**
+   * `beforeList` runs before every LIST answers (a slow LIST, for instance);
+   * `onUpsert` is called with each upserted object and the informer (a
+   * handler that reads the cache, as a reconcile does).
+   */
+  async function start(
+    items: () => V1ConfigMap[],
+    beforeList: () => Promise<void> = async () => undefined,
+    onUpsert: (obj: V1ConfigMap, informer: ResilientInformer<V1ConfigMap>) => void = () => undefined,
+  ) {
     let watches = 0;
     server = createServer((req: IncomingMessage, res: ServerResponse) => {
       if (!(req.url ?? '').includes('watch=true')) {
@@ -63,7 +71,13 @@ describe('ResilientInformer after an outage', () => {
         await beforeList();
         return { apiVersion: 'v1', kind: 'ConfigMapList', metadata: { resourceVersion: String(100 + lists) }, items: items() };
       },
-      handlers: { upsert: (obj) => seen.push(obj.metadata?.name ?? ''), delete: () => undefined },
+      handlers: {
+        upsert: (obj) => {
+          seen.push(obj.metadata?.name ?? '');
+          onUpsert(obj, informer!);
+        },
+        delete: () => undefined,
+      },
       log,
       relistIntervalMs: 10 * 60_000,
     });
@@ -98,6 +112,37 @@ describe('ResilientInformer after an outage', () => {
     expect(t.informer.get('during', 'ns')?.metadata?.resourceVersion).toBe('3');
     // The new cache watches on a connection of its own.
     expect(await until(() => t.watches() === 2, 5_000)).toBe(true);
+  });
+
+  it('tells its handlers of the replacement’s objects only once reads see them: a reconcile queued by the news finds the object', async () => {
+    let items = [configMap('before', '1')];
+    let release: (() => void) | undefined;
+    let slow = false;
+    /** What a reconcile queued by each notification read from the cache, by name. */
+    const readBack: string[] = [];
+    const t = await start(
+      () => items,
+      async () => {
+        if (slow) await new Promise<void>((resolve) => (release = resolve));
+      },
+      (obj, informer) => {
+        const name = obj.metadata?.name ?? '';
+        readBack.push(`${name}@${informer.get(name, 'ns')?.metadata?.resourceVersion ?? 'absent'}`);
+      },
+    );
+    expect(await until(() => t.watches() === 1, 5_000)).toBe(true);
+    expect(readBack).toEqual(['before@1']);
+
+    items = [configMap('before', '2'), configMap('during', '3')];
+    slow = true;
+    t.informer.retryNow(0);
+    // The replacement's LIST is under way (its answer held): nothing told yet.
+    expect(await until(() => release !== undefined, 2_000)).toBe(true);
+    slow = false;
+    release?.();
+    expect(await until(() => readBack.length === 3, 5_000)).toBe(true);
+    // Each notification read the object it told of, at the version it told of.
+    expect(readBack.slice(1).sort()).toEqual(['before@2', 'during@3']);
   });
 
   it('a second retryNow while the replacement is being listed does not list again', async () => {
