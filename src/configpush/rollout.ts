@@ -131,6 +131,10 @@ async function rollWorkloads(input: RolloutInput, outcomes: TargetOutcome[]): Pr
   for (const o of outcomes) byNamespace.set(o.target.namespace, [...(byNamespace.get(o.target.namespace) ?? []), o]);
   const key = restartAnnotationKey(input.pushUid);
   const pending: WorkloadRef[] = [];
+  let restartedAt: string | undefined;
+  const noteRestart = (at: string | undefined) => {
+    if (at !== undefined && (restartedAt === undefined || Date.parse(at) > Date.parse(restartedAt))) restartedAt = at;
+  };
   try {
     for (const [namespace, inNamespace] of byNamespace) {
       if (!inNamespace.every((o) => o.state === 'Applied' && o.operationKey)) continue;
@@ -139,11 +143,13 @@ async function rollWorkloads(input: RolloutInput, outcomes: TargetOutcome[]): Pr
       const value = restartAnnotationValue(newest, input.spec.digest);
       const result = await restartWorkloads(input.workloads, namespace, input.spec.restart, key, value, input.log, input.metrics);
       pending.push(...result.pending);
+      noteRestart(result.restartedAt);
       if (input.spec.restartConsumers) {
         // The explicit list's workloads keep its value; every other workload that reads a target here gets the digest of what it reads.
         const skip = new Set(result.handled.map(workloadLabel));
         const consumers = await restartConsumers(input.workloads, namespace, consumerValue(input, inNamespace), key, skip, input.log, input.metrics);
         pending.push(...consumers.pending);
+        noteRestart(consumers.restartedAt);
       }
     }
   } catch (err) {
@@ -151,7 +157,7 @@ async function rollWorkloads(input: RolloutInput, outcomes: TargetOutcome[]): Pr
     input.log.warn({ error: error.message, retry: error.retry }, 'rolling workloads failed');
     return { error };
   }
-  return { pending };
+  return restartedAt !== undefined ? { pending, restartedAt } : { pending };
 }
 
 /** A workload's restart value in consumers mode (core/consumers.ts): undefined when it reads none of these targets. */

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import type { Logger } from 'pino';
 import { WORKLOAD_KINDS, type RestartRef, type WorkloadKind } from '../api/types.js';
 import { digestHex } from '../core/content-digest.js';
+import { lastWriteTime } from '../core/desired-target.js';
 import { TransientError } from '../core/errors.js';
 import { rolledOut, workloadLabel, type Workload, type WorkloadRef } from '../core/workload-health.js';
 import { isConflict } from '../kube/api-errors.js';
@@ -33,6 +34,8 @@ export interface RestartResult {
   restarted: WorkloadRef[];
   /** Workloads whose new template has not rolled out yet. */
   pending: WorkloadRef[];
+  /** When the operator last restarted any pending workload (its managedFields; RFC 3339): the progress deadline runs from it too. */
+  restartedAt?: string;
   /** Every workload handled (found by the explicit list, or a consumer), restarted or not. */
   handled: WorkloadRef[];
 }
@@ -124,5 +127,8 @@ async function roll(
   }
   if (!workload || value === undefined) return;
   result.handled.push(ref);
-  if (!rolledOut(kind, workload)) result.pending.push(ref);
+  if (rolledOut(kind, workload)) return;
+  result.pending.push(ref);
+  const restartedAt = lastWriteTime(workload);
+  if (restartedAt !== undefined && (result.restartedAt === undefined || Date.parse(restartedAt) > Date.parse(result.restartedAt))) result.restartedAt = restartedAt;
 }

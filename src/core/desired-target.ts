@@ -153,8 +153,12 @@ export function otherWriter(live: TargetObject | undefined): string {
   return others.sort((a, b) => time(b) - time(a))[0]?.manager ?? 'unknown';
 }
 
-/** When the operator last wrote this target, from managedFields: lets a wiped history be rebuilt with real times. */
-export function lastWriteTime(live: TargetObject | undefined): string | undefined {
+/**
+ * When the operator last wrote this object, from managedFields: lets a wiped
+ * history be rebuilt with real times. Also asked of workloads, whose only
+ * operator-written field is the restart annotation (their last restart).
+ */
+export function lastWriteTime(live: { metadata?: { managedFields?: V1ManagedFieldsEntry[] } } | undefined): string | undefined {
   const entries: V1ManagedFieldsEntry[] = live?.metadata?.managedFields ?? [];
   const ours = entries.filter((entry) => entry.manager === FIELD_MANAGER && entry.time);
   const latest = ours.map((entry) => new Date(entry.time as unknown as string | Date)).sort((a, b) => b.getTime() - a.getTime())[0];

@@ -20,8 +20,12 @@ export interface WaveFacts {
   /** 1-based. */
   wave: number;
   outcomes: TargetOutcome[];
-  /** The wave's workloads, once rolled: those not rolled out yet, or why rolling failed. */
-  workloads?: { pending: WorkloadRef[] } | { error: OperatorError };
+  /**
+   * The wave's workloads, once rolled: those not rolled out yet (and when the
+   * operator last restarted any of them, from their managedFields), or why
+   * rolling failed.
+   */
+  workloads?: { pending: WorkloadRef[]; restartedAt?: string } | { error: OperatorError };
   /** Whether a target of the next wave already holds the content (the pause was already served). */
   nextWaveBegun?: boolean;
 }
@@ -108,7 +112,9 @@ function workloadStep(facts: WaveFacts, context: RolloutContext): RolloutStep | 
     return undefined; // failurePolicy Continue: go on past the wave.
   }
   if (workloads.pending.length === 0) return undefined;
-  const elapsed = context.now - latestWrite(facts.outcomes);
+  // From the wave's last target write, or its workloads' restart if that came later: a restart
+  // delayed past the deadline (the operator was down between the two) still gets its full deadline.
+  const elapsed = context.now - Math.max(latestWrite(facts.outcomes), Date.parse(workloads.restartedAt ?? '') || 0);
   const late = workloads.pending.map(workloadLabel).join(', ');
   if (elapsed <= strategy.progressDeadlineMs) {
     return {

@@ -277,6 +277,27 @@ const rows: Row[] = [
     expected: { kind: 'wait', message: 'waiting for Deployment a/web to roll out', requeueAfterMs: 700 },
   },
   {
+    // Regression (crash-at-every-step, rollback mode): the operator was killed between a wave's target
+    // writes and its workloads' restart, and came back after the deadline. The workload restarted just
+    // now must get its deadline: the wave was declared failed 34 ms after its restart, and rolled back.
+    name: 'a restart later than the wave\'s writes (the operator was down between them): the deadline runs from the restart',
+    facts: { wave: 1, outcomes: [applied(A, at(-(DEADLINE + 5_000)))], workloads: { pending: [web], restartedAt: at(-1_000) } },
+    context: { restarts: true },
+    expected: { kind: 'wait', message: 'waiting for Deployment a/web to roll out', requeueAfterMs: HEALTH_POLL_MS },
+  },
+  {
+    name: 'a restart past the deadline too: halt with ProgressDeadlineExceeded',
+    facts: { wave: 1, outcomes: [applied(A, at(-(DEADLINE + 5_000)))], workloads: { pending: [web], restartedAt: at(-(DEADLINE + 1_000)) } },
+    context: { restarts: true },
+    expected: { kind: 'halt', failed: 'Deployment a/web', message: 'Deployment a/web did not roll out within 60s', reason: 'ProgressDeadlineExceeded' },
+  },
+  {
+    name: 'a restart before the wave\'s writes (an earlier operation\'s) does not move the deadline',
+    facts: { wave: 1, outcomes: [applied(A, at(-(DEADLINE + 1)))], workloads: { pending: [web], restartedAt: at(-10 * DEADLINE) } },
+    context: { restarts: true },
+    expected: { kind: 'halt', failed: 'Deployment a/web', message: 'Deployment a/web did not roll out within 60s', reason: 'ProgressDeadlineExceeded' },
+  },
+  {
     name: 'an outcome with no known write time does not move the deadline',
     facts: { wave: 1, outcomes: [applied(A, undefined), applied(B, at(-10_000))], workloads: { pending: [web] } },
     context: { restarts: true },

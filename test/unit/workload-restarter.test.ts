@@ -167,6 +167,32 @@ describe('restartConsumers', () => {
   });
 });
 
+describe('when the pending workloads were restarted', () => {
+  // The progress deadline runs from the later of the wave's target writes and this (core/rollout-plan.ts).
+  it('reports the latest restart of a pending workload from the operator\'s managedFields, not another manager\'s', async () => {
+    const stuck = (name: string, operatorAt: string) => {
+      const d = deployment(name, 'cfg', { [KEY]: 'reads:v2' });
+      d.metadata!.generation = 2;
+      d.metadata!.managedFields = [
+        { manager: 'configpush-operator', operation: 'Update', time: new Date(operatorAt) },
+        { manager: 'kube-controller-manager', operation: 'Update', subresource: 'status', time: new Date('2024-05-01T12:10:00Z') },
+      ];
+      return d;
+    };
+    const w = world([stuck('a', '2024-05-01T12:00:05Z'), stuck('b', '2024-05-01T12:00:07Z')]);
+    const result = await restartConsumers(w.client, NS, valueOf, KEY, new Set(), log, metrics());
+    expect(result.pending.map((r) => r.name)).toEqual(['a', 'b']);
+    expect(result.restartedAt).toBe('2024-05-01T12:00:07Z');
+  });
+
+  it('says nothing when no workload is pending', async () => {
+    const w = world([deployment('done', 'cfg', { [KEY]: 'reads:v2' })]);
+    const result = await restartConsumers(w.client, NS, valueOf, KEY, new Set(), log, metrics());
+    expect(result.pending).toEqual([]);
+    expect(result.restartedAt).toBeUndefined();
+  });
+});
+
 describe('restartWorkloads (the explicit list) reports what it handled', () => {
   it('names every workload it found, so consumers mode can leave them to it', async () => {
     const w = world([deployment('web', undefined)]);
