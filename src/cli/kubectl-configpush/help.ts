@@ -70,14 +70,15 @@ Usage:
 
 Sets spec.data, spec.binaryData, spec.labels, spec.annotations and
 spec.sources to those of a revision (removing those it has none of), in one
-conditional write as you: a new generation, rolled out like any other, so the
-spec stays the single source of truth. Default revision: while the operator
-has rolled the push back (failurePolicy Rollback), the one it returned to;
-else the newest whose content is not the current one. Revisions of Secret-
-derived content are in Secrets: rolling back to one needs get on secrets in
-the push's namespace. Prints the generation before and after, the revision
-and its digest, and the keys that change (never values); then waits for the
-operator to observe the new generation and prints the Ready condition.
+conditional write as you: a new generation, rolled out like any other, so
+the spec stays the single source of truth. Default revision: while the
+operator has rolled the push back (failurePolicy Rollback), the one it
+returned to; else the newest whose content is not the current one. A push
+that writes or copies Secrets keeps its revisions in Secrets: rolling back
+to one needs get on secrets in the push's namespace. Prints the generation
+before and after, the revision and its digest, and the keys that change
+(never values); then waits for the operator to observe the new generation
+and prints the Ready condition.
 
 Flags:
   --to-revision N         the revision (see: kubectl configpush history NAME)
