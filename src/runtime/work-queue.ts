@@ -55,14 +55,16 @@ export class WorkQueue {
   }
 
   /**
-   * Re-adds `key` after its next backoff delay, or after `atLeastMs` if that
-   * is longer (a server's Retry-After); returns the delay. With `atLeastMs`, a
-   * pending earlier add is dropped, so nothing already scheduled brings the
-   * key back sooner than the server asked.
+   * Re-adds `key` after its next backoff delay; returns the delay. With
+   * `serverDelayMs` (a server's Retry-After, jittered) the server's word
+   * replaces the backoff: the key comes back no sooner, and no later, than
+   * asked (the failure still counts as an attempt). A pending earlier add is
+   * then dropped, so nothing already scheduled brings it back sooner.
    */
-  addRateLimited(key: string, atLeastMs = 0): number {
-    const delay = Math.max(this.backoff.next(key), atLeastMs);
-    if (atLeastMs > 0) {
+  addRateLimited(key: string, serverDelayMs = 0): number {
+    const backoff = this.backoff.next(key);
+    const delay = serverDelayMs > 0 ? serverDelayMs : backoff;
+    if (serverDelayMs > 0) {
       const pending = this.delayed.get(key);
       if (pending) clearTimeout(pending.timer);
       this.delayed.delete(key);

@@ -266,10 +266,23 @@ describe('the result switch honours Retry-After', () => {
     await always.controller.start();
     always.controller.enqueue('ns/c');
     await vi.advanceTimersByTimeAsync(10_000);
-    // At most one reconcile per Retry-After (1 s), fewer as the backoff grows past it.
-    expect(always.runs.length).toBeGreaterThanOrEqual(4);
+    // One reconcile per Retry-After (1 s) plus 0-20% jitter: 9 or 10 in 10 s, never more.
+    expect(always.runs.length).toBeGreaterThanOrEqual(8);
     expect(always.runs.length).toBeLessThanOrEqual(10);
+    for (let i = 1; i < always.runs.length; i++) expect((always.runs[i] as number) - (always.runs[i - 1] as number)).toBeGreaterThanOrEqual(1000);
     await always.controller.stop();
+  });
+
+  it('the server word replaces the backoff: after 8 throttled failures the key still comes back after the Retry-After, not after 2^8 x base', async () => {
+    let throttledFailures = 8;
+    const { controller, runs } = controllerThat(() => (throttledFailures-- > 0 ? new ApiError(throttled(429, { 'retry-after': '1' })) : undefined));
+    await controller.start();
+    controller.enqueue('ns/d');
+    await vi.advanceTimersByTimeAsync(8 * 1200 + 100);
+    // 8 failures then the success, each about 1 s apart (the backoff alone would be at 50 ms x 2^7 = 6.4 s by now).
+    expect(runs).toHaveLength(9);
+    expect(controller.queue.attempts('ns/d')).toBe(0);
+    await controller.stop();
   });
 
   it('retryAfterDelay: the Retry-After plus 0..20% jitter, 0 without one', () => {
