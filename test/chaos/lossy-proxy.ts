@@ -50,9 +50,12 @@ export interface LossyProxyOptions {
   /** Hand the tap each write's request body too ('sent', up to 64 KiB), e.g. to read the operation key a write carries. */
   tapBodies?: boolean;
   /**
-   * How long a client's idle keep-alive connection stays open (Node's default
-   * is 5 s; the apiserver's is 90 s). A partition longer than it would see the
-   * proxy close every idle connection, which no apiserver would do.
+   * How long a client's idle keep-alive connection stays open, advertised to
+   * the client in a Keep-Alive header (Node's default: 5 s). 0: as the
+   * apiserver does, no header and no server-side idle close (the apiserver's
+   * is 90 s), so the client's own idle timeout applies (undici: 4 s). With
+   * Node's 5 s, a partition longer than it sees the proxy close every idle
+   * connection behind it, which no apiserver would do.
    */
   keepAliveTimeoutMs?: number;
 }
