@@ -1,7 +1,22 @@
 import { makeInformer, type Informer, type KubeConfig, type KubernetesListObject, type KubernetesObject, type ObjectCache } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import { ExponentialBackoff } from '../util/backoff.js';
-import { statusCode } from './api-errors.js';
+import { retryAfterMsOf, statusCode } from './api-errors.js';
+
+/**
+ * How long a LIST or watch start that the apiserver throttled waits before it
+ * tries again: the Retry-After it was given (a watch start's error carries no
+ * headers: then 1 s, what API Priority and Fairness sends first), plus up to
+ * 20%. Undefined when the failure was not throttling. Without this the
+ * restart backoff grew to a minute during a 429 storm, and a process started
+ * during the storm kept its caches cold (and its workers stopped) for up to a
+ * minute after the storm ended.
+ */
+export function throttledRetryDelay(err: unknown, random: () => number = Math.random): number | undefined {
+  const retryAfterMs = retryAfterMsOf(err);
+  if (statusCode(err) !== 429 && retryAfterMs === undefined) return undefined;
+  return Math.ceil((retryAfterMs ?? 1_000) * (1 + 0.2 * random()));
+}
 
 export interface InformerHandlers<T> {
   /** Called for add and update. Must not throw: it only enqueues. */
@@ -47,6 +62,8 @@ export class ResilientInformer<T extends KubernetesObject> {
   private restartTimer: NodeJS.Timeout | undefined;
   private relistTimer: NodeJS.Timeout | undefined;
   private readonly backoff = new ExponentialBackoff<'restart'>({ baseMs: 500, maxMs: 60_000, jitter: 0.5 });
+  /** Why the last start or restart failed (read for a throttled LIST's Retry-After). */
+  private lastError: unknown;
 
   constructor(private readonly options: ResilientInformerOptions<T>) {}
 
@@ -63,8 +80,8 @@ export class ResilientInformer<T extends KubernetesObject> {
         this.backoff.forget('restart');
         break;
       }
-      const delay = this.backoff.next('restart');
-      this.options.log.warn({ path: this.options.path, retryInMs: delay }, 'initial list failed; retrying');
+      const delay = throttledRetryDelay(this.lastError) ?? this.backoff.next('restart');
+      this.options.log.warn({ path: this.options.path, code: statusCode(this.lastError), retryInMs: delay }, 'initial list failed; retrying');
       await new Promise((resolve) => setTimeout(resolve, delay));
     }
     this.synced = !this.stopping;
@@ -76,12 +93,16 @@ export class ResilientInformer<T extends KubernetesObject> {
   /** Starts `informer`; true when its LIST succeeded (client-node reports a failed LIST only as an error event). */
   private async startOnce(informer: Cache<T>): Promise<boolean> {
     let failed = false;
-    const onError = () => (failed = true);
+    const onError = (err: unknown) => {
+      failed = true;
+      this.lastError = err;
+    };
     informer.on('error', onError);
     try {
       await informer.start();
-    } catch {
+    } catch (err) {
       failed = true;
+      this.lastError = err;
     } finally {
       informer.off('error', onError);
     }
@@ -153,7 +174,7 @@ export class ResilientInformer<T extends KubernetesObject> {
     // 401/403 heal only when someone fixes credentials or RBAC: retry, but
     // slowly (at least 30 s), so a forbidden watch is not a hot loop.
     const forbidden = code === 401 || code === 403;
-    const delay = forbidden ? Math.max(30_000, this.backoff.next('restart')) : this.backoff.next('restart');
+    const delay = forbidden ? Math.max(30_000, this.backoff.next('restart')) : (throttledRetryDelay(err) ?? this.backoff.next('restart'));
     this.options.log[forbidden ? 'error' : 'warn'](
       { path: this.options.path, code, error: err instanceof Error ? err.message : String(err), retryInMs: delay },
       'watch stopped; restarting',

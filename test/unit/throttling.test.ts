@@ -7,6 +7,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { TransientError, retryAfterOf } from '../../src/core/errors.js';
 import { ApiError, retryAfterMsOf, withApiErrors } from '../../src/kube/api-errors.js';
 import { RequestBudget, RequestThrottle, RetryAfterGate } from '../../src/kube/request-throttle.js';
+import { throttledRetryDelay } from '../../src/kube/resilient-informer.js';
 import { UndiciRequestLibrary } from '../../src/kube/undici-http-library.js';
 import { ConfigError, DEFAULT_KUBE_API_BURST, DEFAULT_KUBE_API_QPS, parseConfig } from '../../src/operator/config.js';
 import { createClientMetrics } from '../../src/operator/client-metrics.js';
@@ -69,6 +70,22 @@ describe('ApiError carries the server Retry-After', () => {
     expect(retryAfterOf(new TransientError('Slow', 'own', { retryAfterMs: 1500 }))).toBe(1500);
     expect(retryAfterOf(new TransientError('Other', 'none'))).toBeUndefined();
     expect(retryAfterOf('not an error')).toBeUndefined();
+  });
+});
+
+describe('throttledRetryDelay: a throttled LIST or watch start', () => {
+  it('waits the Retry-After of a throttled LIST, plus 0-20%, not the exponential restart backoff', () => {
+    const list = new ApiError(throttled(429, { 'retry-after': '3' }));
+    expect(throttledRetryDelay(list, () => 0)).toBe(3000);
+    expect(throttledRetryDelay(list, () => 1)).toBe(3600);
+    expect(throttledRetryDelay(new ApiError(throttled(503, { 'retry-after': '2' })), () => 0)).toBe(2000);
+  });
+
+  it('a watch start answered 429 (statusCode, no headers) waits 1 s; other failures keep the backoff', () => {
+    expect(throttledRetryDelay(Object.assign(new Error('Too Many Requests'), { statusCode: 429 }), () => 0)).toBe(1000);
+    expect(throttledRetryDelay(Object.assign(new Error('Internal'), { statusCode: 500 }))).toBeUndefined();
+    expect(throttledRetryDelay(new ApiError(throttled(503, {})))).toBeUndefined();
+    expect(throttledRetryDelay(new TypeError('fetch failed'))).toBeUndefined();
   });
 });
 
