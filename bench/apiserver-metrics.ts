@@ -15,6 +15,23 @@ export interface ApiserverReading {
   cpuSeconds: number;
   /** apiserver_request_total by verb (GET, LIST, WATCH, POST, PUT, PATCH, DELETE, ...). */
   requests: Record<string, number>;
+  /** When it was read (performance.now(), ms). */
+  at?: number;
+}
+
+/**
+ * Between two readings: what the apiserver spent, and the part of it that is
+ * the run's work. An idle apiserver is not free (its own leases, bookmarks,
+ * metrics; the controller's Lease renewals and resyncs): measured at ~0.05 CPU
+ * s/s here, that is several seconds of a minute-long run, and a run slowed
+ * by the machine's load would be charged for it. So the idle rate, measured
+ * just before with the controller started and quiet, is taken off per
+ * second of the run: netCpuSeconds is what the run's requests cost.
+ */
+export interface ApiserverSpend extends ApiserverReading {
+  seconds: number;
+  idleCpuPerSecond?: number;
+  netCpuSeconds?: number;
 }
 
 export async function readApiserver(clusterDir: string): Promise<ApiserverReading> {
@@ -47,7 +64,20 @@ export async function readApiserver(clusterDir: string): Promise<ApiserverReadin
     req.on('error', reject);
     req.end();
   });
-  return parseApiserverMetrics(text);
+  return { ...parseApiserverMetrics(text), at: performance.now() };
+}
+
+/** The apiserver's CPU rate over `ms` of quiet (CPU seconds per second), and the reading at its end. */
+export async function readIdleApiserver(clusterDir: string, ms: number): Promise<{ idleCpuPerSecond: number; reading: ApiserverReading }> {
+  const start = await readApiserver(clusterDir);
+  await new Promise((resolve) => setTimeout(resolve, ms));
+  const reading = await readApiserver(clusterDir);
+  return { idleCpuPerSecond: idleRate(start, reading), reading };
+}
+
+function idleRate(start: ApiserverReading, end: ApiserverReading): number {
+  const seconds = ((end.at ?? 0) - (start.at ?? 0)) / 1000;
+  return seconds > 0 ? Math.max(0, (end.cpuSeconds - start.cpuSeconds) / seconds) : 0;
 }
 
 export function parseApiserverMetrics(text: string): ApiserverReading {
@@ -64,12 +94,20 @@ export function parseApiserverMetrics(text: string): ApiserverReading {
   return { cpuSeconds, requests };
 }
 
-/** after - before: CPU seconds and requests by verb spent between two readings. */
-export function apiserverSpent(before: ApiserverReading, after: ApiserverReading): ApiserverReading {
+/** after - before: CPU seconds and requests by verb spent between two readings; with an idle rate, the net of it too. */
+export function apiserverSpent(before: ApiserverReading, after: ApiserverReading, idleCpuPerSecond?: number): ApiserverSpend {
   const requests: Record<string, number> = {};
   for (const [verb, count] of Object.entries(after.requests)) {
     const delta = count - (before.requests[verb] ?? 0);
     if (delta > 0) requests[verb] = delta;
   }
-  return { cpuSeconds: Math.round((after.cpuSeconds - before.cpuSeconds) * 100) / 100, requests };
+  const r2 = (v: number) => Math.round(v * 100) / 100;
+  const seconds = r2(((after.at ?? 0) - (before.at ?? 0)) / 1000);
+  const cpuSeconds = r2(after.cpuSeconds - before.cpuSeconds);
+  return {
+    cpuSeconds,
+    requests,
+    seconds,
+    ...(idleCpuPerSecond !== undefined ? { idleCpuPerSecond: Math.round(idleCpuPerSecond * 1000) / 1000, netCpuSeconds: r2(cpuSeconds - idleCpuPerSecond * seconds) } : {}),
+  };
 }

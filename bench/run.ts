@@ -10,7 +10,7 @@ import { existsSync, mkdirSync, readFileSync, readdirSync, statSync, writeFileSy
 import { loadavg } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { apiserverSpent, readApiserver } from './apiserver-metrics.js';
+import { apiserverSpent, readApiserver, readIdleApiserver } from './apiserver-metrics.js';
 import { AuditWindow, breakdown, type WriteBreakdown } from './audit-counts.js';
 import { BenchCluster } from './cluster.js';
 import {
@@ -303,15 +303,18 @@ async function throughputPhase(bench: Bench, results: BenchResults): Promise<voi
     for (const kind of order) {
       await bench.side(kind, `throughput-${repeat + 1}`, async (side) => {
         const pushes = options.throughputPushes;
-        const before = await readApiserver(side.clusterDir);
+        // The apiserver's idle rate with this controller started and quiet, then the run's own cost (apiserver-metrics.ts).
+        const { idleCpuPerSecond, reading: before } = await readIdleApiserver(side.clusterDir, options.smoke ? 1000 : 5000);
         const applied = await applyPushes(side, `tp${repeat}`, 0, pushes, options.applyConcurrency);
         const readyAt = await side.tracker.waitAll(applied.keys, readyTimeout(pushes));
         const seconds = (Math.max(...readyAt) - applied.firstStart) / 1000;
         // The apiserver's CPU for the whole run: until the controller is quiet (its Events and echoes included).
         await settle(side.controller, quietMs);
-        const apiserver = apiserverSpent(before, await readApiserver(side.clusterDir));
+        const apiserver = apiserverSpent(before, await readApiserver(side.clusterDir), idleCpuPerSecond);
         runs.push({ kind, repeat, pushes, seconds: round(seconds, 2), throughput: round(pushes / seconds, 2), apiserver });
-        log(`  ${kind} run ${repeat + 1}/${options.throughputRepeats}: ${pushes} pushes in ${round(seconds, 2)} s, ${round(pushes / seconds, 2)}/s; apiserver ${apiserver.cpuSeconds} CPU s`);
+        log(
+          `  ${kind} run ${repeat + 1}/${options.throughputRepeats}: ${pushes} pushes in ${round(seconds, 2)} s, ${round(pushes / seconds, 2)}/s; apiserver ${apiserver.cpuSeconds} CPU s in ${apiserver.seconds} s, ${apiserver.netCpuSeconds} net of its idle ${apiserver.idleCpuPerSecond}/s`,
+        );
       });
     }
   }
@@ -541,7 +544,7 @@ async function main(): Promise<void> {
     keep('throttle', ['throttle']);
     results.startedAt = previous.startedAt;
     results.machine.loadAverageAtStart = previous.machine.loadAverageAtStart;
-    results.updates = [...(previous.updates ?? []), { at: new Date().toISOString(), phases: options.phases }];
+    results.updates = [...(previous.updates ?? []), { at: new Date().toISOString(), phases: options.phases, loadAverageAtStart: loadavg().map((v) => round(v, 2)) }];
   }
   let interrupted = false;
   const cleanup = async () => {

@@ -11,10 +11,11 @@
  * ratios: one run's ratio on this shared machine is noise.
  *
  * Around every push the apiserver's own CPU counter is read
- * (bench/apiserver-metrics.ts), after the controller has settled, so the
- * Events and watch echoes of the fan-out are in it.
+ * (bench/apiserver-metrics.ts), the second time after the controller has
+ * settled, so the Events and watch echoes of the fan-out are in it; its idle
+ * rate, read over a few quiet seconds just before, is taken off.
  */
-import { apiserverSpent, readApiserver, type ApiserverReading } from '../apiserver-metrics.js';
+import { apiserverSpent, readApiserver, readIdleApiserver, type ApiserverSpend } from '../apiserver-metrics.js';
 import { breakdown, type AuditWindow } from '../audit-counts.js';
 import { createNamespaces, createPush, readyKey, type Api, type ReadyTracker } from '../kube.js';
 import type { BenchOptions } from '../options.js';
@@ -77,7 +78,7 @@ async function prepareNamespaces(ctx: PhaseContext, side: PhaseSide, sizes: numb
 async function fanoutOnce(ctx: PhaseContext, side: PhaseSide, size: number, repeat: number): Promise<FanoutRun> {
   const name = `fanout-${size}`;
   const mark = side.audit.mark();
-  const before = await readApiserver(side.clusterDir);
+  const { idleCpuPerSecond, reading: before } = await readIdleApiserver(side.clusterDir, ctx.options.smoke ? 1000 : 5000);
   const t0 = performance.now();
   await createPush(side.api, SOURCE_NAMESPACE, name, {
     targets: [{ kind: 'ConfigMap', name, namespaceSelector: { matchLabels: { [fanoutLabel(size)]: 'true' } } }],
@@ -86,7 +87,7 @@ async function fanoutOnce(ctx: PhaseContext, side: PhaseSide, size: number, repe
   const [readyAt = Number.NaN] = await side.tracker.waitAll([readyKey(SOURCE_NAMESPACE, name, 1)], Math.max(120_000, size * 300));
   const seconds = (readyAt - t0) / 1000;
   await settle(side.controller, ctx.quietMs);
-  const apiserver: ApiserverReading = apiserverSpent(before, await readApiserver(side.clusterDir));
+  const apiserver: ApiserverSpend = apiserverSpent(before, await readApiserver(side.clusterDir), idleCpuPerSecond);
   const writes = breakdown(side.audit.since(mark), side.userAgent);
   const run: FanoutRun = {
     kind: side.kind,
@@ -101,7 +102,7 @@ async function fanoutOnce(ctx: PhaseContext, side: PhaseSide, size: number, repe
     apiserver,
   };
   ctx.log(
-    `  ${side.kind} fan-out to ${size} namespaces: ${run.seconds} s, ${run.targetsPerSecond} targets/s, ${run.targetWritesPerTarget} writes/target; apiserver ${apiserver.cpuSeconds} CPU s`,
+    `  ${side.kind} fan-out to ${size} namespaces: ${run.seconds} s, ${run.targetsPerSecond} targets/s, ${run.targetWritesPerTarget} writes/target; apiserver ${apiserver.cpuSeconds} CPU s (${apiserver.netCpuSeconds} net of idle)`,
   );
   return run;
 }

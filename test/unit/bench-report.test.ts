@@ -1,5 +1,6 @@
 import { describe, expect, it, vi } from 'vitest';
 import { apiserverSpent, parseApiserverMetrics } from '../../bench/apiserver-metrics.js';
+import { mergeResults } from '../../bench/merge-results.js';
 import type { WriteBreakdown } from '../../bench/audit-counts.js';
 import { parseOptions } from '../../bench/options.js';
 import { buildFigures, type BenchResults, type FanoutRun, type ThroughputRun } from '../../bench/report.js';
@@ -37,7 +38,10 @@ const run = (kind: 'operator' | 'baseline', repeat: number, throughput: number, 
   pushes: 1000,
   seconds: 1000 / throughput,
   throughput,
-  ...(cpuSeconds !== undefined ? { apiserver: { cpuSeconds, requests: { POST: kind === 'operator' ? 3000 : 2000 } } } : {}),
+  // Raw CPU 5 s above the net figure: 50 s of a 0.1 CPU s/s idle rate, which the figure takes off.
+  ...(cpuSeconds !== undefined
+    ? { apiserver: { cpuSeconds: cpuSeconds + 5, requests: { POST: kind === 'operator' ? 3000 : 2000 }, seconds: 50, idleCpuPerSecond: 0.1, netCpuSeconds: cpuSeconds } }
+    : {}),
 });
 
 const fan = (kind: 'operator' | 'baseline', repeat: number, namespaces: number, targetsPerSecond: number, writesPerTarget = 1): FanoutRun => ({
@@ -70,10 +74,11 @@ describe('apiserver metrics', () => {
     expect(() => parseApiserverMetrics('apiserver_request_total{verb="GET"} 1')).toThrow(/process_cpu_seconds_total/);
   });
 
-  it('subtracts two readings', () => {
-    const before = { cpuSeconds: 10, requests: { GET: 3, POST: 5 } };
-    const after = { cpuSeconds: 12.345, requests: { GET: 3, POST: 9, PUT: 1 } };
-    expect(apiserverSpent(before, after)).toEqual({ cpuSeconds: 2.35, requests: { POST: 4, PUT: 1 } });
+  it('subtracts two readings, and with an idle rate takes it off per second between them', () => {
+    const before = { cpuSeconds: 10, requests: { GET: 3, POST: 5 }, at: 1_000 };
+    const after = { cpuSeconds: 12.345, requests: { GET: 3, POST: 9, PUT: 1 }, at: 21_000 };
+    expect(apiserverSpent(before, after)).toEqual({ cpuSeconds: 2.35, requests: { POST: 4, PUT: 1 }, seconds: 20 });
+    expect(apiserverSpent(before, after, 0.05)).toEqual({ cpuSeconds: 2.35, requests: { POST: 4, PUT: 1 }, seconds: 20, idleCpuPerSecond: 0.05, netCpuSeconds: 1.35 });
   });
 });
 
@@ -105,6 +110,7 @@ describe('bench figures of issue 16', () => {
     const throughput = [run('operator', 0, 40, 12), run('baseline', 0, 40, 10), run('operator', 1, 40, 11), run('baseline', 1, 40, 10), run('operator', 2, 40, 13), run('baseline', 2, 40, 10)];
     const figures = buildFigures(results({ throughput }));
     const cpu = figures.find((f) => f.measure.startsWith('Apiserver CPU per 1,000 pushes'));
+    expect(cpu?.figure).toContain('net of its idle rate');
     expect(cpu?.operator).toBe('12, 11, 13 s (12)');
     expect(cpu?.baseline).toBe('10, 10, 10 s (10)');
     expect(cpu?.ratio.startsWith('1.2 ')).toBe(true);
@@ -147,5 +153,21 @@ describe('bench figures of issue 16', () => {
     const p99 = (op: number, base: number) => buildFigures(results({ latency: latency(op, base) })).filter((f) => f.figure === 'p99');
     expect(p99(60, 50).map((f) => f.result)).toEqual(['info', 'pass']);
     expect(p99(70, 50).map((f) => f.result)).toEqual(['info', 'miss']);
+  });
+});
+
+describe('merging one run into the day\'s results', () => {
+  it('replaces only the named phases, keeps the rest, records the run with its load average and rebuilds the figures', () => {
+    const day = results({ throughput: [run('operator', 0, 10), run('baseline', 0, 20)], fanout: [fan('operator', 0, 500, 100), fan('baseline', 0, 500, 100)], updates: [{ at: 't0', phases: ['memory'] }] });
+    const mine = results({ throughput: [run('operator', 0, 19), run('baseline', 0, 20)], fanout: [], finishedAt: 't1', durationSeconds: 60 });
+    mine.machine.loadAverageAtStart = [3, 2, 1];
+    mine.machine.loadAverageAtEnd = [4, 3, 2];
+    const merged = mergeResults(day, mine, ['throughput']);
+    expect(merged.throughput).toEqual(mine.throughput);
+    expect(merged.fanout).toEqual(day.fanout);
+    expect(merged.updates).toEqual([{ at: 't0', phases: ['memory'] }, { at: 't1', phases: ['throughput'], loadAverageAtStart: [3, 2, 1], loadAverageAtEnd: [4, 3, 2] }]);
+    expect(merged.figures.find((f) => f.measure.startsWith('Throughput, 1 alternating'))?.ratio).toBe('0.95 (0.95)');
+    expect(merged.figures.some((f) => f.measure.startsWith('Fan-out, one push to 500'))).toBe(true);
+    expect(() => mergeResults(day, mine, ['nonsense'])).toThrow(/unknown phase nonsense/);
   });
 });
