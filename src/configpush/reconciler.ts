@@ -132,8 +132,10 @@ export class ConfigPushReconciler implements Reconciler {
     let run: Run | undefined;
     let prune: PruneResult | undefined;
     let failure: unknown;
+    // The push as this reconcile last wrote its status (a rollback announces itself before its first write).
+    let current = push;
     try {
-      run = await this.run(push, spec, key, targets, log, confirmSources);
+      run = await this.run(push, spec, key, targets, log, confirmSources, (written) => (current = written));
       // A rolled-back generation keeps what it dropped: the revision it returned to may still name it.
       if (!spec.suspend && run.transient === undefined && !run.rollback) prune = await this.pruneOrphans(push, spec, targets, log);
     } catch (err) {
@@ -141,8 +143,8 @@ export class ConfigPushReconciler implements Reconciler {
     }
     // Deferred report (Flux's deferred status patch): targets may have been
     // written, so whatever happened above, the status and Events say so.
-    if (run === undefined) await this.reportStopped(push, failure, log, key);
-    else await this.report(push, run, prune, run.rollback ? log.child({ key: run.operationKey }) : log, sources);
+    if (run === undefined) await this.reportStopped(current, failure, log, key);
+    else await this.report(current, run, prune, run.rollback ? log.child({ key: run.operationKey }) : log, sources);
 
     const stop = failure ?? run?.transient ?? prune?.error;
     if (stop !== undefined) throw stop;
@@ -202,6 +204,7 @@ export class ConfigPushReconciler implements Reconciler {
     targets: TargetClient,
     log: Logger,
     confirmSources?: () => Promise<boolean>,
+    statusWritten?: (push: ConfigPush) => void,
   ): Promise<Run> {
     const { uid, generation } = push.metadata;
     const records = this.deps.revisions.records(push);
@@ -229,12 +232,40 @@ export class ConfigPushReconciler implements Reconciler {
       }
       this.emitEvents(push, key, forward.outcomes, undefined);
       const cause = { failedOperationKey: key, failedWave: forward.rollout.currentWave, reason: forward.haltReason, message: failureOf(forward) };
-      return this.rollBack(push, spec, record, cause, targets, log);
+      // Write-ahead: the status names the rollback and what failed before any target is written back. A rollback
+      // cut short (kill -9, a lost leader) then resumes from the status with its cause; without it, the next
+      // reconcile found the rollback only on the targets, and the status said 'wave 0 failed (RolledBack)'.
+      const announced = await this.announceRollback(push, forward, record, cause);
+      statusWritten?.(announced);
+      return this.rollBack(announced, spec, record, cause, targets, log);
     }
     const complete = !spec.suspend && forward.transient === undefined && forward.rollout.phase === 'Complete' && forward.outcomes.every((o) => o.state === 'Applied');
     if (!complete) return forward;
     const revision = await this.recordRevision(push, spec, key, log);
     return revision !== undefined ? { ...forward, revision } : forward;
+  }
+
+  /** Writes the status of a rollback about to start (RollingBack, its revision, key and cause); returns the push as written. */
+  private async announceRollback(
+    push: ConfigPush,
+    forward: Run,
+    record: RevisionRecord,
+    cause: Pick<RollbackStatus, 'failedOperationKey' | 'failedWave' | 'reason' | 'message'>,
+  ): Promise<ConfigPush> {
+    const rollback: RollbackStatus = { revision: record.revision, operationKey: rollbackKey(push.metadata.uid, push.metadata.generation, record.digest), ...cause };
+    const status = buildStatus({
+      push,
+      operationKey: forward.operationKey,
+      digest: forward.digest,
+      outcomes: forward.outcomes,
+      suspended: false,
+      rollout: { ...forward.rollout, phase: 'RollingBack', rollback },
+      ...(push.status?.sources ? { sources: push.status.sources } : {}),
+      now: this.timestamp(),
+    });
+    const written = await this.deps.pushes.writeStatus(push, status);
+    this.deps.metrics.statusWrites.inc();
+    return written;
   }
 
   /** Records completed content as a revision: the number, or undefined if the operator may not (it says so in an Event, and applies on). */
