@@ -53,6 +53,8 @@ export interface AmpRun {
     statusWritesPerGeneration: number;
     pushWritesPerGeneration: number;
     eventWritesPerGeneration: number;
+    /** ControllerRevision writes (a completed content's revision, docs/revisions.md); absent in results from before revisions existed. */
+    revisionWritesPerGeneration?: number;
     failedWritesPerGeneration: number;
     writes: WriteBreakdown;
   }[];
@@ -227,6 +229,15 @@ export function buildFigures(r: BenchResults): Figure[] {
       baseline: list(base, (g) => round(g.pushWritesPerGeneration + g.eventWritesPerGeneration, 3)),
       ratio: '',
       target: '',
+      result: 'info',
+    });
+    add({
+      measure: label,
+      figure: 'revision writes per push, per generation: the ControllerRevision of each completed content (docs/revisions.md)',
+      operator: list(op, (g) => g.revisionWritesPerGeneration ?? 0),
+      baseline: list(base, (g) => g.revisionWritesPerGeneration ?? 0),
+      ratio: '',
+      target: '(1 per new content; the baseline keeps no revisions)',
       result: 'info',
     });
     add({

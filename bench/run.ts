@@ -410,6 +410,7 @@ async function amplification(side: Side, options: BenchOptions, targets: number,
       statusWritesPerGeneration: round((writes.byResource['configpushes/status']?.ok ?? 0) / pushes, 3),
       pushWritesPerGeneration: round((writes.byResource.configpushes?.ok ?? 0) / pushes, 3),
       eventWritesPerGeneration: round((writes.byResource.events?.ok ?? 0) / pushes, 3),
+      revisionWritesPerGeneration: round((writes.byResource.controllerrevisions?.ok ?? 0) / pushes, 3),
       failedWritesPerGeneration: round(writes.failed / pushes, 3),
       writes,
     });
