@@ -187,7 +187,8 @@ class Baseline {
           ...base,
           namespace,
           name,
-          body: { apiVersion: push.apiVersion, kind: push.kind, metadata: { name, namespace, resourceVersion: push.metadata.resourceVersion }, spec: push.spec, status },
+          // No spec, as the operator sends none (src/kube/configpush-client.ts): the status subresource ignores it.
+          body: { apiVersion: push.apiVersion, kind: push.kind, metadata: { name, namespace, resourceVersion: push.metadata.resourceVersion }, status },
         });
         this.writes++;
         break;

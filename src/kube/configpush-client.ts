@@ -8,7 +8,12 @@ import type { ConfigPush, ConfigPushStatus } from '../api/types.js';
  * again, instead of overwriting what someone else just wrote.
  */
 export interface ConfigPushClient {
-  /** PUT /status with metadata.resourceVersion from `push`. */
+  /**
+   * PUT /status with metadata.resourceVersion from `push`. The body carries
+   * no spec: the status subresource takes everything but the status from the
+   * stored object, so a spec sent along is only decoded, validated and
+   * discarded by the apiserver (for a push with a large data, on every write).
+   */
   writeStatus(push: ConfigPush, status: ConfigPushStatus): Promise<ConfigPush>;
   /**
    * Replaces metadata.finalizers with a merge patch that carries the
@@ -26,7 +31,6 @@ export function kubeConfigPushClient(custom: CustomObjectsApi): ConfigPushClient
         apiVersion: push.apiVersion,
         kind: push.kind,
         metadata: { name: push.metadata.name, namespace: push.metadata.namespace, resourceVersion: push.metadata.resourceVersion },
-        spec: push.spec,
         status,
       };
       return (await custom.replaceNamespacedCustomObjectStatus({
