@@ -61,7 +61,7 @@ export class ResilientInformer<T extends KubernetesObject> {
   private synced = false;
   private restartTimer: NodeJS.Timeout | undefined;
   private relistTimer: NodeJS.Timeout | undefined;
-  private readonly backoff = new ExponentialBackoff<'restart'>({ baseMs: 500, maxMs: 60_000, jitter: 0.5 });
+  private readonly backoff = new ExponentialBackoff<'restart' | 'relist'>({ baseMs: 500, maxMs: 60_000, jitter: 0.5 });
   /** Why the last start or restart failed (read for a throttled LIST's Retry-After). */
   private lastError: unknown;
 
@@ -222,9 +222,16 @@ export class ResilientInformer<T extends KubernetesObject> {
     this.relistTimer = setTimeout(() => void this.relist(), Math.random() * jitterMs);
   }
 
-  private scheduleRelist(): void {
+  /**
+   * The next relist: after the interval (plus up to 20%), or, when the last
+   * one failed, after a growing backoff (at most the interval). A failed
+   * relist leaves in place a watch that may be dead (one kept open across a
+   * partition: retryNow), so waiting a whole interval (30 minutes by default)
+   * could leave the cache stale for that long.
+   */
+  private scheduleRelist(failed = false): void {
     const interval = this.options.relistIntervalMs;
-    const delay = interval + Math.random() * interval * 0.2;
+    const delay = failed ? Math.min(interval, this.backoff.next('relist')) : interval + Math.random() * interval * 0.2;
     this.relistTimer = setTimeout(() => void this.relist(), delay);
   }
 
@@ -239,9 +246,11 @@ export class ResilientInformer<T extends KubernetesObject> {
     const previous = this.current;
     const fresh = this.create();
     this.pending = fresh;
+    let failed = false;
     try {
       if (!(await this.startOnce(fresh))) throw new Error('list failed');
       if (this.stopping) throw new Error('stopping');
+      this.backoff.forget('relist');
       this.current = fresh;
       for (const run of this.deferred.splice(0)) run();
       const present = new Set(fresh.list().map(keyOf));
@@ -250,13 +259,14 @@ export class ResilientInformer<T extends KubernetesObject> {
       }
       await previous?.stop();
     } catch (err) {
+      failed = true;
       if (!this.stopping) this.options.log.warn({ path: this.options.path, error: String(err) }, 'relist failed; keeping the previous watch');
       await fresh.stop().catch(() => undefined);
     } finally {
       // Whatever the replacement told and never delivered (it failed): the next relist tells it again.
       this.deferred = [];
       this.pending = undefined;
-      if (!this.stopping) this.scheduleRelist();
+      if (!this.stopping) this.scheduleRelist(failed);
     }
   }
 }

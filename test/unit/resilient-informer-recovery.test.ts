@@ -145,6 +145,27 @@ describe('ResilientInformer after an outage', () => {
     expect(readBack.slice(1).sort()).toEqual(['before@2', 'during@3']);
   });
 
+  it('a replacement whose LIST fails is tried again after a short backoff, not after the relist interval (10 minutes here)', async () => {
+    let items = [configMap('before', '1')];
+    let failures = 0;
+    const t = await start(
+      () => items,
+      async () => {
+        if (failures > 0) {
+          failures--;
+          throw new Error('request timed out');
+        }
+      },
+    );
+    expect(await until(() => t.watches() === 1, 5_000)).toBe(true);
+    items = [configMap('before', '1'), configMap('during', '2')];
+    // The first LIST after the outage goes out on a connection that is still dead.
+    failures = 1;
+    t.informer.retryNow(0);
+    expect(await until(() => t.informer.get('during', 'ns') !== undefined, 5_000)).toBe(true);
+    expect(t.lists()).toBe(3);
+  });
+
   it('a second retryNow while the replacement is being listed does not list again', async () => {
     let release: (() => void) | undefined;
     let slow = false;
