@@ -80,9 +80,10 @@ describe('target digest: what a cache keeps instead of a target\'s content', () 
         // And the operator's own write of `wanted` always has it.
         expect(observedTargetDigest(kind, written(kind, wanted), key)).toBe(desiredTargetDigest(kind, wanted, wantedDigest, key));
       }),
-      { numRuns: 2000, seed: 16 },
+      { numRuns: 1000, seed: 16 },
     );
-  });
+    // ~0.3 s on an idle machine; the shared CI machine can be many times slower.
+  }, 60_000);
 
   it('is keyed: another key gives another digest, and the digest carries nothing of the values', () => {
     const live = written('Secret');
