@@ -11,9 +11,10 @@ import { CliError } from '../../src/cli/kubectl-configpush/errors.js';
 import { openSession } from '../../src/cli/kubectl-configpush/session.js';
 import { REVISION_OF_LABEL } from '../../src/core/revisions.js';
 import { readAudit, writes, type AuditEvent } from '../support/audit.js';
-import { createPush, getPush, newNamespace, readConfigMap, readSecret, testKubeConfig, updateSpec, waitReady } from '../support/kube.js';
+import { condition, createPush, eventually, getPush, newNamespace, readConfigMap, readSecret, testKubeConfig, updateSpec, waitReady, waitReason } from '../support/kube.js';
 import { startTestOperator, type TestOperator } from '../support/operator.js';
 import { kubeconfigPath, repoRoot } from '../support/paths.js';
+import { createDeployment, playDeploymentController } from '../support/workload-controller.js';
 
 /**
  * `kubectl configpush rollback` (the built executable, as kubectl runs it)
@@ -239,6 +240,59 @@ describe('kubectl configpush rollback (the real executable)', () => {
     expect(result.code).toBe(3);
     expect(result.stderr).toMatch(new RegExp(`^error: configpush ${ns}/held has no revisions to roll back to: a revision is kept each time a rollout completes`));
     expect(pluginWrites(readAudit().slice(before))).toEqual([]);
+  });
+
+  it('after an automatic rollback (failurePolicy Rollback), the default is the revision the targets were returned to: the spec says it again, and the push leaves RolledBack', async () => {
+    const home = await newNamespace('plugin-rb-auto');
+    await createDeployment(home, 'web', 1);
+    const deployments = playDeploymentController(() => [home]);
+    try {
+      const spec = (version: string) => ({
+        targets: [{ kind: 'ConfigMap' as const, name: 'app' }],
+        data: { version },
+        strategy: { failurePolicy: 'Rollback' as const, progressDeadlineSeconds: 3 },
+        rollout: { restart: [{ kind: 'Deployment' as const, name: 'web' }] },
+      });
+      await createPush(home, 'guarded', spec('v1'));
+      await waitReady(home, 'guarded', 30_000);
+      deployments.stuck.add(home); // generation 2's restart never rolls out: its wave fails, the operator rolls back
+      await updateSpec(home, 'guarded', () => spec('v2'));
+      const rolledBack = await waitReason(home, 'guarded', 'RolledBack', 60_000);
+      expect(rolledBack.status?.rollout?.rollback?.revision).toBe(1);
+      expect((await readConfigMap(home, 'app'))?.data).toEqual({ version: 'v1' });
+      expect(rolledBack.spec.data).toEqual({ version: 'v2' });
+
+      deployments.stuck.delete(home);
+      const before = readAudit().length;
+      const result = await asAdmin('rollback', 'guarded', '-n', home, '--timeout', '60s');
+      expect(result.stderr).toBe('');
+      expect(result.code).toBe(0);
+      const out = lines(result.stdout);
+      expect(out.slice(0, 2).join(' ')).toBe(`configpush ${home}/guarded rolled back to revision 1 (the revision the operator rolled the targets back to)`);
+      expect(out).toContain('Generation: 2 -> 3');
+      expect(out).toContain('  spec.data: changed: ~ version');
+
+      const push = await eventually(async () => {
+        const p = await getPush(home, 'guarded');
+        return condition(p, 'Ready')?.status === 'True' && condition(p, 'Ready')?.observedGeneration === 3 ? p : undefined;
+      }, 'generation 3 Ready', 60_000);
+      expect(push.spec.data).toEqual({ version: 'v1' });
+      expect(push.status?.rollout?.rollback).toBeUndefined();
+      expect(condition(push, 'Stalled')?.status).toBe('False');
+      // The targets already hold revision 1 (the operator's rollback wrote them back): generation 3 finds them
+      // at its content and writes nothing, restarts nothing; they keep the rollback's key.
+      const cm = await readConfigMap(home, 'app');
+      expect(cm?.data).toEqual({ version: 'v1' });
+      expect(cm?.metadata?.annotations?.[ANNOTATION.operationKey]).toBe(rolledBack.status?.rollout?.rollback?.operationKey);
+      expect(cm?.metadata?.annotations?.[ANNOTATION.contentDigest]).toBe(push.status?.contentDigest);
+      expect(push.status?.operationKey).toMatch(/^3-[0-9a-f]{10}$/);
+      const after = readAudit().slice(before);
+      expect(pluginWrites(after).map((e) => [e.verb, e.objectRef?.resource, e.objectRef?.name])).toEqual([['patch', 'configpushes', 'guarded']]);
+      expect(writes({ resource: 'configmaps', namespace: home, userAgent: OPERATOR_AGENT }, after)).toEqual([]);
+      expect(writes({ resource: 'deployments', namespace: home, subresource: '', userAgent: OPERATOR_AGENT }, after)).toEqual([]);
+    } finally {
+      await deployments.stop();
+    }
   });
 
   describe('a Secret push: its revisions are in Secrets', () => {
