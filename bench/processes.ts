@@ -170,7 +170,8 @@ async function startOperatorProcess(options: StartOptions): Promise<ControllerPr
         budgetWaitSeconds: metrics.get('configpush_client_rate_limiter_duration_seconds_sum{reason="budget"}') ?? 0,
         budgetWaited:
           (metrics.get('configpush_client_rate_limiter_duration_seconds_count{reason="budget"}') ?? 0) -
-          (metrics.get('configpush_client_rate_limiter_duration_seconds_bucket{reason="budget",le="0.001"}') ?? 0),
+          // prom-client writes `le` first.
+          (metrics.get('configpush_client_rate_limiter_duration_seconds_bucket{le="0.001",reason="budget"}') ?? 0),
         retryAfterWaitSeconds: metrics.get('configpush_client_rate_limiter_duration_seconds_sum{reason="retry_after"}') ?? 0,
         throttledResponses: metrics.get('configpush_client_throttled_responses_total') ?? 0,
       };

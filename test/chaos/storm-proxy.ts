@@ -34,6 +34,9 @@ export interface StormProxyOptions {
 
 export interface Arrival {
   at: number;
+  /** When the TCP connection it came on was accepted, and whether it was that connection's first request. */
+  connectedAt: number;
+  firstOnConnection: boolean;
   method: string;
   path: string;
   watch: boolean;
@@ -50,6 +53,9 @@ export class StormProxy {
   port = 0;
   private server: Server | undefined;
   private readonly sockets = new Set<Socket>();
+  /** TCP accept time of each connection (the TLS socket's parent), and the connections that already carried a request. */
+  private readonly acceptedAt = new WeakMap<object, number>();
+  private readonly used = new WeakSet<object>();
   private readonly agent: Agent;
   private readonly random: () => number;
   private lifetime: NodeJS.Timeout | undefined;
@@ -77,6 +83,7 @@ export class StormProxy {
       (req, res) => this.handle(req, res),
     );
     server.requestTimeout = 0; // watches are long responses
+    server.on('connection', (socket: Socket) => this.acceptedAt.set(socket, Date.now()));
     server.on('secureConnection', (socket: Socket) => {
       this.sockets.add(socket);
       socket.on('close', () => this.sockets.delete(socket));
@@ -132,7 +139,12 @@ export class StormProxy {
     const method = req.method ?? 'GET';
     const path = req.url ?? '/';
     const watch = method === 'GET' && /[?&]watch=(true|1)(&|$)/.test(path);
-    const arrival: Arrival = { at: Date.now(), method, path, watch };
+    const at = Date.now();
+    // https: the request's socket is the TLS socket; the accepted TCP socket is its _parent.
+    const tcp = (req.socket as Socket & { _parent?: object })._parent ?? req.socket;
+    const firstOnConnection = !this.used.has(tcp);
+    this.used.add(tcp);
+    const arrival: Arrival = { at, connectedAt: this.acceptedAt.get(tcp) ?? at, firstOnConnection, method, path, watch };
     this.arrivals.push(arrival);
     if (this.storm && this.random() < this.options.share) {
       const retryAfterS = 1 + Math.floor(this.random() * this.options.maxRetryAfterS);
@@ -180,9 +192,13 @@ export class StormProxy {
 /**
  * Requests that came back sooner than a Retry-After allowed: for each 429
  * answered at T with Retry-After R, the non-watch requests that arrived in
- * (T + inFlightMs, T + R). Windows that a restart of the operator falls in
- * are skipped: a new process has not heard the old one's Retry-After.
- * (Watches do not pass the operator's request throttle, as client-go's do not.)
+ * (T + inFlightMs, T + R), except those already on their way at T: the first
+ * request of a connection accepted by T + inFlightMs was sent when that
+ * connection was opened (a process starting under load opens several at
+ * once, and their TLS handshakes took 300+ ms before the requests arrived).
+ * Windows that a restart of the operator falls in are skipped: a new process
+ * has not heard the old one's Retry-After. (Watches do not pass the
+ * operator's request throttle, as client-go's do not.)
  */
 export function earlyReturns(arrivals: readonly Arrival[], restarts: readonly number[], inFlightMs: number): { rejection: Arrival; early: Arrival }[] {
   const found: { rejection: Arrival; early: Arrival }[] = [];
@@ -194,7 +210,8 @@ export function earlyReturns(arrivals: readonly Arrival[], restarts: readonly nu
     if (restarts.some((t) => t >= rejection.at && t <= end)) continue;
     for (let j = i + 1; j < requests.length && (requests[j] as Arrival).at < end; j++) {
       const a = requests[j] as Arrival;
-      if (a.at > rejection.at + inFlightMs) found.push({ rejection, early: a });
+      const sentBefore = a.firstOnConnection && a.connectedAt <= rejection.at + inFlightMs;
+      if (a.at > rejection.at + inFlightMs && !sentBefore) found.push({ rejection, early: a });
     }
   }
   return found;

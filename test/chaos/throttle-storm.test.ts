@@ -42,8 +42,14 @@ const SIZES = {
 };
 const { pushes: P, kills: K, stormMs, share } = SIZES[profile.name];
 const MAX_RETRY_AFTER_S = 3;
-/** A request already on its way when a 429 left the proxy may arrive after it (loopback, loaded machine): at most this much later. */
-const IN_FLIGHT_MS = 250;
+/**
+ * A request already on its way when a 429 left the proxy may arrive after it:
+ * at most this much later. On the loaded 2-core machine (load average ~19)
+ * the proxy, in the test process, accepted a connection opened before the
+ * 429 280 ms after it and read its first request 587 ms after it (a process
+ * starting opens one connection per informer LIST at once).
+ */
+const IN_FLIGHT_MS = 600;
 
 describe('429 storm', () => {
   let scenario: Scenario | undefined;
@@ -156,7 +162,13 @@ describe('429 storm', () => {
     expect(operatorWrites + unknownOutcome).toBeGreaterThanOrEqual(targets);
     // The storm hit: the operator was told to wait, many times.
     expect(rejected.length).toBeGreaterThan(K);
-    const show = early.slice(0, 5).map((e) => `${e.early.method} ${e.early.path} +${e.early.at - e.rejection.at} ms after a 429 (Retry-After ${e.rejection.retryAfterS} s) to ${e.rejection.method} ${e.rejection.path}`);
+    const show = early
+      .slice(0, 5)
+      .map(
+        (e) =>
+          `${e.early.method} ${e.early.path} +${e.early.at - e.rejection.at} ms after a 429 (Retry-After ${e.rejection.retryAfterS} s) to ${e.rejection.method} ${e.rejection.path}` +
+          ` (connection accepted at +${e.early.connectedAt - e.rejection.at} ms${e.early.firstOnConnection ? ', its first request' : ''})`,
+      );
     expect(early.length, show.join('\n')).toBe(0);
     // No hot loop: requests stay within a few per Retry-After per worker and target slot, not hundreds a second.
     expect(peak).toBeLessThanOrEqual(40);
