@@ -6,6 +6,8 @@ export interface Series {
   points: { x: number; y: number }[];
   dashed?: boolean;
   marker?: 'circle' | 'square';
+  /** Print each point's value beside it (default true; a long series, e.g. the soak's minutes, turns it off). */
+  valueLabels?: boolean;
 }
 
 export interface Panel {
@@ -17,6 +19,8 @@ export interface Panel {
   series: Series[];
   /** A horizontal target line. */
   target?: { y: number; label: string };
+  /** Tick and label only every n-th x value (default 1: all; the soak's 60-odd minutes use 5). */
+  xTickEvery?: number;
 }
 
 export const COLORS = {
@@ -74,7 +78,8 @@ function drawPanel(r: Raster, panel: Panel, ox: number, oy: number): void {
     r.text(left - 6, y - 3, formatTick(tick), COLORS.axis, 1, 'right');
   }
   // x ticks at the data points.
-  for (const x of xs) {
+  for (const [i, x] of xs.entries()) {
+    if (i % (panel.xTickEvery ?? 1) !== 0) continue;
     const px = xPos(x);
     r.line(px, top, px, bottom, COLORS.grid);
     r.line(px, bottom, px, bottom + 4, COLORS.axis);
@@ -99,8 +104,8 @@ function drawPanel(r: Raster, panel: Panel, ox: number, oy: number): void {
       if (a && b) r.line(xPos(a.x), yPos(a.y), xPos(b.x), yPos(b.y), series.color, 2, series.dashed ? [8, 5] : undefined);
     }
     for (const p of pts) {
-      r.marker(xPos(p.x), yPos(p.y), 4, series.color, series.marker ?? 'circle');
-      r.text(xPos(p.x) + 7, yPos(p.y) - 12, formatValue(p.y), series.color, 1);
+      r.marker(xPos(p.x), yPos(p.y), series.valueLabels === false ? 2 : 4, series.color, series.marker ?? 'circle');
+      if (series.valueLabels !== false) r.text(xPos(p.x) + 7, yPos(p.y) - 12, formatValue(p.y), series.color, 1);
     }
   }
 

@@ -174,10 +174,12 @@ function trend(points: readonly { minute: number; value: number }[], window: num
  * window's median is within MEMORY_TOLERANCE_PCT of the first window's;
  * sockets and timers do not grow when the last window's median is no higher
  * than the highest minute of the first window. Needs 2 windows of at least
- * 2 minutes each after the warm-up, else nothing is judged.
+ * 2 minutes each after the warm-up, else nothing is judged. Minutes after
+ * `lastMinute` (the soak passes the last whole minute of work, so the quiet
+ * at the end, with fewer requests in flight, cannot hide a growth) are left out.
  */
-export function judgeProcess(rows: readonly MinuteRow[], pid: number, warmupMinutes: number): Verdict {
-  const own = rows.filter((r) => r.pids.length === 1 && r.pids[0] === pid && r.rssMiB !== null);
+export function judgeProcess(rows: readonly MinuteRow[], pid: number, warmupMinutes: number, lastMinute = Number.POSITIVE_INFINITY): Verdict {
+  const own = rows.filter((r) => r.pids.length === 1 && r.pids[0] === pid && r.rssMiB !== null && r.minute <= lastMinute);
   const judged = own.slice(warmupMinutes);
   const window = Math.min(5, Math.floor(judged.length / 2));
   const base: Verdict = {

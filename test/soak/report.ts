@@ -26,6 +26,8 @@ export interface SoakResults {
   samples: Sample[];
   sampleGaps: number;
   warmupMinutes: number;
+  /** The last whole minute of work: verdicts judge no minute after it. */
+  lastWorkMinute: number;
   verdicts: Verdict[];
   longestLived: number | null;
   correctness: {
@@ -58,7 +60,7 @@ function verdictSection(v: Verdict, title: string): string[] {
   const out = [`### ${title}: pid ${v.pid}`, ''];
   if (!v.judged) return [...out, v.note ?? 'not judged', ''];
   out.push(
-    `${v.lifeMinutes} whole minutes of life; minutes ${v.judged[0]}–${v.judged[1]} judged after a ${v.warmupMinutes}-minute warm-up; first and last windows of ${v.window} minutes compared (medians of the per-minute values).`,
+    `${v.lifeMinutes} whole minutes of life under work; minutes ${v.judged[0]}–${v.judged[1]} judged after a ${v.warmupMinutes}-minute warm-up (none after the work stopped); first and last windows of ${v.window} minutes compared (medians of the per-minute values).`,
     '',
     '| measure | first window | last window | change | range | trend (least squares) |',
     '|---|---|---|---|---|---|',
@@ -156,7 +158,8 @@ function series(rows: readonly MinuteRow[], label: string, color: Rgb, pick: (r:
     const y = pick(r);
     return y === null ? [] : [{ x: r.minute, y }];
   });
-  return { label, color, points, ...(dashed ? { dashed } : {}) };
+  // Sixty-odd minutes: no value printed at each point (the table has them).
+  return { label, color, points, valueLabels: points.length <= 12, ...(dashed ? { dashed } : {}) };
 }
 
 function chart(r: SoakResults): Buffer {
@@ -164,18 +167,21 @@ function chart(r: SoakResults): Buffer {
     {
       title: 'Memory',
       xLabel: 'minute',
+      xTickEvery: r.rows.length > 12 ? 5 : 1,
       yLabel: 'MiB',
       series: [series(r.rows, 'RSS', RED, (m) => m.rssMiB), series(r.rows, 'heap used', BLUE, (m) => m.heapUsedMiB), series(r.rows, 'heap total', GREY, (m) => m.heapTotalMiB, true)],
     },
     {
       title: 'Sockets and timers',
       xLabel: 'minute',
+      xTickEvery: r.rows.length > 12 ? 5 : 1,
       yLabel: 'count',
       series: [series(r.rows, 'sockets', RED, (m) => m.sockets), series(r.rows, 'timers', BLUE, (m) => m.timers), series(r.rows, 'fds', GREY, (m) => m.openFds, true)],
     },
     {
       title: 'Queue and errors',
       xLabel: 'minute',
+      xTickEvery: r.rows.length > 12 ? 5 : 1,
       yLabel: 'per minute',
       series: [
         series(r.rows, 'queue depth (max)', BLUE, (m) => m.queueDepthMax),

@@ -246,7 +246,9 @@ export async function runSoak(o: SoakOptions, repoRoot: string): Promise<number>
 
   const rows = minuteRows(samples, logs, faultMarks, startedAt, (endedAt - startedAt) / 60_000);
   const warmupMinutes = Math.max(1, Math.min(5, Math.round(o.minutes * 0.1)));
-  const verdicts = op.incarnations.map((i) => judgeProcess(rows, i.pid, warmupMinutes));
+  // Judged under work: up to the last whole minute before the work stopped.
+  const lastWorkMinute = Math.floor((workEnded - startedAt) / 60_000);
+  const verdicts = op.incarnations.map((i) => judgeProcess(rows, i.pid, warmupMinutes, lastWorkMinute));
   const longest = [...verdicts].sort((a, b) => b.lifeMinutes - a.lifeMinutes)[0];
 
   const results: SoakResults = {
@@ -282,6 +284,7 @@ export async function runSoak(o: SoakOptions, repoRoot: string): Promise<number>
     samples,
     sampleGaps,
     warmupMinutes,
+    lastWorkMinute,
     verdicts,
     longestLived: longest?.pid ?? null,
     correctness: {

@@ -84,6 +84,15 @@ describe('soak analysis', () => {
     expect(v.note).toMatch(/too short/);
   });
 
+  it('leaves out the minutes after the work stopped, so a quiet end cannot hide growth', () => {
+    // Timers grow under work (minutes 1-20), then drop in the quiet (21-25).
+    const rows = minuteRows(samples(1, 25, (m) => ({ timers: m < 20 ? 20 + m : 5 })), noLogs, [], T0, 25);
+    expect(judgeProcess(rows, 1, 2).timersFlat).toBe(true);
+    const underWork = judgeProcess(rows, 1, 2, 20);
+    expect(underWork.judged).toEqual([3, 20]);
+    expect(underWork.timersFlat).toBe(false);
+  });
+
   it('median of even and odd counts', () => {
     expect(median([3, 1, 2])).toBe(2);
     expect(median([4, 1, 2, 3])).toBe(2.5);
