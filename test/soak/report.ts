@@ -83,7 +83,7 @@ function markdown(r: SoakResults): string {
     '',
     `\`npm run soak -- --minutes ${r.workMinutes} --seed ${r.options.seed}\` (docs/soak.md). Started ${r.date}; ${r.workMinutes} minutes of mixed work in rounds of ${r.roundS} s, ` +
       `then the final convergence and ${r.quietS} s of quiet: ${Math.round(r.durationS / 60)} minutes in all. Machine: ${cpus().length} cores (${cpus()[0]?.model ?? '?'}), ` +
-      `${Math.round(totalmem() / 2 ** 30)} GiB, load average at the end ${loadavg().map((l) => l.toFixed(2)).join(' ')} (the machine is shared).`,
+      `${Math.round(totalmem() / 2 ** 30)} GiB, load average when this was written ${loadavg().map((l) => l.toFixed(2)).join(' ')} (the machine is shared).`,
     '',
     `**World**: ${r.world.pushes} ConfigPushes (${Object.entries(r.world.byRole).map(([k, v]) => `${v} ${k}`).join(', ')}), ${r.world.targets} targets in ${r.world.namespaces} namespaces, ${r.world.sources} sources.`,
     '',
