@@ -233,7 +233,9 @@ export class RevisionStore {
       if (!live) return this.create(push, completed, revision);
       if ((live.revision ?? 0) >= revision) return recordOf(live) ?? record;
       try {
-        const written = await this.client.replace(record.namespace, record.name, { ...live, revision });
+        // The operation that completed it now is the one its annotation names.
+        const annotations = { ...live.metadata?.annotations, [REVISION_ANNOTATION.operationKey]: completed.operationKey };
+        const written = await this.client.replace(record.namespace, record.name, { ...live, metadata: { ...live.metadata, annotations }, revision });
         const updated = recordOf(written) ?? record;
         this.ownWrites.set(`${record.namespace}/${record.name}`, { pushUid: push.metadata.uid, record: updated });
         this.log.info({ revision, name: record.name }, 'revision renumbered: the same content completed again');
