@@ -263,7 +263,7 @@ function targetVerifier(
         wanted &&
         verificationFromCache(
           { resourceVersion: view?.resourceVersion, ownerUid: view?.ownerUid, ...facts },
-          { ownerUid: wanted.ownerUid, digest: wanted.spec.digest, client: wanted.client, targetDigest: () => desiredDigest(target.kind, wanted.spec) },
+          { ownerUid: wanted.ownerUid, digest: wanted.spec.digest, client: wanted.client, operationKey: wanted.operationKey, targetDigest: () => desiredDigest(target.kind, wanted.spec) },
         );
       return { verification: fromCache || held, cached: view };
     },

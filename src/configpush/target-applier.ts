@@ -107,7 +107,7 @@ export interface TargetVerifier {
    * if cached. Given what this reconcile wants, a verification may also come
    * from the cache itself (core/target-digest.ts, verificationFromCache).
    */
-  lookup(target: ResolvedTarget, wanted?: { spec: ResolvedSpec; ownerUid: string; client: string }): { verification: Verification | undefined; cached: CachedTarget | undefined };
+  lookup(target: ResolvedTarget, wanted?: { spec: ResolvedSpec; ownerUid: string; client: string; operationKey?: string }): { verification: Verification | undefined; cached: CachedTarget | undefined };
   /** A read, or the response to our own write, showed the target holding the desired content. */
   record(target: ResolvedTarget, verification: Verification): void;
   /** A read showed the target at `resourceVersion` (undefined: absent) without verifying it. */
@@ -234,7 +234,7 @@ function unchangedSinceVerified(
   ownership: Ownership,
   client: string,
 ): { verification: Verification; plan: NonNullable<ReturnType<typeof planVerified>> } | undefined {
-  const { verification, cached } = verifier.lookup(target, { spec, ownerUid: ownership.ownerUid, client });
+  const { verification, cached } = verifier.lookup(target, { spec, ownerUid: ownership.ownerUid, client, operationKey: ownership.operationKey });
   const plan = planVerified({ verification, cached, ownerUid: ownership.ownerUid, generation: ownership.generation, digest: spec.digest, client });
   return plan && verification ? { verification, plan } : undefined;
 }

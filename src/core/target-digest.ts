@@ -4,6 +4,7 @@ import { ANNOTATION, MANAGED_BY_LABEL, MANAGED_BY_VALUE } from '../api/constants
 import type { TargetKind } from '../api/types.js';
 import type { DesiredContent } from './content-digest.js';
 import { desiredData, readManagedKeys, type TargetObject } from './desired-target.js';
+import { isRollbackKey } from './operation-key.js';
 import type { Verification } from './target-plan.js';
 
 /**
@@ -123,6 +124,8 @@ export interface WantedTarget {
   targetDigest: () => string;
   /** '' for the operator's own identity, else the push's ServiceAccount. */
   client: string;
+  /** The key of the operation deciding (a generation's own, or a rollback's); absent: a generation's own. */
+  operationKey?: string | undefined;
 }
 
 /**
@@ -140,6 +143,8 @@ export interface WantedTarget {
 export function verificationFromCache(cached: CachedTargetState | undefined, wanted: WantedTarget): Verification | undefined {
   if (cached === undefined || wanted.client !== '') return undefined;
   if (cached.resourceVersion === undefined || cached.ownerUid !== wanted.ownerUid) return undefined;
+  // A rollback's key, met by an operation that is not a rollback: the planner's rollback rule (target-plan.ts) decides, on a read.
+  if (isRollbackKey(cached.operationKey) && !isRollbackKey(wanted.operationKey)) return undefined;
   if (cached.targetDigest !== wanted.targetDigest()) return undefined;
   return {
     resourceVersion: cached.resourceVersion,

@@ -4,6 +4,7 @@ import { ANNOTATION, MANAGED_BY_LABEL } from '../../src/api/constants.js';
 import type { TargetKind } from '../../src/api/types.js';
 import { contentDigest, type DesiredContent } from '../../src/core/content-digest.js';
 import { contentMatches, MANAGED_KEYS_ANNOTATION, renderTarget, type Ownership, type TargetObject } from '../../src/core/desired-target.js';
+import { rollbackKey } from '../../src/core/operation-key.js';
 import { desiredTargetDigest, observedTargetDigest, verificationFromCache, type CachedTargetState, type WantedTarget } from '../../src/core/target-digest.js';
 
 const key = Buffer.alloc(32, 7);
@@ -116,8 +117,14 @@ describe('verificationFromCache', () => {
     ['another owner', cached, { ownerUid: 'uid-2' }],
     ['no resourceVersion', { ...cached, resourceVersion: undefined }, {}],
     ['a ServiceAccount client (its access is checked by a read)', cached, { client: 'tenant' }],
+    ['a rollback\'s key on the target (the planner\'s rollback rule decides, on a read)', { ...cached, operationKey: rollbackKey('uid-1', 1, 'sha256:' + 'a'.repeat(64)) }, { operationKey: '1-0123456789' }],
   ])('gives nothing: %s', (_, state, over) => {
     expect(verificationFromCache(state, wanted(over))).toBeUndefined();
+  });
+
+  it('a rollback verifies its own targets from the cache', () => {
+    const key = rollbackKey('uid-1', 1, 'sha256:' + 'a'.repeat(64));
+    expect(verificationFromCache({ ...cached, operationKey: key }, wanted({ operationKey: key }))?.operationKey).toBe(key);
   });
 
   it('hashes the desired content only when the rest already holds', () => {
