@@ -22,6 +22,8 @@ import { PermanentError } from '../core/errors.js';
 import { isAlreadyExists, isConflict } from '../kube/api-errors.js';
 import type { RevisionClient } from '../kube/revision-client.js';
 
+/** Own writes awaiting their watch event, at most (each ~0.5 KiB). */
+const OWN_WRITES_LIMIT = 1_000;
 /** Revision payloads kept in memory, so a rolled-back push's resyncs do not read its revision again. */
 const PAYLOAD_CACHE_LIMIT = 256;
 
@@ -53,6 +55,11 @@ export class RevisionStore {
     private readonly client: RevisionClient,
     private readonly log: Logger,
   ) {}
+
+  /** How many of this process's own writes the watch has not delivered yet (bounded by the writes in flight). */
+  get undelivered(): number {
+    return this.ownWrites.size;
+  }
 
   /** The watch delivered (or deleted) a ControllerRevision. */
   observe(obj: V1ControllerRevision, deleted: boolean): void {
@@ -160,6 +167,22 @@ export class RevisionStore {
     return doomed.length;
   }
 
+  /**
+   * Overlays our own write until the watch delivers it. The watch may deliver
+   * it before the write's response arrives (often, under load): then the
+   * cache already shows it and there is nothing to overlay; remembering it
+   * anyway would keep it for good, since no later event would clear it.
+   */
+  private rememberOwnWrite(pushUid: string, record: RevisionRecord): void {
+    const held = this.byPush.get(pushUid);
+    const cached = held === undefined ? undefined : held instanceof Map ? held.get(record.name) : held.metadata?.name === record.name ? held : undefined;
+    const seen = cached?.metadata?.uid === record.uid && !(Number(cached.metadata?.resourceVersion) < Number(record.resourceVersion));
+    if (seen) return;
+    this.ownWrites.set(`${record.namespace}/${record.name}`, { pushUid, record });
+    // A bound regardless (a watch that never delivers): the oldest goes first; losing one costs an AlreadyExists.
+    if (this.ownWrites.size > OWN_WRITES_LIMIT) this.ownWrites.delete(this.ownWrites.keys().next().value!);
+  }
+
   private forget(push: ConfigPush, record: RevisionRecord): void {
     this.ownWrites.delete(`${record.namespace}/${record.name}`);
     this.remove(push.metadata.uid, record.name);
@@ -217,7 +240,7 @@ export class RevisionStore {
     }
     const record = recordOf(written);
     if (!record) throw new Error(`ControllerRevision ${namespace}/${name} has no uid or resourceVersion`);
-    this.ownWrites.set(`${namespace}/${name}`, { pushUid: uid, record });
+    this.rememberOwnWrite(uid, record);
     return record;
   }
 
@@ -237,7 +260,7 @@ export class RevisionStore {
         const annotations = { ...live.metadata?.annotations, [REVISION_ANNOTATION.operationKey]: completed.operationKey };
         const written = await this.client.replace(record.namespace, record.name, { ...live, metadata: { ...live.metadata, annotations }, revision });
         const updated = recordOf(written) ?? record;
-        this.ownWrites.set(`${record.namespace}/${record.name}`, { pushUid: push.metadata.uid, record: updated });
+        this.rememberOwnWrite(push.metadata.uid, updated);
         this.log.info({ revision, name: record.name }, 'revision renumbered: the same content completed again');
         return updated;
       } catch (err) {

@@ -101,11 +101,28 @@ describe('RevisionStore', () => {
     expect(first).toMatchObject({ revision: 1, name: revisionName('web', completed('1').digest) });
     expect(fake.calls).toEqual([`create ${first.name}`]);
     await store.recordCompleted(push, completed('1'), 10); // the watch has not delivered it yet
+    expect(store.undelivered).toBe(1);
     deliver(store, fake);
+    expect(store.undelivered).toBe(0); // the watch caught up: the overlay holds nothing more
     await store.recordCompleted(push, completed('1'), 10);
     expect(fake.calls).toHaveLength(1);
     // The cache holds no content.
     expect(store.records(push)).toEqual([expect.objectContaining({ revision: 1, digest: completed('1').digest, contentSecret: false })]);
+  });
+
+  it('a watch event that arrives before the write\'s response leaves nothing behind', async () => {
+    const fake = fakeClient();
+    const store = new RevisionStore(fake.client, silent);
+    const push = pushOf(spec);
+    const create = fake.client.create.bind(fake.client);
+    fake.client.create = async (namespace, body) => {
+      const written = await create(namespace, body);
+      deliver(store, fake); // the watch beats the response
+      return written;
+    };
+    await store.recordCompleted(push, completed('1'), 10);
+    expect(store.undelivered).toBe(0);
+    expect(store.records(push)).toHaveLength(1);
   });
 
   it('a lost response: the create meets AlreadyExists and takes what is there', async () => {
