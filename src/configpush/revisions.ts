@@ -5,6 +5,7 @@ import type { ConfigPush } from '../api/types.js';
 import type { DesiredContent } from '../core/content-digest.js';
 import {
   holdsSecretContent,
+  MAX_REVISION_PAYLOAD_BYTES,
   newestRevision,
   nextRevisionNumber,
   parsePayload,
@@ -197,6 +198,11 @@ export class RevisionStore {
     const { namespace, name: pushName, uid } = push.metadata;
     const name = revisionName(pushName, completed.digest);
     const payload = JSON.stringify(payloadOf(push.spec, completed.content));
+    const size = Buffer.byteLength(payload);
+    if (size > MAX_REVISION_PAYLOAD_BYTES) {
+      // Checked before any request: too large for etcd, so no write could succeed.
+      throw new PermanentError('RevisionTooLarge', `the content (${size} bytes as a revision) is larger than a revision may be (${MAX_REVISION_PAYLOAD_BYTES} bytes)`);
+    }
     const inSecret = holdsSecretContent(push.spec);
     const metadata = {
       name,

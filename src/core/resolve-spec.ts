@@ -178,7 +178,8 @@ function resolveTargets(refs: TargetRef[] | undefined, pushNamespace: string, na
 }
 
 /** data, binaryData (canonically re-encoded), labels and annotations: what every target must hold. */
-function resolveContent(spec: ConfigPush['spec']): DesiredContent {
+/** spec.data, binaryData, labels and annotations, validated and canonical: the content of a push without sources. */
+export function resolveContent(spec: Pick<ConfigPush['spec'], 'data' | 'binaryData' | 'labels' | 'annotations'>): DesiredContent {
   const data = stringMap(spec.data, 'spec.data');
   const binaryData = stringMap(spec.binaryData, 'spec.binaryData');
   for (const [key, value] of Object.entries(binaryData)) {

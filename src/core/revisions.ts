@@ -1,6 +1,7 @@
 import type { ConfigPushSpec } from '../api/types.js';
 import { digestHex, type DesiredContent } from './content-digest.js';
 import { rollbackKey } from './operation-key.js';
+import { resolveContent } from './resolve-spec.js';
 
 /**
  * Content revisions: each content a push's rollout completed, kept as a
@@ -41,6 +42,14 @@ export interface RevisionPayload {
   content: DesiredContent;
 }
 
+/**
+ * The largest payload a revision takes, in bytes of JSON. An object in etcd
+ * may be 1.5 MiB at most, and a push's content up to about 1 MiB: content
+ * larger than this is not kept as a revision (the push applies, and says so
+ * in a RevisionNotRecorded Event) rather than failing on every reconcile.
+ */
+export const MAX_REVISION_PAYLOAD_BYTES = 1_200_000;
+
 /** What the operator keeps of one revision (the ControllerRevision's metadata and number, never its data). */
 export interface RevisionRecord {
   name: string;
@@ -79,20 +88,32 @@ export function holdsSecretContent(spec: Pick<ConfigPushSpec, 'targets' | 'sourc
   return targets.some((t) => t?.kind === 'Secret') || sources.some((s) => s?.secretRef !== undefined);
 }
 
-export function payloadOf(spec: ConfigPushSpec, content: DesiredContent): RevisionPayload {
+/**
+ * The payload as stored: the spec's content fields, and the content written
+ * only when it is not the spec's own (a push with sources): without sources
+ * the content is the spec's data, binaryData, labels and annotations, and
+ * storing both would double the payload (a 1 MiB push would not fit).
+ */
+export function payloadOf(spec: ConfigPushSpec, content: DesiredContent): { spec: RevisionPayload['spec']; content?: DesiredContent } {
   const fields: RevisionPayload['spec'] = {};
   if (spec.data !== undefined) fields.data = spec.data;
   if (spec.binaryData !== undefined) fields.binaryData = spec.binaryData;
   if (spec.labels !== undefined) fields.labels = spec.labels;
   if (spec.annotations !== undefined) fields.annotations = spec.annotations;
   if (spec.sources !== undefined) fields.sources = spec.sources;
-  return { spec: fields, content };
+  const sourced = Array.isArray(spec.sources) && spec.sources.length > 0;
+  return sourced ? { spec: fields, content } : { spec: fields };
 }
 
-/** Parses a payload read back from the apiserver; throws a TypeError naming what is wrong. */
+/** Parses a payload read back from the apiserver (the content derived from the spec when not stored); throws a TypeError naming what is wrong. */
 export function parsePayload(raw: unknown): RevisionPayload {
   const value = typeof raw === 'string' ? (JSON.parse(raw) as unknown) : raw;
-  if (!isObject(value) || !isObject(value.spec) || !isObject(value.content)) throw new TypeError('revision payload: expected {spec, content}');
+  if (!isObject(value) || !isObject(value.spec)) throw new TypeError('revision payload: expected {spec, content}');
+  if (value.content === undefined) {
+    const spec = value.spec as RevisionPayload['spec'];
+    return { spec, content: resolveContent(spec) };
+  }
+  if (!isObject(value.content)) throw new TypeError('revision payload: expected {spec, content}');
   const content = value.content;
   const maps = ['data', 'binaryData', 'labels', 'annotations'] as const;
   for (const field of maps) {

@@ -57,10 +57,21 @@ export function isOperator(event: AuditEvent): boolean {
   return (event.userAgent ?? '').startsWith(OPERATOR_USER_AGENT);
 }
 
+/**
+ * A revision's payload Secret (`<push>-<10 hex of the content digest>`,
+ * docs/revisions.md): the operator's bookkeeping, not a target. The
+ * Metadata-level audit log does not carry the Secret's type or labels, so it
+ * is told by its name; no scenario names a target like that. The scenarios
+ * that make revisions check these creates themselves (rollback.test.ts: one
+ * per push; the soak: each once).
+ */
+const REVISION_PAYLOAD_NAME = /-[0-9a-f]{10}$/;
+
 function targetOf(event: AuditEvent, namespaces: ReadonlySet<string>): TargetRef | undefined {
   const ref = event.objectRef;
   if (!ref?.resource || !TARGET_RESOURCES.has(ref.resource)) return undefined;
   if ((ref.subresource ?? '') !== '' || !ref.namespace || !ref.name) return undefined;
+  if (ref.resource === 'secrets' && REVISION_PAYLOAD_NAME.test(ref.name)) return undefined;
   if (!namespaces.has(ref.namespace)) return undefined;
   if (!WRITE_VERBS.has(event.verb) || event.stage !== 'ResponseComplete') return undefined;
   return { resource: ref.resource as TargetRef['resource'], namespace: ref.namespace, name: ref.name };

@@ -78,7 +78,8 @@ describe('failurePolicy Rollback', () => {
     const [revision1] = await revisionsOf(home, uid);
     expect(revision1?.revision).toBe(1);
     expect(revision1?.metadata?.ownerReferences?.[0]).toMatchObject({ kind: 'ConfigPush', name: 'web', uid, controller: true });
-    expect((revision1?.data as { 'revision.json'?: { content?: { data?: unknown } } })['revision.json']?.content?.data).toEqual({ version: '1' });
+    // Without sources the content is the spec's own: only the spec is kept (docs/revisions.md).
+    expect((revision1?.data as { 'revision.json'?: unknown })['revision.json']).toEqual({ spec: { data: { version: '1' } } });
 
     const before = readAudit();
     deployments.stuck.add(namespaces[2]!); // wave 3 never rolls out
@@ -192,6 +193,6 @@ describe('failurePolicy Rollback', () => {
     }
     const kept = await revisionsOf(ns, metadata.uid);
     expect(kept.map((r) => r.revision)).toEqual([48, 49, 50]);
-    expect(kept.map((r) => (r.data as { 'revision.json': { content: { data: unknown } } })['revision.json'].content.data)).toEqual([{ n: '48' }, { n: '49' }, { n: '50' }]);
+    expect(kept.map((r) => (r.data as { 'revision.json': { spec: { data: unknown } } })['revision.json'].spec.data)).toEqual([{ n: '48' }, { n: '49' }, { n: '50' }]);
   }, 180_000);
 });

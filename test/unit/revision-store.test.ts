@@ -178,9 +178,20 @@ describe('RevisionStore', () => {
     expect(JSON.stringify(revision)).not.toContain('hunter2');
     expect(revision.data).toEqual({ contentSecret: record.name });
     expect(record.contentSecret).toBe(true);
-    expect(await store.payload(record)).toEqual({ spec: { data: { password: 'hunter2' } }, content: content('1') });
+    expect(await store.payload(record)).toEqual({ spec: { data: { password: 'hunter2' } }, content: { data: { password: 'hunter2' }, binaryData: {}, labels: {}, annotations: {} } });
     await store.payload(record);
     expect(fake.calls.filter((c) => c.startsWith('get'))).toEqual([`get secret ${record.name}`]);
+  });
+
+  it('content too large for a revision is refused before any request (RevisionTooLarge, permanent)', async () => {
+    const fake = fakeClient();
+    const store = new RevisionStore(fake.client, silent);
+    const big = { targets: [{ kind: 'ConfigMap' as const, name: 'web' }], data: { big: 'x'.repeat(1_300_000) } };
+    await expect(store.recordCompleted(pushOf(big), completed('1'), 10)).rejects.toMatchObject({ reason: 'RevisionTooLarge', retry: 'permanent' });
+    expect(fake.calls).toEqual([]);
+    // Just under the limit fits: the content is not stored a second time beside the spec.
+    const near = { targets: [{ kind: 'ConfigMap' as const, name: 'web' }], data: { big: 'x'.repeat(1_040_000) } };
+    await expect(store.recordCompleted(pushOf(near), completed('2'), 10)).resolves.toMatchObject({ revision: 1 });
   });
 
   it('a payload that is gone is a permanent RevisionNotFound', async () => {

@@ -106,11 +106,17 @@ describe('revisions', () => {
     expect(revisionsToPrune(records, 10)).toEqual([]);
   });
 
-  it('stores the spec content fields and the written content, and parses them back strictly', () => {
+  it('stores the spec content fields, and the written content only when sources made it; parses them back strictly', () => {
     const payload = payloadOf({ targets: [], data: { version: '1' }, sources: [{ configMapRef: { name: 'base' } }] }, content('1'));
     expect(payload).toEqual({ spec: { data: { version: '1' }, sources: [{ configMapRef: { name: 'base' } }] }, content: content('1') });
     expect(parsePayload(JSON.stringify(payload))).toEqual(payload);
-    expect(() => parsePayload('{"spec":{}}')).toThrow(/spec, content/);
+    // Without sources the content is the spec's own, canonical (base64 re-encoded as the apiserver stores it): not stored twice.
+    const plain = payloadOf({ targets: [], data: { version: '1' }, binaryData: { b: 'YR==' } }, content('1'));
+    expect(plain).toEqual({ spec: { data: { version: '1' }, binaryData: { b: 'YR==' } } });
+    expect(parsePayload(JSON.stringify(plain)).content).toEqual({ data: { version: '1' }, binaryData: { b: 'YQ==' }, labels: {}, annotations: {} });
+    expect(() => parsePayload('{"content":{}}')).toThrow(/spec, content/);
+    expect(() => parsePayload('{"spec":{},"content":3}')).toThrow(/spec, content/);
+    expect(() => parsePayload('{"spec":{"data":{"a":1}}}')).toThrow(/spec.data/);
     expect(() => parsePayload({ spec: {}, content: { data: { a: 1 }, binaryData: {}, labels: {}, annotations: {} } })).toThrow(/content.data/);
   });
 });
