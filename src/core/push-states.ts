@@ -36,6 +36,8 @@ export const CONDITION_REASONS = [
   'RollingBack',
   'RolledBack',
   'RevisionNotFound',
+  // a revision not recorded (configpush/revisions.ts): the RevisionNotRecorded Event's cause, never a condition's
+  'RevisionTooLarge',
   'ReconcileError',
   'InvalidSpec',
   // tenancy (core/tenancy.ts)
