@@ -1,7 +1,6 @@
-import { readFileSync } from 'node:fs';
-import { request } from 'node:https';
 import { join } from 'node:path';
 import { KubeConfig } from '@kubernetes/client-node';
+import { apiserverMetricsText } from '../test/support/apf.js';
 
 /**
  * What the apiserver itself says it spent: `process_cpu_seconds_total` (its
@@ -39,31 +38,7 @@ export async function readApiserver(clusterDir: string): Promise<ApiserverReadin
   kubeConfig.loadFromFile(join(clusterDir, 'kubeconfig'));
   const server = kubeConfig.getCurrentCluster()?.server;
   if (!server) throw new Error(`${clusterDir}/kubeconfig has no current cluster`);
-  const pki = join(clusterDir, 'pki');
-  const url = new URL('/metrics', server);
-  const text = await new Promise<string>((resolve, reject) => {
-    const req = request(
-      {
-        host: url.hostname,
-        port: url.port,
-        path: url.pathname,
-        ca: readFileSync(join(pki, 'ca.crt')),
-        cert: readFileSync(join(pki, 'admin.crt')),
-        key: readFileSync(join(pki, 'admin.key')),
-        timeout: 10_000,
-      },
-      (res) => {
-        let body = '';
-        res.setEncoding('utf8');
-        res.on('data', (chunk: string) => (body += chunk));
-        res.on('end', () => (res.statusCode === 200 ? resolve(body) : reject(new Error(`apiserver /metrics answered ${res.statusCode}`))));
-        res.on('error', reject);
-      },
-    );
-    req.on('timeout', () => req.destroy(new Error('apiserver /metrics timed out')));
-    req.on('error', reject);
-    req.end();
-  });
+  const text = await apiserverMetricsText(server, join(clusterDir, 'pki'));
   return { ...parseApiserverMetrics(text), at: performance.now() };
 }
 

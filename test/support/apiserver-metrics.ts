@@ -1,8 +1,7 @@
-import { readFileSync } from 'node:fs';
-import { request } from 'node:https';
 import { join } from 'node:path';
 import { clusterDir, kubeconfigPath } from './paths.js';
 import { testKubeConfig } from './kube.js';
+import { apiserverMetricsText } from './apf.js';
 
 /** One sample of the apiserver's `apiserver_request_total` counter. */
 export interface RequestSample {
@@ -19,31 +18,7 @@ export interface RequestSample {
 export async function apiserverRequests(): Promise<RequestSample[]> {
   const server = testKubeConfig().getCurrentCluster()?.server;
   if (!server) throw new Error(`${kubeconfigPath} has no current cluster`);
-  const pki = join(clusterDir, 'pki');
-  const text = await new Promise<string>((resolve, reject) => {
-    const url = new URL('/metrics', server);
-    const req = request(
-      {
-        host: url.hostname,
-        port: url.port,
-        path: url.pathname,
-        ca: readFileSync(join(pki, 'ca.crt')),
-        cert: readFileSync(join(pki, 'admin.crt')),
-        key: readFileSync(join(pki, 'admin.key')),
-        timeout: 10_000,
-      },
-      (res) => {
-        let body = '';
-        res.setEncoding('utf8');
-        res.on('data', (chunk: string) => (body += chunk));
-        res.on('end', () => (res.statusCode === 200 ? resolve(body) : reject(new Error(`apiserver /metrics answered ${res.statusCode}`))));
-        res.on('error', reject);
-      },
-    );
-    req.on('timeout', () => req.destroy(new Error('apiserver /metrics timed out')));
-    req.on('error', reject);
-    req.end();
-  });
+  const text = await apiserverMetricsText(server, join(clusterDir, 'pki'));
   return parseRequestTotal(text);
 }
 
