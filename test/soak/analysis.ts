@@ -21,6 +21,12 @@ export interface Sample {
   activeResources: number;
   /** configpush_reconcile_total{result="error"} of this process (a counter: since it started). */
   reconcileErrors: number;
+  /** /proc/<pid>/status RssAnon and RssFile: what of RSS is anonymous memory (heap, malloc) and what mapped files (code). */
+  rssAnonBytes?: number;
+  rssFileBytes?: number;
+  /** V8 heap spaces (nodejs_heap_space_size_{used,total}_bytes by space): where heap total goes (old, code, large objects...). */
+  heapSpaceUsedBytes?: Record<string, number>;
+  heapSpaceTotalBytes?: Record<string, number>;
 }
 
 /** Something that happened at an instant: a fault, a log line counted, a target write logged. */

@@ -10,14 +10,22 @@ export interface SoakOptions {
   out: string;
   /** Leave the soak's control plane running afterwards (to look around). */
   keepCluster: boolean;
+  /**
+   * Two heap snapshots of the last operator process (the one judged): at the
+   * end of its warm-up and when the work stops (test/soak/heap-snapshots.ts).
+   * Off by default: a snapshot pauses the process and leaves RSS higher.
+   */
+  heapSnapshots: boolean;
 }
 
-export const USAGE = `usage: npm run soak -- [--minutes N] [--seed N] [--sample-seconds N] [--out PATH] [--keep-cluster]
+export const USAGE = `usage: npm run soak -- [--minutes N] [--seed N] [--sample-seconds N] [--out PATH] [--keep-cluster] [--heap-snapshots]
   --minutes N          how long the mixed work runs (default 60; 0.5 is a smoke run)
   --seed N             the seed of every random choice (default: from the clock)
   --sample-seconds N   seconds between samples of the operator process (default 10)
   --out PATH           the figures' path without extension (default bench/results/soak-<UTC date>)
-  --keep-cluster       leave the soak's control plane (.cache/cluster-soak) running`;
+  --keep-cluster       leave the soak's control plane (.cache/cluster-soak) running
+  --heap-snapshots     heap snapshots of the judged process at the end of its warm-up and when the work stops,
+                       into .cache/soak/heap (they pause it and raise its RSS: not for the default figures)`;
 
 function positive(flag: string, raw: string | undefined, integer: boolean): number {
   const value = Number(raw);
@@ -35,6 +43,7 @@ export function parseSoakOptions(argv: readonly string[], repoRoot: string, now 
     sampleSeconds: 10,
     out: join(repoRoot, 'bench/results', `soak-${now.toISOString().slice(0, 10)}`),
     keepCluster: false,
+    heapSnapshots: false,
   };
   for (let i = 0; i < argv.length; i++) {
     const flag = argv[i];
@@ -59,6 +68,9 @@ export function parseSoakOptions(argv: readonly string[], repoRoot: string, now 
         break;
       case '--keep-cluster':
         options.keepCluster = true;
+        break;
+      case '--heap-snapshots':
+        options.heapSnapshots = true;
         break;
       default:
         throw new Error(`unknown argument ${JSON.stringify(flag)}\n${USAGE}`);

@@ -21,6 +21,8 @@ export interface SoakResults {
   harnessErrors: string[];
   faults: { kind: string; at: number; minute: number; durationS: number; pid?: number }[];
   marks: { minute: number; second: number; what: string }[];
+  /** --heap-snapshots: the snapshots taken (file, pid, when, how long the write took). */
+  heapSnapshots?: { label: string; pid: number; at: number; minute: number; second: number; seconds: number; file: string }[];
   incarnations: { pid: number; startedS: number; endedS: number | null; end: string | null; targetWrites: number; errors: number; retries: number }[];
   rows: MinuteRow[];
   samples: Sample[];

@@ -1,4 +1,4 @@
-import { readdirSync, readlinkSync } from 'node:fs';
+import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import type { Sample } from './analysis.js';
 
 /** One Prometheus text exposition, as `name{labels}` -> value (labels as printed). */
@@ -40,6 +40,27 @@ export function fdCounts(pid: number): { openFds: number; sockets: number } {
   return { openFds, sockets };
 }
 
+/** RssAnon and RssFile of /proc/<pid>/status, in bytes (undefined where the kernel does not report them). */
+export function parseProcStatus(text: string): { rssAnonBytes?: number; rssFileBytes?: number } {
+  const kib = (field: string) => {
+    const m = new RegExp(`^${field}:\\s+(\\d+) kB$`, 'm').exec(text);
+    return m ? Number(m[1]) * 1024 : undefined;
+  };
+  const anon = kib('RssAnon');
+  const file = kib('RssFile');
+  return { ...(anon !== undefined ? { rssAnonBytes: anon } : {}), ...(file !== undefined ? { rssFileBytes: file } : {}) };
+}
+
+/** `name{space="..."}` values by space (prom-client's per-space heap gauges). */
+export function bySpace(values: ReadonlyMap<string, number>, name: string): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const [series, value] of values) {
+    const m = series.startsWith(`${name}{`) ? /space="([^"]+)"/.exec(series) : null;
+    if (m?.[1] !== undefined) out[m[1]] = value;
+  }
+  return out;
+}
+
 /** A sample of the operator process from its /metrics (prom-client default metrics plus ours) and /proc. */
 export async function sampleProcess(pid: number, metricsPort: number): Promise<Sample> {
   const response = await fetch(`http://127.0.0.1:${metricsPort}/metrics`, { signal: AbortSignal.timeout(5_000) });
@@ -51,6 +72,12 @@ export async function sampleProcess(pid: number, metricsPort: number): Promise<S
     return value;
   };
   const fds = fdCounts(pid);
+  let status = {};
+  try {
+    status = parseProcStatus(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  } catch {
+    // the process ended meanwhile: the sample keeps the rest
+  }
   return {
     at: Date.now(),
     pid,
@@ -65,5 +92,8 @@ export async function sampleProcess(pid: number, metricsPort: number): Promise<S
     timers: metricValue(values, 'nodejs_active_resources', { type: 'Timeout' }) ?? 0,
     activeResources: need('nodejs_active_resources_total'),
     reconcileErrors: metricValue(values, 'configpush_reconcile_total', { result: 'error' }) ?? 0,
+    ...status,
+    heapSpaceUsedBytes: bySpace(values, 'nodejs_heap_space_size_used_bytes'),
+    heapSpaceTotalBytes: bySpace(values, 'nodejs_heap_space_size_total_bytes'),
   };
 }

@@ -14,6 +14,7 @@ import { judgeProcess, minuteRows, type Mark, type Sample } from './analysis.js'
 import type { SoakOptions } from './options.js';
 import { writeSoakReport, type SoakResults } from './report.js';
 import { sampleProcess } from './sampler.js';
+import { firstSnapshotAtMs, heapSnapshotNodeOptions, takeHeapSnapshot } from './heap-snapshots.js';
 import { faultSchedule, roundMs } from './schedule.js';
 import { World } from './world.js';
 
@@ -62,7 +63,16 @@ export async function runSoak(o: SoakOptions, repoRoot: string): Promise<number>
   const world = new World(clients(env.kubeconfig, 'configpush-soak'), clients(env.kubeconfig, 'configpush-soak-third-party'), rnd, runId);
   await world.plan();
 
-  const op = new OperatorProcess({ name: `soak-${runId}`, kubeconfig: env.kubeconfig, workers: 4, requestTimeoutS: 10, metrics: true });
+  const heapDir = join(repoRoot, '.cache/soak/heap');
+  if (o.heapSnapshots) mkdirSync(heapDir, { recursive: true });
+  const op = new OperatorProcess({
+    name: `soak-${runId}`,
+    kubeconfig: env.kubeconfig,
+    workers: 4,
+    requestTimeoutS: 10,
+    metrics: true,
+    ...(o.heapSnapshots ? { env: { NODE_OPTIONS: heapSnapshotNodeOptions(heapDir, process.env.NODE_OPTIONS) } } : {}),
+  });
   const portByPid = new Map<number, number>();
   const logs = { errors: [] as number[], warnings: [] as number[], targetWrites: [] as number[] };
   const errorMessages = new Map<string, number>();
@@ -163,6 +173,29 @@ export async function runSoak(o: SoakOptions, repoRoot: string): Promise<number>
     }
   })();
 
+  // Heap snapshots of the judged process (--heap-snapshots): the first at the
+  // end of its warm-up, the second when the work stops (below).
+  const warmupMinutes = Math.max(1, Math.min(5, Math.round(o.minutes * 0.1)));
+  const heapSnapshots: { label: string; pid: number; at: number; seconds: number; file: string }[] = [];
+  const snapshot = async (label: string): Promise<void> => {
+    const pid = op.pid;
+    if (pid === undefined) return void mark(`heap snapshot (${label}): no operator process running`);
+    const at = Date.now();
+    try {
+      const { file, seconds } = await takeHeapSnapshot(pid, heapDir);
+      heapSnapshots.push({ label, pid, at, seconds, file });
+      mark(`heap snapshot (${label}) of pid ${pid}: ${file}, ${seconds.toFixed(1)} s`, at);
+    } catch (err) {
+      mark(`heap snapshot (${label}) of pid ${pid} failed: ${err instanceof Error ? err.message : String(err)}`, at);
+    }
+  };
+  const firstSnapshotAt = o.heapSnapshots ? firstSnapshotAtMs(totalMs, warmupMinutes) : undefined;
+  const firstSnapshot = (async () => {
+    if (firstSnapshotAt === undefined) return;
+    await sleepUntil(startedAt + firstSnapshotAt, () => Date.now() >= startedAt + totalMs);
+    if (Date.now() < startedAt + totalMs) await snapshot('end of warm-up');
+  })();
+
   // The mixed work: each round 6 spec changes, 1 source change, 3 foreign
   // edits under Correct and 1 under Report, spread evenly over the round.
   const round = roundMs(totalMs);
@@ -194,12 +227,16 @@ export async function runSoak(o: SoakOptions, repoRoot: string): Promise<number>
   await work;
   stopped = true;
   await faults;
+  await firstSnapshot;
   const workEnded = Date.now();
   mark(`work stopped after ${rounds} round(s): ${JSON.stringify(world.counts)}`);
+  if (o.heapSnapshots) await snapshot('work stopped');
+  // Convergence is timed from here: a snapshot's pause is not the operator's.
+  const convergeFrom = Date.now();
 
   const lost = await world.notConverged(5 * 60_000);
   const convergedAt = Date.now();
-  mark(lost.length === 0 ? `every push converged ${((convergedAt - workEnded) / 1000).toFixed(1)} s after the work stopped` : `${lost.length} push(es) NOT converged`);
+  mark(lost.length === 0 ? `every push converged ${((convergedAt - convergeFrom) / 1000).toFixed(1)} s after the work stopped${convergeFrom - workEnded > 1_000 ? ' and the heap snapshot' : ''}` : `${lost.length} push(es) NOT converged`);
   // A quiet stretch with no work: the queue must drain and stay empty.
   const quietMs = Math.min(120_000, Math.max(15_000, Math.round(totalMs * 0.03)));
   await sleep(quietMs);
@@ -245,7 +282,6 @@ export async function runSoak(o: SoakOptions, repoRoot: string): Promise<number>
   const cleanStop = last?.end === 'stopped' && last.exitCode === 0;
 
   const rows = minuteRows(samples, logs, faultMarks, startedAt, (endedAt - startedAt) / 60_000);
-  const warmupMinutes = Math.max(1, Math.min(5, Math.round(o.minutes * 0.1)));
   // Judged under work: up to the last whole minute before the work stopped.
   const lastWorkMinute = Math.floor((workEnded - startedAt) / 60_000);
   const verdicts = op.incarnations.map((i) => judgeProcess(rows, i.pid, warmupMinutes, lastWorkMinute));
@@ -283,13 +319,14 @@ export async function runSoak(o: SoakOptions, repoRoot: string): Promise<number>
     rows,
     samples,
     sampleGaps,
+    heapSnapshots: heapSnapshots.map((h) => ({ ...h, minute: Math.floor((h.at - startedAt) / 60_000) + 1, second: Math.round((h.at - startedAt) / 1000) })),
     warmupMinutes,
     lastWorkMinute,
     verdicts,
     longestLived: longest?.pid ?? null,
     correctness: {
       lost,
-      convergedAfterWorkS: lost.length === 0 ? (convergedAt - workEnded) / 1000 : null,
+      convergedAfterWorkS: lost.length === 0 ? (convergedAt - convergeFrom) / 1000 : null,
       doubleApplies: doubles,
       logDoubles,
       revisionSecrets: {
