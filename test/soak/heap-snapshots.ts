@@ -15,12 +15,19 @@ import { faultSchedule } from './schedule.js';
  * `Heap.<date>.<time>.<pid>.<tid>.<seq>.heapsnapshot` there. A snapshot
  * collects garbage first, so it holds the live heap only.
  *
- * The first is taken in the last minute of that process's warm-up, so the
- * pause (seconds, more on a loaded machine) and the memory the snapshot
- * takes to write (native, some of which the allocator keeps: RSS steps up)
- * fall before the verdict's first window, and both windows are measured
- * after it; the second when the work stops (the end of the judged window).
- * Off by default: the step in RSS would otherwise be in every run's figures.
+ * A snapshot is not free: it pauses the process (seconds, more on a loaded
+ * machine) and the native memory it takes to write one is mostly kept by the
+ * allocator (a 1-minute smoke run: RSS 117 MiB before, 244 MiB after). A
+ * snapshot of the judged process inside its judged window would therefore
+ * swamp the very RSS drift the soak is to explain. So none is: the first
+ * is of the process before it, 45 s before the last kill -9 ends it anyway
+ * (at about the age, 5 minutes, at which the judged process's first window
+ * starts, and under the same work), the second of the judged process when
+ * the work stops (the end of its judged window), the third after the quiet
+ * (idle: what stays). The diff of the first two is by constructor and
+ * holder, not by object id: the same work, two processes, two ages.
+ * Off by default all the same: the pauses and the RSS step are in the
+ * quiet minutes and the convergence time after them.
  */
 
 /** The node options that make the operator write a heap snapshot into `dir` on SIGUSR2. */
@@ -30,16 +37,16 @@ export function heapSnapshotNodeOptions(dir: string, inherited = ''): string {
 }
 
 /**
- * When (ms after the soak started) to take the first snapshot: three
- * quarters into the last minute of the warm-up of the process the last
- * kill -9 starts. undefined when the schedule has no kill.
+ * When (ms after the soak started) to take the first snapshot: shortly
+ * before the last kill -9 (45 s, or a quarter of the time since the kill
+ * before it if that is shorter, in a smoke run). undefined without a kill.
  */
-export function firstSnapshotAtMs(totalMs: number, warmupMinutes: number): number | undefined {
-  const lastKill = faultSchedule(totalMs)
-    .filter((f) => f.kind === 'kill -9')
-    .at(-1);
-  if (lastKill === undefined) return undefined;
-  return lastKill.atMs + Math.max(0.25, warmupMinutes - 0.75) * 60_000;
+export function snapshotBeforeLastKillAtMs(totalMs: number): number | undefined {
+  const kills = faultSchedule(totalMs).filter((f) => f.kind === 'kill -9');
+  const last = kills.at(-1);
+  if (last === undefined) return undefined;
+  const before = kills.at(-2)?.atMs ?? 0;
+  return last.atMs - Math.min(45_000, (last.atMs - before) / 4);
 }
 
 /** The snapshot files of `pid` among `names` (node's name: Heap.<date>.<time>.<pid>.<tid>.<seq>.heapsnapshot). */

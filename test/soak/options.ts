@@ -11,9 +11,10 @@ export interface SoakOptions {
   /** Leave the soak's control plane running afterwards (to look around). */
   keepCluster: boolean;
   /**
-   * Two heap snapshots of the last operator process (the one judged): at the
-   * end of its warm-up and when the work stops (test/soak/heap-snapshots.ts).
-   * Off by default: a snapshot pauses the process and leaves RSS higher.
+   * Heap snapshots (test/soak/heap-snapshots.ts): of the process before the
+   * judged one just before the last kill, and of the judged one when the work
+   * stops and after the quiet. Off by default: a snapshot pauses the process
+   * and leaves its RSS much higher.
    */
   heapSnapshots: boolean;
 }
@@ -24,8 +25,8 @@ export const USAGE = `usage: npm run soak -- [--minutes N] [--seed N] [--sample-
   --sample-seconds N   seconds between samples of the operator process (default 10)
   --out PATH           the figures' path without extension (default bench/results/soak-<UTC date>)
   --keep-cluster       leave the soak's control plane (.cache/cluster-soak) running
-  --heap-snapshots     heap snapshots of the judged process at the end of its warm-up and when the work stops,
-                       into .cache/soak/heap (they pause it and raise its RSS: not for the default figures)`;
+  --heap-snapshots     heap snapshots into .cache/soak/heap: of the process before the judged one, just before
+                       the last kill; of the judged one when the work stops and after the quiet`;
 
 function positive(flag: string, raw: string | undefined, integer: boolean): number {
   const value = Number(raw);

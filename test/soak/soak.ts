@@ -14,7 +14,7 @@ import { judgeProcess, minuteRows, type Mark, type Sample } from './analysis.js'
 import type { SoakOptions } from './options.js';
 import { writeSoakReport, type SoakResults } from './report.js';
 import { sampleProcess } from './sampler.js';
-import { firstSnapshotAtMs, heapSnapshotNodeOptions, takeHeapSnapshot } from './heap-snapshots.js';
+import { snapshotBeforeLastKillAtMs, heapSnapshotNodeOptions, takeHeapSnapshot } from './heap-snapshots.js';
 import { faultSchedule, roundMs } from './schedule.js';
 import { World } from './world.js';
 
@@ -149,11 +149,33 @@ export async function runSoak(o: SoakOptions, repoRoot: string): Promise<number>
   await forEachLimit(world.pushes, 4, async (push) => createPush(world.c, push));
   mark(`${world.pushes.length} pushes created (${world.pushes.reduce((n, p) => n + p.targets.length, 0)} targets)`);
 
+  // Heap snapshots (--heap-snapshots, see heap-snapshots.ts): one of the
+  // process the last kill ends, just before it, and two of the judged process
+  // once its judged window is over (when the work stops, after the quiet).
+  const heapSnapshots: { label: string; pid: number; at: number; seconds: number; file: string }[] = [];
+  const snapshot = async (label: string): Promise<void> => {
+    const pid = op.pid;
+    if (pid === undefined) return void mark(`heap snapshot (${label}): no operator process running`);
+    const at = Date.now();
+    try {
+      const { file, seconds } = await takeHeapSnapshot(pid, heapDir);
+      heapSnapshots.push({ label, pid, at, seconds, file });
+      mark(`heap snapshot (${label}) of pid ${pid}: ${file}, ${seconds.toFixed(1)} s`, at);
+    } catch (err) {
+      mark(`heap snapshot (${label}) of pid ${pid} failed: ${err instanceof Error ? err.message : String(err)}`, at);
+    }
+  };
+  const preKillSnapshotAt = o.heapSnapshots ? snapshotBeforeLastKillAtMs(totalMs) : undefined;
   const endAt = startedAt + totalMs;
   let stopped = false;
   const faultRecords: { kind: string; at: number; durationS: number; pid?: number }[] = [];
   const faults = (async () => {
     for (const fault of faultSchedule(totalMs)) {
+      if (preKillSnapshotAt !== undefined && fault.kind === 'kill -9' && fault.atMs > preKillSnapshotAt && heapSnapshots.length === 0) {
+        await sleepUntil(startedAt + preKillSnapshotAt, () => stopped);
+        if (stopped) return;
+        await snapshot('before the last kill');
+      }
       await sleepUntil(startedAt + fault.atMs, () => stopped);
       if (stopped) return;
       const at = Date.now();
@@ -171,29 +193,6 @@ export async function runSoak(o: SoakOptions, repoRoot: string): Promise<number>
         mark(`control-plane restart (${(ms / 1000).toFixed(1)} s)`, at);
       }
     }
-  })();
-
-  // Heap snapshots of the judged process (--heap-snapshots): the first at the
-  // end of its warm-up, the second when the work stops (below).
-  const warmupMinutes = Math.max(1, Math.min(5, Math.round(o.minutes * 0.1)));
-  const heapSnapshots: { label: string; pid: number; at: number; seconds: number; file: string }[] = [];
-  const snapshot = async (label: string): Promise<void> => {
-    const pid = op.pid;
-    if (pid === undefined) return void mark(`heap snapshot (${label}): no operator process running`);
-    const at = Date.now();
-    try {
-      const { file, seconds } = await takeHeapSnapshot(pid, heapDir);
-      heapSnapshots.push({ label, pid, at, seconds, file });
-      mark(`heap snapshot (${label}) of pid ${pid}: ${file}, ${seconds.toFixed(1)} s`, at);
-    } catch (err) {
-      mark(`heap snapshot (${label}) of pid ${pid} failed: ${err instanceof Error ? err.message : String(err)}`, at);
-    }
-  };
-  const firstSnapshotAt = o.heapSnapshots ? firstSnapshotAtMs(totalMs, warmupMinutes) : undefined;
-  const firstSnapshot = (async () => {
-    if (firstSnapshotAt === undefined) return;
-    await sleepUntil(startedAt + firstSnapshotAt, () => Date.now() >= startedAt + totalMs);
-    if (Date.now() < startedAt + totalMs) await snapshot('end of warm-up');
   })();
 
   // The mixed work: each round 6 spec changes, 1 source change, 3 foreign
@@ -227,7 +226,6 @@ export async function runSoak(o: SoakOptions, repoRoot: string): Promise<number>
   await work;
   stopped = true;
   await faults;
-  await firstSnapshot;
   const workEnded = Date.now();
   mark(`work stopped after ${rounds} round(s): ${JSON.stringify(world.counts)}`);
   if (o.heapSnapshots) await snapshot('work stopped');
@@ -240,6 +238,7 @@ export async function runSoak(o: SoakOptions, repoRoot: string): Promise<number>
   // A quiet stretch with no work: the queue must drain and stay empty.
   const quietMs = Math.min(120_000, Math.max(15_000, Math.round(totalMs * 0.03)));
   await sleep(quietMs);
+  if (o.heapSnapshots) await snapshot('after the quiet');
   sampling = false;
   await sampler;
   const endedAt = Date.now();
@@ -282,6 +281,7 @@ export async function runSoak(o: SoakOptions, repoRoot: string): Promise<number>
   const cleanStop = last?.end === 'stopped' && last.exitCode === 0;
 
   const rows = minuteRows(samples, logs, faultMarks, startedAt, (endedAt - startedAt) / 60_000);
+  const warmupMinutes = Math.max(1, Math.min(5, Math.round(o.minutes * 0.1)));
   // Judged under work: up to the last whole minute before the work stopped.
   const lastWorkMinute = Math.floor((workEnded - startedAt) / 60_000);
   const verdicts = op.incarnations.map((i) => judgeProcess(rows, i.pid, warmupMinutes, lastWorkMinute));

@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { firstSnapshotAtMs, heapSnapshotNodeOptions, snapshotFilesOf, takeHeapSnapshot } from '../../test/soak/heap-snapshots.js';
+import { snapshotBeforeLastKillAtMs, heapSnapshotNodeOptions, snapshotFilesOf, takeHeapSnapshot } from '../../test/soak/heap-snapshots.js';
 import { parseSoakOptions } from '../../test/soak/options.js';
 import { bySpace, parseExposition, parseProcStatus } from '../../test/soak/sampler.js';
 
@@ -20,12 +20,12 @@ describe('soak --heap-snapshots', () => {
     expect(() => heapSnapshotNodeOptions('/a dir/heap')).toThrow(/cannot carry a path with spaces/);
   });
 
-  it('takes the first snapshot in the last warm-up minute of the process the last kill starts', () => {
+  it('takes the first snapshot shortly before the last kill, so its pause and RSS step die with that process', () => {
     const hour = 60 * 60_000;
-    // Last kill at 40 % (24 min); 5-minute warm-up: 28 min 15 s, before the first judged window (its 6th minute).
-    expect(firstSnapshotAtMs(hour, 5)).toBe(24 * 60_000 + 4.25 * 60_000);
-    // A smoke run: the last kill at 12 s of 30, warm-up 1 minute: 15 s after it.
-    expect(firstSnapshotAtMs(30_000, 1)).toBe(12_000 + 15_000);
+    // Kills at 6, 12, 18, 24 minutes: 45 s before the last.
+    expect(snapshotBeforeLastKillAtMs(hour)).toBe(24 * 60_000 - 45_000);
+    // A 1-minute smoke run: kills 6 s apart, a quarter of that before the last (24 s).
+    expect(snapshotBeforeLastKillAtMs(60_000)).toBe(24_000 - 1_500);
   });
 
   it("picks a process's snapshot files by the pid in node's file name", () => {
