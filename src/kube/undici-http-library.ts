@@ -2,6 +2,7 @@ import { promisify } from 'node:util';
 import { brotliDecompress, gunzip, inflate } from 'node:zlib';
 import { ResponseContext, SelfDecodingBody, type PromiseHttpLibrary, type RequestContext } from '@kubernetes/client-node';
 import { getGlobalDispatcher } from 'undici';
+import { settleOnAbort } from './abort-race.js';
 import type { RequestThrottle } from './request-throttle.js';
 
 const decoders: Record<string, (data: Buffer) => Promise<Buffer>> = {
@@ -43,14 +44,20 @@ export class UndiciRequestLibrary implements PromiseHttpLibrary {
       throw new Error(`UndiciRequestLibrary: unsupported request body (${body.constructor.name})`);
     }
     await this.throttle?.beforeSend(request.getSignal());
-    const response = await dispatcher.request({
-      origin: url.origin,
-      path: `${url.pathname}${url.search}`,
-      method: request.getHttpMethod() as 'GET',
-      headers: { 'accept-encoding': 'gzip, deflate, br', ...request.getHeaders() },
-      body: body === undefined ? null : body.toString(),
-      signal: request.getSignal() ?? null,
-    });
+    const signal = request.getSignal();
+    // undici ignores the signal while the request waits for a connection (abort-race.ts).
+    const response = await settleOnAbort(
+      dispatcher.request({
+        origin: url.origin,
+        path: `${url.pathname}${url.search}`,
+        method: request.getHttpMethod() as 'GET',
+        headers: { 'accept-encoding': 'gzip, deflate, br', ...request.getHeaders() },
+        body: body === undefined ? null : body.toString(),
+        signal: signal ?? null,
+      }),
+      signal,
+      (late) => void late.body.dump().catch(() => undefined),
+    );
     const headers: Record<string, string> = {};
     for (const [name, value] of Object.entries(response.headers)) {
       if (value !== undefined) headers[name] = Array.isArray(value) ? value.join(', ') : value;
