@@ -136,7 +136,16 @@ export interface HeapSummary {
 
 const LEAF_TYPES = new Set(['string', 'concatenated string', 'sliced string', 'array', 'number', 'hidden', 'bigint']);
 
-export function summarizeHeapSnapshot(file: string): HeapSummary {
+/** How many rows of each list a summary keeps (a diff of two snapshots wants more than the bench report shows). */
+export interface HeapSummaryLimits {
+  top?: number;
+  holders?: number;
+  maps?: number;
+  /** Maps with more entries than this are listed (default 500). */
+  minMapEntries?: number;
+}
+
+export function summarizeHeapSnapshot(file: string, limits: HeapSummaryLimits = {}): HeapSummary {
   const snap = readHeapSnapshot(file);
   const width = snap.nodeFields.length;
   const typeAt = snap.nodeFields.indexOf('type');
@@ -192,7 +201,7 @@ export function summarizeHeapSnapshot(file: string): HeapSummary {
       .sort((a, b) => b[1].bytes - a[1].bytes)
       .slice(0, n)
       .map(([name, g]) => ({ name, count: g.count, bytes: g.bytes, percent: round((100 * g.bytes) / Math.max(1, total), 1) }));
-  return { file, totalBytes: total, nodes: count, top: top(groups, 20), byHolder: top(holders, 25), maps: bigMaps(snap, 500) };
+  return { file, totalBytes: total, nodes: count, top: top(groups, limits.top ?? 20), byHolder: top(holders, limits.holders ?? 25), maps: bigMaps(snap, limits.minMapEntries ?? 500, limits.maps ?? 25) };
 }
 
 /**
@@ -204,7 +213,7 @@ export function summarizeHeapSnapshot(file: string): HeapSummary {
  * structure counts for neither). Per entry, that is what one more push or
  * target costs in that structure.
  */
-function bigMaps(snap: ReturnType<typeof readHeapSnapshot>, minEntries: number): NonNullable<HeapSummary['maps']> {
+function bigMaps(snap: ReturnType<typeof readHeapSnapshot>, minEntries: number, limit = 25): NonNullable<HeapSummary['maps']> {
   const width = snap.nodeFields.length;
   const typeAt = snap.nodeFields.indexOf('type');
   const nameAt = snap.nodeFields.indexOf('name');
@@ -272,5 +281,5 @@ function bigMaps(snap: ReturnType<typeof readHeapSnapshot>, minEntries: number):
     const bytes = exclusive(n);
     out.push({ holder, entries: Math.round(slots / 2), bytes, bytesPerEntry: round(bytes / Math.max(1, slots / 2), 0) });
   }
-  return out.sort((a, b) => b.bytes - a.bytes).slice(0, 25);
+  return out.sort((a, b) => b.bytes - a.bytes).slice(0, limit);
 }
