@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import { messageOf, retryAfterOf, retryDecisionOf } from '../core/errors.js';
 import { isUnreachable } from '../kube/api-errors.js';
 import type { ControllerMetrics } from './metrics.js';
+import { NamespacedMap } from './namespaced-map.js';
 import { OwnWrites } from './own-writes.js';
 import { ReachabilityProbe } from './reachability.js';
 import { WorkQueue } from './work-queue.js';
@@ -87,7 +88,8 @@ export class Controller {
   readonly queue: WorkQueue;
   /** Our own writes, whose watch echoes queue nothing. */
   readonly ownWrites = new OwnWrites();
-  private readonly generations = new Map<string, number>();
+  /** The last generation the watch showed of each object, by namespace and name (namespaced-map.ts: no key string per object). */
+  private readonly generations = new NamespacedMap<number>();
   private readonly sources: Source[] = [];
   /** Keys whose last reconcile failed only because the apiserver could not be reached. */
   private readonly unreachable = new Set<string>();
@@ -147,16 +149,22 @@ export class Controller {
     if (this.ownWrites.shouldQueue(key, objectId, resourceVersion, this.queue.isProcessing(key))) this.enqueue(key);
   }
 
-  /** The watch showed `key` at `generation`: a new generation is new work, and old failures must not delay it. */
-  observeGeneration(key: string, generation: number): void {
-    const seen = this.generations.get(key);
-    if (seen !== undefined && seen !== generation) this.queue.forget(key);
-    this.generations.set(key, generation);
+  /** The watch showed the object (queued as `key`) at `generation`: a new generation is new work, and old failures must not delay it. */
+  observeGeneration(key: string, namespace: string, name: string, generation: number): void {
+    const seen = this.generations.get(namespace, name);
+    if (seen === generation) return;
+    if (seen !== undefined) this.queue.forget(key);
+    this.generations.set(namespace, name, generation);
   }
 
-  /** The object behind `key` is gone: drop what the controller remembered of it. */
-  forgetKey(key: string): void {
-    this.generations.delete(key);
+  /** The object is gone: drop what the controller remembered of it. */
+  forgetObject(namespace: string, name: string): void {
+    this.generations.delete(namespace, name);
+  }
+
+  /** How many objects the controller remembers a generation of (for tests and memory measurements). */
+  get rememberedGenerations(): number {
+    return this.generations.size;
   }
 
   /**

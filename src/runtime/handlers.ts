@@ -23,15 +23,15 @@ export function enqueueForObject<T extends KubernetesObject>(controller: Control
   return {
     upsert(obj) {
       const key = keyOf(obj);
-      const { namespace, name, generation, resourceVersion } = obj.metadata ?? {};
-      if (generation !== undefined) controller.observeGeneration(key, generation);
+      const { namespace = '', name = '', generation, resourceVersion } = obj.metadata ?? {};
+      if (generation !== undefined) controller.observeGeneration(key, namespace, name, generation);
       controller.enqueueUnlessEcho(key, objectId(kind, namespace, name), resourceVersion);
     },
     delete(obj) {
       const key = keyOf(obj);
-      const { namespace, name } = obj.metadata ?? {};
+      const { namespace = '', name = '' } = obj.metadata ?? {};
       controller.ownWrites.forget(objectId(kind, namespace, name));
-      controller.forgetKey(key);
+      controller.forgetObject(namespace, name);
       controller.enqueue(key);
     },
   };

@@ -1,5 +1,6 @@
 import type { TargetKind } from '../api/types.js';
 import { targetId, type ResolvedTarget } from '../core/resolve-spec.js';
+import { NamespacedMap } from './namespaced-map.js';
 
 /**
  * Which cached targets carry which push's uid, kept up to date from the
@@ -8,7 +9,8 @@ import { targetId, type ResolvedTarget } from '../core/resolve-spec.js';
  * reconcile cost grow with the whole cluster's managed objects.
  */
 export class OwnerIndex {
-  private readonly ownerOf = new Map<string, string>();
+  /** Owner uid by kind, namespace and name: keyed by the target's own strings, not a concatenated id (namespaced-map.ts). */
+  private readonly ownerOf = new Map<TargetKind, NamespacedMap<string>>();
   /**
    * Most pushes own one target: that one is held as is, and a Map (in
    * insertion order) only once a second arrives. A Map per push cost
@@ -21,25 +23,30 @@ export class OwnerIndex {
    * push). Returns the uid of the push that owned it until now, if another.
    */
   upsert(kind: TargetKind, namespace: string, name: string, ownerUid: string | undefined): string | undefined {
-    const target: ResolvedTarget = { kind, namespace, name };
-    const id = targetId(target);
-    const previous = this.ownerOf.get(id);
+    let owners = this.ownerOf.get(kind);
+    const previous = owners?.get(namespace, name);
     if (previous === ownerUid) return undefined;
-    if (previous !== undefined) this.remove(previous, id);
+    const target: ResolvedTarget = { kind, namespace, name };
+    if (previous !== undefined) this.remove(previous, target);
     if (ownerUid === undefined) {
-      this.ownerOf.delete(id);
+      owners?.delete(namespace, name);
       return previous;
     }
-    this.ownerOf.set(id, ownerUid);
+    if (owners === undefined) {
+      owners = new NamespacedMap();
+      this.ownerOf.set(kind, owners);
+    }
+    owners.set(namespace, name, ownerUid);
     const owned = this.byOwner.get(ownerUid);
     if (owned === undefined) this.byOwner.set(ownerUid, target);
-    else if (owned instanceof Map) owned.set(id, target);
+    // Ids only for a push with several targets (rare), where the Map needs a key.
+    else if (owned instanceof Map) owned.set(targetId(target), target);
     else
       this.byOwner.set(
         ownerUid,
         new Map([
           [targetId(owned), owned],
-          [id, target],
+          [targetId(target), target],
         ]),
       );
     return previous;
@@ -55,14 +62,14 @@ export class OwnerIndex {
     return owned instanceof Map ? [...owned.values()] : [owned];
   }
 
-  private remove(ownerUid: string, id: string): void {
+  private remove(ownerUid: string, target: ResolvedTarget): void {
     const owned = this.byOwner.get(ownerUid);
     if (owned === undefined) return;
     if (!(owned instanceof Map)) {
-      if (targetId(owned) === id) this.byOwner.delete(ownerUid);
+      if (owned.kind === target.kind && owned.namespace === target.namespace && owned.name === target.name) this.byOwner.delete(ownerUid);
       return;
     }
-    owned.delete(id);
+    owned.delete(targetId(target));
     if (owned.size === 0) this.byOwner.delete(ownerUid);
   }
 }

@@ -56,3 +56,24 @@ describe('OwnerIndex', () => {
     expect(index.owned('nobody')).toEqual([]);
   });
 });
+
+describe('OwnerIndex keyed by kind, namespace and name', () => {
+  it('tells apart targets that share a name across namespaces or kinds', () => {
+    const index = new OwnerIndex();
+    index.upsert('ConfigMap', 'a', 'app', 'uid-1');
+    index.upsert('ConfigMap', 'b', 'app', 'uid-2');
+    index.upsert('Secret', 'a', 'app', 'uid-3');
+    // Releasing one leaves the owners of its namesakes alone.
+    expect(index.upsert('ConfigMap', 'b', 'app', undefined)).toBe('uid-2');
+    index.delete('Secret', 'b', 'app'); // never owned
+    expect(index.owned('uid-1')).toEqual([{ kind: 'ConfigMap', namespace: 'a', name: 'app' }]);
+    expect(index.owned('uid-2')).toEqual([]);
+    expect(index.owned('uid-3')).toEqual([{ kind: 'Secret', namespace: 'a', name: 'app' }]);
+    // A single-target push keeps its target when a namesake in another namespace moves to it and away.
+    index.upsert('ConfigMap', 'c', 'app', 'uid-1');
+    index.upsert('ConfigMap', 'c', 'app', 'uid-2');
+    expect(index.owned('uid-1')).toEqual([{ kind: 'ConfigMap', namespace: 'a', name: 'app' }]);
+    expect(index.upsert('Secret', 'a', 'app', 'uid-1')).toBe('uid-3');
+    expect(index.owned('uid-3')).toEqual([]);
+  });
+});
