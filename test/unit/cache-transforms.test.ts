@@ -122,3 +122,59 @@ describe('trimPush shares the strings pushes repeat', () => {
     expect(a?.status.conditions[0]?.message).toBe(b?.status.conditions[0]?.message);
   });
 });
+
+describe('trimPush shares what a status repeats', () => {
+  const at = '2026-11-29T10:00:00Z';
+  const condition = (type: string, status: string, reason: string, message: string) => ({ lastTransitionTime: at, message, observedGeneration: 1, reason, status, type });
+  const text = (name: string, key: string, extra: Record<string, unknown> = {}) =>
+    JSON.stringify({
+      apiVersion: 'configpush.io/v1alpha1',
+      kind: 'ConfigPush',
+      metadata: { name, namespace: 'team-a', creationTimestamp: at, finalizers: ['configpush.io/finalizer'], generation: 1 },
+      spec: { targets: [{ kind: 'ConfigMap', name: 'app-config', namespaceSelector: { matchLabels: { team: 'a' } } }] },
+      status: {
+        conditions: [condition('Ready', 'True', 'Applied', `operation ${key} applied to 2 targets`), { ...condition('Reconciling', 'False', 'Applied', 'no work in progress'), ...extra }, condition('Stalled', 'False', 'Applied', 'not stalled')],
+        contentDigest: `sha256:${key}`,
+        operationKey: key,
+        history: [{ appliedAt: at, digest: `sha256:${key}`, generation: 1, key, revision: 1 }],
+        rollout: { currentWave: 1, phase: 'Complete', progress: '2/2 targets, wave 1/1', totalWaves: 1 },
+        targets: ['ns-1', 'ns-2'].map((namespace) => ({ kind: 'ConfigMap', name: 'app-config', namespace, operationKey: key, resourceVersion: '9', state: 'Applied' })),
+      },
+    });
+  type Trimmed = KubernetesObject & { status: { conditions: object[] } };
+  const trimmed = (name: string, key: string, extra?: Record<string, unknown>) => {
+    const push = JSON.parse(text(name, key, extra)) as Trimmed;
+    trimPush(push);
+    return push;
+  };
+
+  it('leaves every value as parsed', () => {
+    expect(trimmed('p1', '1-aaa')).toEqual(JSON.parse(text('p1', '1-aaa')));
+    expect(trimmed('p2', '1-bbb', { extra: 'x' })).toEqual(JSON.parse(text('p2', '1-bbb', { extra: 'x' })));
+  });
+
+  it('pushes with equal conditions hold one frozen condition object; a different message, or another field, keeps its own', () => {
+    const a = trimmed('p1', '1-aaa');
+    const b = trimmed('p2', '1-bbb');
+    const c = trimmed('p3', '1-ccc', { extra: 'x' });
+    expect(a.status.conditions[1]).toBe(b.status.conditions[1]); // Reconciling: all six fields equal
+    expect(a.status.conditions[2]).toBe(b.status.conditions[2]);
+    expect(Object.isFrozen(a.status.conditions[1])).toBe(true);
+    expect(a.status.conditions[0]).not.toBe(b.status.conditions[0]); // Ready: the message names the key
+    expect(c.status.conditions[1]).not.toBe(a.status.conditions[1]); // a field the table does not know
+    expect(c.status.conditions[1]).toEqual({ ...condition('Reconciling', 'False', 'Applied', 'no work in progress'), extra: 'x' });
+    // A write into a shared condition would change every push holding it: it throws instead.
+    expect(() => {
+      (a.status.conditions[1] as { message: string }).message = 'changed';
+    }).toThrow(TypeError);
+    expect((b.status.conditions[1] as { message: string }).message).toBe('no work in progress');
+  });
+
+  it('a condition whose transition time differs is not shared', () => {
+    const a = trimmed('p1', '1-aaa');
+    const later = JSON.parse(text('p4', '1-ddd').replaceAll(at, '2026-11-29T10:00:01Z')) as Trimmed;
+    trimPush(later);
+    expect(later.status.conditions[1]).not.toBe(a.status.conditions[1]);
+    expect(later.status.conditions[1]).toEqual({ ...condition('Reconciling', 'False', 'Applied', 'no work in progress'), lastTransitionTime: '2026-11-29T10:00:01Z' });
+  });
+});
