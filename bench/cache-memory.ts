@@ -1,0 +1,153 @@
+import { createHash, randomUUID } from 'node:crypto';
+import type { KubernetesObject } from '@kubernetes/client-node';
+import { pino } from 'pino';
+import { Registry } from 'prom-client';
+import { Controller } from '../src/runtime/controller.js';
+import { createControllerMetrics } from '../src/runtime/metrics.js';
+import { OwnerIndex } from '../src/runtime/owner-index.js';
+import { trimPush } from '../src/runtime/cache-transforms.js';
+
+/**
+ * What one more push costs in the operator's per-push structures that the
+ * memory phase's heap snapshot names (docs/benchmarks.md, "Memory to 100,000
+ * pushes"): the live heap (after a full GC) of N entries, each built from a
+ * JSON-parsed object as a watch delivers it, in
+ * - the push cache: a single-target push with the status the operator
+ *   writes (4 conditions, one history entry, one target), through trimPush;
+ * - OwnerIndex: the target's kind, namespace and name strings come from its
+ *   parsed object, as the target watch hands them over;
+ * - Controller.generations: the push's namespace and name, likewise.
+ * Pushes go to 10 namespaces and become Ready ~46 a second (the memory
+ * phase's rate), so neighbours share their transition times.
+ *
+ *   npx tsc -p tsconfig.json --outDir .cache/bench-dist && node --expose-gc .cache/bench-dist/bench/cache-memory.js [N]
+ */
+const gc = (globalThis as { gc?: () => void }).gc;
+if (!gc) throw new Error('run with node --expose-gc');
+
+function heapAfterGc(): number {
+  gc!();
+  gc!();
+  return process.memoryUsage().heapUsed;
+}
+
+const start = Date.parse('2026-11-29T19:06:15Z');
+const iso = (ms: number) => new Date(Math.floor(ms / 1000) * 1000).toISOString().replace('.000Z', 'Z');
+
+function pushJson(i: number): string {
+  const namespace = `bench-${i % 10}`;
+  const name = `mem-${i}`;
+  const digest = `sha256:${createHash('sha256').update(String(i)).digest('hex')}`;
+  const key = `1-${createHash('sha256').update(`k${i}`).digest('hex').slice(0, 10)}`;
+  const at = iso(start + (i / 46) * 1000);
+  const condition = (type: string, status: string, reason: string, message: string) => ({ lastTransitionTime: at, message, observedGeneration: 1, reason, status, type });
+  return JSON.stringify({
+    apiVersion: 'configpush.io/v1alpha1',
+    kind: 'ConfigPush',
+    metadata: {
+      creationTimestamp: at,
+      finalizers: ['configpush.io/finalizer'],
+      generation: 1,
+      managedFields: [
+        { apiVersion: 'configpush.io/v1alpha1', fieldsType: 'FieldsV1', fieldsV1: { 'f:spec': { '.': {}, 'f:data': {}, 'f:targets': {} } }, manager: 'bench', operation: 'Update', time: at },
+        { apiVersion: 'configpush.io/v1alpha1', fieldsType: 'FieldsV1', fieldsV1: { 'f:status': { '.': {}, 'f:conditions': {}, 'f:history': {} } }, manager: 'configpush-operator', operation: 'Update', subresource: 'status', time: at },
+      ],
+      name,
+      namespace,
+      resourceVersion: String(1000 + 4 * i),
+      uid: randomUUID(),
+    },
+    spec: {
+      adopt: false,
+      data: { 'app.properties': `color=blue\nindex=${i}\nrevision=1\n`, mode: 'fast' },
+      deletionPolicy: 'Retain',
+      driftPolicy: 'Correct',
+      revisionHistoryLimit: 10,
+      suspend: false,
+      targets: [{ kind: 'ConfigMap', name: `mem-cfg-${i}` }],
+    },
+    status: {
+      conditions: [
+        condition('Ready', 'True', 'Applied', `operation ${key} applied to 1 target`),
+        condition('Reconciling', 'False', 'Applied', 'no work in progress'),
+        condition('Stalled', 'False', 'Applied', 'not stalled'),
+        condition('Drifted', 'False', 'NoDrift', 'targets match the desired content'),
+      ],
+      contentDigest: digest,
+      driftCorrections: 0,
+      history: [{ appliedAt: at, digest, generation: 1, key, revision: 1 }],
+      observedGeneration: 1,
+      operationKey: key,
+      rollout: { currentWave: 1, phase: 'Complete', progress: '1/1 targets, wave 1/1', totalWaves: 1 },
+      targetSummary: '1/1',
+      targets: [{ kind: 'ConfigMap', name: `mem-cfg-${i}`, namespace, operationKey: key, resourceVersion: String(1001 + 4 * i), state: 'Applied' }],
+    },
+  });
+}
+
+function targetJson(i: number): string {
+  return JSON.stringify({ kind: 'ConfigMap', metadata: { name: `mem-cfg-${i}`, namespace: `bench-${i % 10}`, annotations: { 'configpush.io/owner-uid': randomUUID() } } });
+}
+
+/** Bytes per entry of `n` entries built by `fill` from `n` JSON texts made by `json`; the parsed objects stay alive (they are the caches'). */
+function measure(n: number, json: (i: number) => string, fill: (objects: unknown[]) => unknown): number {
+  const texts = Array.from({ length: n }, (_, i) => json(i));
+  const objects = texts.map((text) => JSON.parse(text) as unknown);
+  const before = heapAfterGc();
+  const held = fill(objects);
+  const after = heapAfterGc();
+  if (held === undefined || objects.length !== n) throw new Error('lost the structure');
+  return (after - before) / n;
+}
+
+/** The push cache: the parsed push, trimmed. Measured against the parsed text alone (before: the untrimmed object is not kept). */
+function pushCache(n: number): { parsed: number; trimmed: number } {
+  const texts = Array.from({ length: n }, (_, i) => pushJson(i));
+  const base = heapAfterGc();
+  const parsed = texts.map((t) => JSON.parse(t) as KubernetesObject);
+  const untrimmed = heapAfterGc() - base;
+  const trimmed = texts.map((t) => {
+    const obj = JSON.parse(t) as KubernetesObject;
+    trimPush(obj);
+    return obj;
+  });
+  const both = heapAfterGc() - base;
+  if (parsed.length !== n || trimmed.length !== n) throw new Error('lost objects');
+  return { parsed: untrimmed / n, trimmed: (both - untrimmed) / n };
+}
+
+function ownerIndex(objects: unknown[]): OwnerIndex {
+  const index = new OwnerIndex();
+  for (const obj of objects as { metadata: { name: string; namespace: string; annotations: Record<string, string> } }[]) {
+    index.upsert('ConfigMap', obj.metadata.namespace, obj.metadata.name, obj.metadata.annotations['configpush.io/owner-uid']);
+  }
+  return index;
+}
+
+function generations(objects: unknown[]): Controller {
+  const controller = new Controller({
+    kind: 'configpush',
+    reconciler: { reconcile: async () => ({}) },
+    keys: () => [],
+    metrics: createControllerMetrics(new Registry()),
+    log: pino({ level: 'silent' }),
+    options: { workers: 1, resyncPeriodMs: 3_600_000, backoffBaseMs: 50, backoffMaxMs: 5_000 },
+  });
+  for (const obj of objects as KubernetesObject[]) {
+    const { namespace = '', name = '', generation = 1 } = obj.metadata ?? {};
+    // The key as handlers.ts makes it, a fresh string per event.
+    controller.observeGeneration(`${namespace}/${name}`, namespace, name, generation);
+  }
+  if (controller.rememberedGenerations !== objects.length) throw new Error('generations lost');
+  return controller;
+}
+
+const sizes = process.argv.slice(2).map(Number).filter((n) => n > 0);
+for (const n of sizes.length > 0 ? sizes : [10_000]) {
+  const push = pushCache(n);
+  const owners = measure(n, targetJson, ownerIndex);
+  const gens = measure(n, pushJson, generations);
+  console.log(
+    `${n} entries: cached push ${push.trimmed.toFixed(0)} B (parsed, untrimmed ${push.parsed.toFixed(0)} B); OwnerIndex ${owners.toFixed(0)} B per target; Controller.generations ${gens.toFixed(0)} B per push`,
+  );
+}
