@@ -10,6 +10,7 @@ import { resolveSpec, targetId, type NamespaceInfo, type ResolvedSpec, type Reso
 import { targetLabel, type TargetOutcome } from '../core/target-outcome.js';
 import { digestKeyOf, withSources } from '../core/sources.js';
 import { refusePush, type TenancyPolicy } from '../core/tenancy.js';
+import { completedVersions } from '../core/rollout-plan.js';
 import { planWaves } from '../core/wave-plan.js';
 import { toApiError } from '../kube/api-errors.js';
 import type { ConfigPushClient } from '../kube/configpush-client.js';
@@ -361,6 +362,7 @@ export class ConfigPushReconciler implements Reconciler {
       workloads: this.deps.workloadsFor(namespace, spec.serviceAccountName),
       previous: push.status?.rollout,
       ...(fastTrack ? { fastTrack } : {}),
+      ...completedFor(push.status, key),
       log,
       metrics: this.deps.metrics,
       now: this.now,
@@ -556,4 +558,10 @@ function hasSources(push: ConfigPush): boolean {
 
 function involved(push: ConfigPush): InvolvedObject {
   return { apiVersion: API_VERSION, kind: KIND, name: push.metadata.name, namespace: push.metadata.namespace, uid: push.metadata.uid };
+}
+
+/** The rollout input's `completed`, present only when the status vouches for this operation (exactOptionalPropertyTypes). */
+function completedFor(status: ConfigPushStatus | undefined, key: string): { completed?: ReadonlyMap<string, string> } {
+  const completed = completedVersions(status, key);
+  return completed ? { completed } : {};
 }

@@ -26,6 +26,8 @@ export interface RolloutInput {
   previous: RolloutStatus | undefined;
   /** A rollback: no pauses, and never stop at a failure (rollout-plan.ts, RolloutContext.fastTrack). */
   fastTrack?: boolean;
+  /** What the last status vouches for (core/rollout-plan.ts, completedVersions): waves still at those versions do not read their workloads. */
+  completed?: ReadonlyMap<string, string>;
   log: Logger;
   metrics: ConfigPushMetrics;
   now: () => Date;
@@ -119,6 +121,7 @@ function context(input: RolloutInput): RolloutContext {
     previous: input.previous,
     now: input.now().getTime(),
     ...(input.fastTrack ? { fastTrack: true } : {}),
+    ...(input.completed ? { completed: input.completed } : {}),
   };
 }
 

@@ -1,6 +1,6 @@
-import type { RolloutPhase, RolloutStatus } from '../api/types.js';
+import type { ConfigPushStatus, RolloutPhase, RolloutStatus } from '../api/types.js';
 import type { OperatorError } from './errors.js';
-import type { ResolvedStrategy, ResolvedTarget } from './resolve-spec.js';
+import { targetId, type ResolvedStrategy, type ResolvedTarget } from './resolve-spec.js';
 import { pendingOutcome, permanentReason, targetLabel, type TargetOutcome } from './target-outcome.js';
 import { workloadLabel, type WorkloadRef } from './workload-health.js';
 
@@ -47,6 +47,46 @@ export interface RolloutContext {
    * must not halt half-way.
    */
   fastTrack?: boolean;
+  /**
+   * The targets' resourceVersions (by targetId) that the last status
+   * recorded together with this very operation's rollout Complete
+   * (completedVersions): the versions at which every wave's workloads had
+   * been rolled out.
+   */
+  completed?: ReadonlyMap<string, string>;
+}
+
+/**
+ * What the last status vouches for: when it reports the rollout Complete
+ * under `operationKey` (the key this reconcile works under), the
+ * resourceVersion of each target it lists. A status is written after the
+ * work it reports, in the reconcile that did it, so a target still at that
+ * version has had its workloads rolled for this operation. Undefined when the
+ * status vouches for nothing: another operation's, not Complete, or lost.
+ */
+export function completedVersions(status: ConfigPushStatus | undefined, operationKey: string): ReadonlyMap<string, string> | undefined {
+  if (status?.rollout?.phase !== 'Complete' || status.operationKey !== operationKey) return undefined;
+  const versions = new Map<string, string>();
+  for (const t of status.targets ?? []) {
+    if (t.state === 'Applied' && t.resourceVersion) versions.set(targetId(t), t.resourceVersion);
+  }
+  return versions;
+}
+
+/**
+ * Rule 5 for workloads: a wave whose every target this reconcile found (not
+ * wrote) at the version the last status recorded with this operation's
+ * rollout Complete has nothing left for its workloads, so they are not read
+ * again. Any target written since, or one the status does not list (beyond
+ * its 1,000 entries, or a namespace that joined), and the workloads are
+ * looked at as before.
+ */
+function workloadsDoneBefore(facts: WaveFacts, context: RolloutContext): boolean {
+  const { completed } = context;
+  if (completed === undefined || context.fastTrack || facts.outcomes.length === 0) return false;
+  return facts.outcomes.every(
+    (o) => o.state === 'Applied' && o.wrote === undefined && o.resourceVersion !== undefined && completed.get(targetId(o.target)) === o.resourceVersion,
+  );
 }
 
 /** Halt and Rollback both stop at a failed wave; Continue goes on. */
@@ -101,7 +141,7 @@ function workloadStep(facts: WaveFacts, context: RolloutContext): RolloutStep | 
   const { strategy } = context;
   const halts = stopsAtFailure(strategy, context);
   const workloads = facts.workloads;
-  if (workloads === undefined) return { kind: 'roll-workloads' };
+  if (workloads === undefined) return workloadsDoneBefore(facts, context) ? undefined : { kind: 'roll-workloads' };
   if ('error' in workloads) {
     // Reading or patching a workload failed: transient errors retry with
     // backoff; a permanent one (403, 422, ...) fails the wave.

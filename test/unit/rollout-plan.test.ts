@@ -3,6 +3,7 @@ import type { RolloutStatus } from '../../src/api/types.js';
 import { OperatorError, PermanentError, TransientError } from '../../src/core/errors.js';
 import type { ResolvedStrategy, ResolvedTarget } from '../../src/core/resolve-spec.js';
 import {
+  completedVersions,
   HEALTH_POLL_MS,
   nextStep,
   rolloutReport,
@@ -430,6 +431,59 @@ describe('nextStep', () => {
       expect(Date.parse(step.completedAt)).toBeGreaterThanOrEqual(Date.parse(at(-1_000)));
       expect(step.requeueAfterMs).toBeGreaterThan(0);
     }
+  });
+});
+
+describe('workloads of a wave the last status vouches for (rule 5)', () => {
+  const at2 = (target: ResolvedTarget, resourceVersion: string, extra: Partial<TargetOutcome> = {}): TargetOutcome => ({
+    ...applied(target),
+    resourceVersion,
+    ...extra,
+  });
+  const vouched = new Map([
+    ['ConfigMap/a/cfg', '10'],
+    ['ConfigMap/b/cfg', '11'],
+  ]);
+  const restarting = (completed: ReadonlyMap<string, string> | undefined, fastTrack = false): RolloutContext => ({
+    ...contextOf({ restarts: true, totalWaves: 1 }),
+    ...(completed ? { completed } : {}),
+    ...(fastTrack ? { fastTrack } : {}),
+  });
+
+  it('every target found at the version recorded with the rollout Complete: the workloads are not rolled (nor read)', () => {
+    expect(nextStep({ wave: 1, outcomes: [at2(A, '10'), at2(B, '11')] }, restarting(vouched))).toStrictEqual({ kind: 'next-wave' });
+  });
+
+  it.each([
+    ['a target written by this reconcile', [at2(A, '12', { wrote: 'updated', driftCorrected: true }), at2(B, '11')]],
+    ['a target at another version than recorded', [at2(A, '13'), at2(B, '11')]],
+    ['a target the status does not list (a namespace that joined, or beyond its 1,000 entries)', [at2(A, '10'), at2(B, '11'), at2(C, '5')]],
+    ['a target not Applied', [at2(A, '10'), { ...at2(B, '11'), state: 'Drifted' as const }]],
+    ['a target without a version', [at2(A, '10'), applied(B)]],
+  ])('%s: the workloads are rolled as before', (_name, outcomes) => {
+    expect(nextStep({ wave: 1, outcomes }, restarting(vouched))).toStrictEqual({ kind: 'roll-workloads' });
+  });
+
+  it('no status to vouch, or a rollback: the workloads are rolled', () => {
+    const outcomes = [at2(A, '10'), at2(B, '11')];
+    expect(nextStep({ wave: 1, outcomes }, restarting(undefined))).toStrictEqual({ kind: 'roll-workloads' });
+    expect(nextStep({ wave: 1, outcomes }, restarting(vouched, true))).toStrictEqual({ kind: 'roll-workloads' });
+  });
+
+  it('completedVersions: only a Complete rollout of this very operation vouches, and only for its Applied targets', () => {
+    const status = {
+      operationKey: KEY,
+      rollout: { currentWave: 1, totalWaves: 1, phase: 'Complete' as const, progress: '3/3 targets, wave 1/1' },
+      targets: [
+        { kind: 'ConfigMap' as const, namespace: 'a', name: 'cfg', state: 'Applied' as const, resourceVersion: '10' },
+        { kind: 'ConfigMap' as const, namespace: 'b', name: 'cfg', state: 'Drifted' as const, resourceVersion: '11' },
+        { kind: 'Secret' as const, namespace: 'c', name: 'cfg', state: 'Applied' as const },
+      ],
+    };
+    expect(completedVersions(status, KEY)).toStrictEqual(new Map([['ConfigMap/a/cfg', '10']]));
+    expect(completedVersions(status, '4-0123456789')).toBeUndefined();
+    expect(completedVersions({ ...status, rollout: { ...status.rollout, phase: 'Waiting' } }, KEY)).toBeUndefined();
+    expect(completedVersions(undefined, KEY)).toBeUndefined();
   });
 });
 
