@@ -6,6 +6,9 @@ import { Controller } from '../src/runtime/controller.js';
 import { createControllerMetrics } from '../src/runtime/metrics.js';
 import { OwnerIndex } from '../src/runtime/owner-index.js';
 import { trimPush } from '../src/runtime/cache-transforms.js';
+import { keepRevisionMetadata, RevisionStore } from '../src/configpush/revisions.js';
+import type { RevisionClient } from '../src/kube/revision-client.js';
+import type { V1ControllerRevision } from '@kubernetes/client-node';
 
 /**
  * What one more push costs in the operator's per-push structures that the
@@ -16,7 +19,10 @@ import { trimPush } from '../src/runtime/cache-transforms.js';
  *   writes (4 conditions, one history entry, one target), through trimPush;
  * - OwnerIndex: the target's kind, namespace and name strings come from its
  *   parsed object, as the target watch hands them over;
- * - Controller.generations: the push's namespace and name, likewise.
+ * - Controller.generations: the push's namespace and name, likewise;
+ * - the revision cache: each push's ControllerRevision through
+ *   keepRevisionMetadata into a RevisionStore, then the pushes cached after
+ *   it (RevisionStore.shareStrings, trimPush): both caches together, per push.
  * Pushes go to 10 namespaces and become Ready ~46 a second (the memory
  * phase's rate), so neighbours share their transition times.
  *
@@ -34,11 +40,40 @@ function heapAfterGc(): number {
 const start = Date.parse('2026-11-29T19:06:15Z');
 const iso = (ms: number) => new Date(Math.floor(ms / 1000) * 1000).toISOString().replace('.000Z', 'Z');
 
+const uidOf = (i: number) => {
+  const h = createHash('sha256').update(`uid${i}`).digest('hex');
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20, 32)}`;
+};
+const digestOf = (i: number) => `sha256:${createHash('sha256').update(String(i)).digest('hex')}`;
+const keyOf = (i: number) => `1-${createHash('sha256').update(`k${i}`).digest('hex').slice(0, 10)}`;
+
+function revisionJson(i: number): string {
+  const namespace = `bench-${i % 10}`;
+  const at = iso(start + (i / 46) * 1000);
+  return JSON.stringify({
+    apiVersion: 'apps/v1',
+    kind: 'ControllerRevision',
+    metadata: {
+      annotations: { 'configpush.io/content-digest': digestOf(i), 'configpush.io/operation-key': keyOf(i), 'configpush.io/owner': `${namespace}/mem-${i}` },
+      creationTimestamp: at,
+      labels: { 'configpush.io/revision-of': uidOf(i) },
+      managedFields: [{ apiVersion: 'apps/v1', fieldsType: 'FieldsV1', fieldsV1: { 'f:data': {}, 'f:revision': {} }, manager: 'configpush-operator', operation: 'Update', time: at }],
+      name: `mem-${i}-${digestOf(i).slice(7, 17)}`,
+      namespace,
+      ownerReferences: [{ apiVersion: 'configpush.io/v1alpha1', controller: true, kind: 'ConfigPush', name: `mem-${i}`, uid: uidOf(i) }],
+      resourceVersion: String(1002 + 4 * i),
+      uid: randomUUID(),
+    },
+    data: { 'revision.json': { spec: { data: { 'app.properties': `color=blue\nindex=${i}\nrevision=1\n`, mode: 'fast' } } } },
+    revision: 1,
+  });
+}
+
 function pushJson(i: number): string {
   const namespace = `bench-${i % 10}`;
   const name = `mem-${i}`;
-  const digest = `sha256:${createHash('sha256').update(String(i)).digest('hex')}`;
-  const key = `1-${createHash('sha256').update(`k${i}`).digest('hex').slice(0, 10)}`;
+  const digest = digestOf(i);
+  const key = keyOf(i);
   const at = iso(start + (i / 46) * 1000);
   const condition = (type: string, status: string, reason: string, message: string) => ({ lastTransitionTime: at, message, observedGeneration: 1, reason, status, type });
   return JSON.stringify({
@@ -55,7 +90,7 @@ function pushJson(i: number): string {
       name,
       namespace,
       resourceVersion: String(1000 + 4 * i),
-      uid: randomUUID(),
+      uid: uidOf(i),
     },
     spec: {
       adopt: false,
@@ -142,11 +177,39 @@ function generations(objects: unknown[]): Controller {
   return controller;
 }
 
+/** The revision cache and the push cache together: revisions first (they are written before the status naming them), then the pushes. */
+function revisionsAndPushes(n: number): { revisions: number; pushes: number } {
+  const revisionTexts = Array.from({ length: n }, (_, i) => revisionJson(i));
+  const pushTexts = Array.from({ length: n }, (_, i) => pushJson(i));
+  const base = heapAfterGc();
+  const store = new RevisionStore({} as RevisionClient, pino({ level: 'silent' }));
+  const revisions = revisionTexts.map((t) => {
+    const obj = JSON.parse(t) as V1ControllerRevision;
+    keepRevisionMetadata(obj);
+    store.observe(obj, false);
+    return obj;
+  });
+  const withRevisions = heapAfterGc() - base;
+  const pushes = pushTexts.map((t) => {
+    const obj = JSON.parse(t) as KubernetesObject;
+    store.shareStrings(obj);
+    trimPush(obj);
+    return obj;
+  });
+  const withPushes = heapAfterGc() - base;
+  if (revisions.length !== n || pushes.length !== n) throw new Error('lost objects');
+  return { revisions: withRevisions / n, pushes: (withPushes - withRevisions) / n };
+}
+
 const sizes = process.argv.slice(2).map(Number).filter((n) => n > 0);
 for (const n of sizes.length > 0 ? sizes : [10_000]) {
   const push = pushCache(n);
   const owners = measure(n, targetJson, ownerIndex);
   const gens = measure(n, pushJson, generations);
+  const both = revisionsAndPushes(n);
+  console.log(
+    `${n} pushes with their revisions: revision cache and RevisionStore ${both.revisions.toFixed(0)} B, then the push cache ${both.pushes.toFixed(0)} B (${(both.revisions + both.pushes).toFixed(0)} B per push in all)`,
+  );
   console.log(
     `${n} entries: cached push ${push.trimmed.toFixed(0)} B (parsed, untrimmed ${push.parsed.toFixed(0)} B); OwnerIndex ${owners.toFixed(0)} B per target; Controller.generations ${gens.toFixed(0)} B per push`,
   );

@@ -23,7 +23,7 @@ import { OwnerIndex } from '../runtime/owner-index.js';
 import { ContentionTracker } from './contention-tracker.js';
 import type { ConfigPushMetrics } from './metrics.js';
 import { ConfigPushReconciler } from './reconciler.js';
-import { keepRevisionMetadata, RevisionStore } from './revisions.js';
+import { keepRevisionMetadata, RevisionStore, shareRevisionStrings } from './revisions.js';
 import { recordingPushClient, recordingTargetClient } from './recording-clients.js';
 import { SourceWatches } from './source-watches.js';
 import type { TargetVerifier } from './target-applier.js';
@@ -161,7 +161,11 @@ export function setupConfigPushController(
     path: `/apis/${GROUP}/${VERSION}/${PLURAL}`,
     list: () => pushClient.list() as unknown as Promise<KubernetesListObject<KubernetesObject>>,
     handlers: allOf(sourceWatches.pushHandlers, enqueueForObject(controller, KIND)),
-    transform: trimPush,
+    // The revision cache's copies of the uid, digests and keys first, so trimPush's sharing within the status uses them.
+    transform: (obj) => {
+      revisions.shareStrings(obj);
+      trimPush(obj);
+    },
     log,
     relistIntervalMs: options.relistPeriodMs,
   });
@@ -217,7 +221,13 @@ export function setupConfigPushController(
     list: () => clients.apps.listControllerRevisionForAllNamespaces({ labelSelector: REVISION_OF_LABEL }),
     labelSelector: REVISION_OF_LABEL,
     handlers: { upsert: (obj) => revisions.observe(obj, false), delete: (obj) => revisions.observe(obj, true) },
-    transform: keepRevisionMetadata,
+    transform: (obj) => {
+      const push = obj.metadata?.ownerReferences?.find((ref) => ref.controller)?.name;
+      keepRevisionMetadata(obj);
+      // A push cached before its revision (a restart lists both at once) takes the revision's strings now.
+      const cached = push === undefined ? undefined : pushInformer.get(push, obj.metadata?.namespace);
+      if (cached !== undefined) shareRevisionStrings(cached, [obj]);
+    },
     log,
     relistIntervalMs: options.relistPeriodMs,
   });

@@ -5,7 +5,7 @@ import { API_VERSION } from '../../src/api/constants.js';
 import type { ConfigPush, ConfigPushSpec } from '../../src/api/types.js';
 import { contentDigest, type DesiredContent } from '../../src/core/content-digest.js';
 import { revisionName } from '../../src/core/revisions.js';
-import { keepRevisionMetadata, RevisionStore } from '../../src/configpush/revisions.js';
+import { keepRevisionMetadata, RevisionStore, shareRevisionStrings } from '../../src/configpush/revisions.js';
 import { ApiError } from '../../src/kube/api-errors.js';
 import type { RevisionClient } from '../../src/kube/revision-client.js';
 
@@ -200,5 +200,83 @@ describe('RevisionStore', () => {
     const record = await store.recordCompleted(pushOf(spec), completed('1'), 10);
     fake.revisions.clear();
     await expect(store.payload(record)).rejects.toMatchObject({ reason: 'RevisionNotFound', retry: 'permanent' });
+  });
+});
+
+describe('the revision cache and the push cache share strings', () => {
+  const digest = 'sha256:' + 'a'.repeat(64);
+  const revision = (pushUid: string, d = digest, key = '1-aaaaaaaaaa'): V1ControllerRevision => {
+    const obj: V1ControllerRevision = JSON.parse(
+      JSON.stringify({
+        apiVersion: 'apps/v1',
+        kind: 'ControllerRevision',
+        metadata: {
+          name: 'web-aaaaaaaaaa',
+          namespace: 'home',
+          uid: 'rev-uid',
+          resourceVersion: '5',
+          labels: { 'configpush.io/revision-of': pushUid, other: 'x' },
+          annotations: { 'configpush.io/content-digest': d, 'configpush.io/operation-key': key, 'configpush.io/owner': 'home/web' },
+          ownerReferences: [{ apiVersion: 'configpush.io/v1alpha1', kind: 'ConfigPush', name: 'web', uid: pushUid, controller: true }],
+        },
+        data: { 'revision.json': { spec: {} } },
+        revision: 1,
+      }),
+    ) as V1ControllerRevision;
+    keepRevisionMetadata(obj);
+    return obj;
+  };
+  const push = () =>
+    JSON.parse(
+      JSON.stringify({
+        metadata: { name: 'web', namespace: 'home', uid: 'push-uid' },
+        status: {
+          contentDigest: digest,
+          operationKey: '1-aaaaaaaaaa',
+          history: [
+            { generation: 1, digest, key: '1-aaaaaaaaaa', revision: 1 },
+            { generation: 0, digest: 'sha256:other', key: '0-bbbbbbbbbb', revision: 0 },
+          ],
+          targets: [{ kind: 'ConfigMap', name: 'web', namespace: 'home', operationKey: '1-aaaaaaaaaa', state: 'Applied' }],
+        },
+      }),
+    ) as { metadata: { uid: string }; status: Record<string, unknown> };
+
+  it('keeps of a revision its metadata, label and annotations the store reads, no data; one shared kind string', () => {
+    const obj = revision('push-uid');
+    expect(JSON.parse(JSON.stringify(obj))).toEqual({
+      apiVersion: 'apps/v1',
+      kind: 'ControllerRevision',
+      metadata: {
+        name: 'web-aaaaaaaaaa',
+        namespace: 'home',
+        uid: 'rev-uid',
+        resourceVersion: '5',
+        labels: { 'configpush.io/revision-of': 'push-uid' },
+        annotations: { 'configpush.io/content-digest': digest, 'configpush.io/operation-key': '1-aaaaaaaaaa' },
+      },
+      revision: 1,
+    });
+  });
+
+  it('a push takes the cached revisions\' strings, from the store or from a revision that arrives later; values unchanged', () => {
+    const store = new RevisionStore({} as RevisionClient, silent);
+    store.observe(revision('push-uid'), false);
+    const a = push();
+    store.shareStrings(a);
+    expect(a).toEqual(push());
+    const b = push();
+    shareRevisionStrings(b, [revision('push-uid')]);
+    expect(b).toEqual(push());
+  });
+
+  it('a revision of another push, or of another digest, changes nothing it does not equal', () => {
+    const other = push();
+    shareRevisionStrings(other, [revision('someone-else', 'sha256:' + 'b'.repeat(64), '1-bbbbbbbbbb')]);
+    expect(other).toEqual(push());
+    const store = new RevisionStore({} as RevisionClient, silent);
+    const none = push();
+    store.shareStrings(none); // nothing cached for it
+    expect(none).toEqual(push());
   });
 });
