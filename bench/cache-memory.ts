@@ -5,7 +5,10 @@ import { Registry } from 'prom-client';
 import { Controller } from '../src/runtime/controller.js';
 import { createControllerMetrics } from '../src/runtime/metrics.js';
 import { OwnerIndex } from '../src/runtime/owner-index.js';
-import { trimPush } from '../src/runtime/cache-transforms.js';
+import { keepTargetFacts, trimPush } from '../src/runtime/cache-transforms.js';
+import { ownerOf, shareOwnerStrings } from '../src/configpush/owner-strings.js';
+import type { V1ConfigMap } from '@kubernetes/client-node';
+import { randomBytes } from 'node:crypto';
 import { keepRevisionMetadata, RevisionStore } from '../src/configpush/revisions.js';
 import type { RevisionClient } from '../src/kube/revision-client.js';
 import type { V1ControllerRevision } from '@kubernetes/client-node';
@@ -22,7 +25,10 @@ import type { V1ControllerRevision } from '@kubernetes/client-node';
  * - Controller.generations: the push's namespace and name, likewise;
  * - the revision cache: each push's ControllerRevision through
  *   keepRevisionMetadata into a RevisionStore, then the pushes cached after
- *   it (RevisionStore.shareStrings, trimPush): both caches together, per push.
+ *   it (RevisionStore.shareStrings, trimPush): both caches together, per push;
+ * - the target cache: each push's ConfigMap as the operator writes it,
+ *   through keepTargetFacts, alone and then taking its push's strings
+ *   (owner-strings.ts), with the pushes cached.
  * Pushes go to 10 namespaces and become Ready ~46 a second (the memory
  * phase's rate), so neighbours share their transition times.
  *
@@ -201,12 +207,60 @@ function revisionsAndPushes(n: number): { revisions: number; pushes: number } {
   return { revisions: withRevisions / n, pushes: (withPushes - withRevisions) / n };
 }
 
+function configMapJson(i: number): string {
+  const namespace = `bench-${i % 10}`;
+  const at = iso(start + (i / 46) * 1000);
+  return JSON.stringify({
+    apiVersion: 'v1',
+    kind: 'ConfigMap',
+    data: { 'app.properties': `color=blue\nindex=${i}\nrevision=1\n`, mode: 'fast' },
+    metadata: {
+      annotations: { 'configpush.io/owner': `${namespace}/mem-${i}`, 'configpush.io/owner-uid': uidOf(i), 'configpush.io/operation-key': keyOf(i), 'configpush.io/content-digest': digestOf(i), 'configpush.io/generation': '1' },
+      creationTimestamp: at,
+      labels: { 'app.kubernetes.io/managed-by': 'configpush-operator' },
+      managedFields: [{ apiVersion: 'v1', fieldsType: 'FieldsV1', fieldsV1: { 'f:data': {} }, manager: 'configpush-operator', operation: 'Update', time: at }],
+      name: `mem-cfg-${i}`,
+      namespace,
+      resourceVersion: String(1001 + 4 * i),
+      uid: randomUUID(),
+    },
+  });
+}
+
+/** The target cache with the pushes cached: keepTargetFacts alone, then also taking the push's strings. */
+function targetCache(n: number): { alone: number; shared: number } {
+  const pushes = new Map<string, KubernetesObject>();
+  for (let i = 0; i < n; i++) {
+    const obj = JSON.parse(pushJson(i)) as KubernetesObject;
+    trimPush(obj);
+    pushes.set(`${obj.metadata?.namespace}/${obj.metadata?.name}`, obj);
+  }
+  const keepFacts = keepTargetFacts('ConfigMap', randomBytes(32));
+  const run = (share: boolean) => {
+    const texts = Array.from({ length: n }, (_, i) => configMapJson(i));
+    const before = heapAfterGc();
+    const cache = texts.map((t) => {
+      const obj = JSON.parse(t) as V1ConfigMap;
+      keepFacts(obj);
+      const owner = share ? ownerOf(obj) : undefined;
+      if (owner) shareOwnerStrings(obj, pushes.get(`${owner.namespace}/${owner.name}`));
+      return obj;
+    });
+    const bytes = (heapAfterGc() - before) / n;
+    if (cache.length !== n) throw new Error('lost objects');
+    return bytes;
+  };
+  return { alone: run(false), shared: run(true) };
+}
+
 const sizes = process.argv.slice(2).map(Number).filter((n) => n > 0);
 for (const n of sizes.length > 0 ? sizes : [10_000]) {
   const push = pushCache(n);
   const owners = measure(n, targetJson, ownerIndex);
   const gens = measure(n, pushJson, generations);
   const both = revisionsAndPushes(n);
+  const targets = targetCache(n);
+  console.log(`${n} cached targets: ${targets.alone.toFixed(0)} B each with their own strings, ${targets.shared.toFixed(0)} B taking their push's uid and name`);
   console.log(
     `${n} pushes with their revisions: revision cache and RevisionStore ${both.revisions.toFixed(0)} B, then the push cache ${both.pushes.toFixed(0)} B (${(both.revisions + both.pushes).toFixed(0)} B per push in all)`,
   );

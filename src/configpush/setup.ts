@@ -24,6 +24,7 @@ import { ContentionTracker } from './contention-tracker.js';
 import type { ConfigPushMetrics } from './metrics.js';
 import { ConfigPushReconciler } from './reconciler.js';
 import { keepRevisionMetadata, RevisionStore, shareRevisionStrings } from './revisions.js';
+import { ownerOf, shareOwnerStrings } from './owner-strings.js';
 import { recordingPushClient, recordingTargetClient } from './recording-clients.js';
 import { SourceWatches } from './source-watches.js';
 import type { TargetVerifier } from './target-applier.js';
@@ -205,7 +206,14 @@ export function setupConfigPushController(
       list,
       labelSelector: MANAGED_SELECTOR,
       handlers: enqueueForOwner(controller, kind, targetOwner(kind)),
-      transform: keepTargetFacts(kind, digestKey),
+      transform: (() => {
+        const keepFacts = keepTargetFacts(kind, digestKey);
+        return (obj: V1ConfigMap | V1Secret) => {
+          keepFacts(obj);
+          const owner = ownerOf(obj);
+          if (owner) shareOwnerStrings(obj, pushInformer.get(owner.name, owner.namespace));
+        };
+      })(),
       log,
       relistIntervalMs: options.relistPeriodMs,
     });
