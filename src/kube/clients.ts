@@ -14,6 +14,7 @@ import {
 } from '@kubernetes/client-node';
 import { withApiErrors } from './api-errors.js';
 import { ConnectionReusingAuth } from './connection-reuse.js';
+import { inOrder } from './middleware-chain.js';
 import { RequestBudget, RequestThrottle, RetryAfterGate, type BudgetOptions, type ThrottleObserver } from './request-throttle.js';
 import { UndiciRequestLibrary } from './undici-http-library.js';
 
@@ -90,11 +91,14 @@ export function makeClients(
       baseServer: new ServerConfiguration(cluster.server, {}),
       httpApi: wrapHttpLibrary(library),
       authMethods: { default: auth },
+      // One middleware, so client-node's in-place reversal cannot alternate their order (middleware-chain.ts).
       promiseMiddleware: [
-        userAgentMiddleware(options.userAgent ?? 'configpush-operator'),
-        timeoutMiddleware(options.requestTimeoutMs),
-        auth.healthMiddleware(),
-        ...(options.middleware ?? []),
+        inOrder([
+          userAgentMiddleware(options.userAgent ?? 'configpush-operator'),
+          timeoutMiddleware(options.requestTimeoutMs),
+          auth.healthMiddleware(),
+          ...(options.middleware ?? []),
+        ]),
       ],
     });
   const throttled = configuration(new UndiciRequestLibrary(throttle));
