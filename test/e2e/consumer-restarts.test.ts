@@ -1,4 +1,4 @@
-import { AppsV1Api, type Middleware, type RequestContext, type ResponseContext, type V1Container, type V1Volume } from '@kubernetes/client-node';
+import { AppsV1Api, type V1Container, type V1Volume } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ConfigPushSpec } from '../../src/api/types.js';
 import { CONSUMER_VALUE_PREFIX, consumedTargets, consumerDigestKey, consumerRestartValue } from '../../src/core/consumers.js';
@@ -6,6 +6,7 @@ import { restartAnnotationKey } from '../../src/configpush/workload-restarter.js
 import { writes } from '../support/audit.js';
 import { acceptingPushesFrom, condition, core, createPush, eventually, getPush, newNamespace, readConfigMap, sleep, testKubeConfig, updateSpec, waitReady } from '../support/kube.js';
 import { settled, startTestOperator, type TestOperator } from '../support/operator.js';
+import { requestLog } from '../support/request-log.js';
 import { playDeploymentController, type FakeDeploymentController } from '../support/workload-controller.js';
 
 /**
@@ -20,20 +21,6 @@ import { playDeploymentController, type FakeDeploymentController } from '../supp
 
 const OPERATOR = 'configpush-operator';
 const apps = testKubeConfig().makeApiClient(AppsV1Api);
-
-/** The operator's API requests, as "METHOD path?query". */
-function requestLog(): { middleware: Middleware; calls: string[] } {
-  const calls: string[] = [];
-  const middleware: Middleware = {
-    pre: async (context: RequestContext) => {
-      const url = new URL(context.getUrl());
-      calls.push(`${context.getHttpMethod()} ${url.pathname}`);
-      return context;
-    },
-    post: async (context: ResponseContext) => context,
-  };
-  return { middleware, calls };
-}
 
 const container = (extra: Partial<V1Container>): V1Container => ({ name: 'app', image: 'registry.invalid/app:1', ...extra });
 

@@ -1,9 +1,10 @@
-import { AppsV1Api, type Middleware, type RequestContext, type ResponseContext } from '@kubernetes/client-node';
+import { AppsV1Api } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { GROUP, PLURAL, VERSION } from '../../src/api/constants.js';
 import { writes } from '../support/audit.js';
 import { createPush, custom, eventually, getPush, newNamespace, sleep, testKubeConfig, updateSpec, waitReady } from '../support/kube.js';
 import { settled, startTestOperator, type TestOperator } from '../support/operator.js';
+import { requestLog } from '../support/request-log.js';
 import { playDeploymentController, type FakeDeploymentController } from '../support/workload-controller.js';
 
 /**
@@ -21,18 +22,6 @@ import { playDeploymentController, type FakeDeploymentController } from '../supp
 
 const OPERATOR = 'configpush-operator';
 const apps = testKubeConfig().makeApiClient(AppsV1Api);
-
-function requestLog(): { middleware: Middleware; calls: string[] } {
-  const calls: string[] = [];
-  const middleware: Middleware = {
-    pre: async (context: RequestContext) => {
-      calls.push(`${context.getHttpMethod()} ${new URL(context.getUrl()).pathname}`);
-      return context;
-    },
-    post: async (context: ResponseContext) => context,
-  };
-  return { middleware, calls };
-}
 
 async function createDeployment(namespace: string, name: string, readsConfigMap?: string): Promise<void> {
   const labels = { app: name };

@@ -1,11 +1,11 @@
 import { join } from 'node:path';
-import type { Middleware, RequestContext, ResponseContext } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TargetKind } from '../../src/api/types.js';
 import { apiserverRequests, sumRequests, type RequestSample } from '../support/apiserver-metrics.js';
 import { writes } from '../support/audit.js';
 import { condition, core, createPush, eventually, getPush, newNamespace, readConfigMap, readSecret, sleep, waitReady, waitReason } from '../support/kube.js';
 import { settled, startTestOperator, type TestOperator } from '../support/operator.js';
+import { requestLog } from '../support/request-log.js';
 import { clusterDir, operatorKubeconfigPath } from '../support/paths.js';
 import { apiserverPort, WatchGate } from '../support/watch-gate.js';
 
@@ -18,19 +18,6 @@ import { apiserverPort, WatchGate } from '../support/watch-gate.js';
  * the price of that trust is bounded: an edit the cache has not seen yet is
  * corrected (or reported) as soon as the watch or a relist delivers it.
  */
-
-/** Counts the operator's API requests (watches excluded: they do not pass through client middleware). */
-function requestLog(): { middleware: Middleware; calls: string[] } {
-  const calls: string[] = [];
-  const middleware: Middleware = {
-    pre: async (context: RequestContext) => {
-      calls.push(`${context.getHttpMethod()} ${new URL(context.getUrl()).pathname}`);
-      return context;
-    },
-    post: async (context: ResponseContext) => context,
-  };
-  return { middleware, calls };
-}
 
 /** The operator's GETs of targets, among `calls`: of namespace `ns`, or (ns undefined) of any namespace. */
 function targetReads(calls: string[], ns?: string): string[] {
