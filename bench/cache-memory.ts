@@ -11,6 +11,8 @@ import type { V1ConfigMap } from '@kubernetes/client-node';
 import { randomBytes } from 'node:crypto';
 import { keepRevisionMetadata, RevisionStore } from '../src/configpush/revisions.js';
 import type { RevisionClient } from '../src/kube/revision-client.js';
+import { EventRecorder } from '../src/kube/event-recorder.js';
+import type { CoreV1Api } from '@kubernetes/client-node';
 import type { V1ControllerRevision } from '@kubernetes/client-node';
 
 /**
@@ -253,6 +255,21 @@ function targetCache(n: number): { alone: number; shared: number } {
   return { alone: run(false), shared: run(true) };
 }
 
+/** EventRecorder.series: one Applied Event per push, each its own series (held for the window, 10 minutes). */
+async function eventSeries(n: number): Promise<number> {
+  const core = { createNamespacedEvent: async () => ({}) } as unknown as CoreV1Api;
+  const recorder = new EventRecorder(core, pino({ level: 'silent' }), { component: 'configpush-operator', windowMs: 3_600_000, minUpdateIntervalMs: 60_000 });
+  const objects = Array.from({ length: n }, (_, i) => JSON.parse(pushJson(i)) as KubernetesObject);
+  const before = heapAfterGc();
+  for (const [i, obj] of objects.entries()) {
+    const { name = '', namespace = '', uid = '' } = obj.metadata ?? {};
+    await recorder.record({ apiVersion: 'configpush.io/v1alpha1', kind: 'ConfigPush', name, namespace, uid }, 'Normal', 'Applied', `operation ${keyOf(i)} applied to 1 target`);
+  }
+  const bytes = (heapAfterGc() - before) / n;
+  if (recorder.size !== n || objects.length !== n) throw new Error('series lost'); // and keeps the pushes alive until measured
+  return bytes;
+}
+
 const sizes = process.argv.slice(2).map(Number).filter((n) => n > 0);
 for (const n of sizes.length > 0 ? sizes : [10_000]) {
   const push = pushCache(n);
@@ -260,6 +277,7 @@ for (const n of sizes.length > 0 ? sizes : [10_000]) {
   const gens = measure(n, pushJson, generations);
   const both = revisionsAndPushes(n);
   const targets = targetCache(n);
+  console.log(`${n} Event series: ${(await eventSeries(n)).toFixed(0)} B each`);
   console.log(`${n} cached targets: ${targets.alone.toFixed(0)} B each with their own strings, ${targets.shared.toFixed(0)} B taking their push's uid and name`);
   console.log(
     `${n} pushes with their revisions: revision cache and RevisionStore ${both.revisions.toFixed(0)} B, then the push cache ${both.pushes.toFixed(0)} B (${(both.revisions + both.pushes).toFixed(0)} B per push in all)`,

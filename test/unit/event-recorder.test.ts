@@ -50,6 +50,17 @@ describe('EventRecorder', () => {
     expect(event?.reason).toBe('Failed');
   });
 
+  it('names an Event after its object and 16 hex digits, one name per series', async () => {
+    const { core, stored } = fakeCore();
+    const recorder = new EventRecorder(core, pino({ level: 'silent' }), { component: 'test', windowMs: 600_000, minUpdateIntervalMs: 60_000 });
+    await recorder.record(object, 'Normal', 'Applied', 'one');
+    await recorder.record(object, 'Normal', 'Applied', 'one');
+    await recorder.record({ ...object, uid: 'u2' }, 'Normal', 'Applied', 'one');
+    expect([...stored.keys()]).toHaveLength(2);
+    for (const name of stored.keys()) expect(name).toMatch(/^p\.[0-9a-f]{16}$/);
+    expect(recorder.size).toBe(2);
+  });
+
   it('keeps different messages and reasons apart', async () => {
     const { core, stored } = fakeCore();
     const recorder = new EventRecorder(core, pino({ level: 'silent' }), { component: 'test', windowMs: 600_000, minUpdateIntervalMs: 60_000 });
