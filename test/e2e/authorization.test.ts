@@ -9,11 +9,8 @@ import {
   CustomObjectsApi,
   KubernetesObjectApi,
   RbacAuthorizationV1Api,
-  ServerConfiguration,
-  createConfiguration,
   loadAllYaml,
   type KubernetesObject,
-  type Middleware,
   type V1PolicyRule,
 } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -22,7 +19,7 @@ import { restartAnnotationKey } from '../../src/configpush/workload-restarter.js
 import { CONSUMER_VALUE_PREFIX } from '../../src/core/consumers.js';
 import type { ConfigPush, ConfigPushSpec } from '../../src/api/types.js';
 import { readAudit, writes, type AuditEvent } from '../support/audit.js';
-import { core, createPush, getPush, newNamespace, pushExists, readConfigMap, readSecret, eventually, testKubeConfig, waitReady } from '../support/kube.js';
+import { core, createPush, getPush, impersonating, newNamespace, pushExists, readConfigMap, readSecret, eventually, testKubeConfig, waitReady } from '../support/kube.js';
 import { settled, startTestOperator, type TestOperator } from '../support/operator.js';
 import { OPERATOR_USERNAME } from '../support/operator-identity.js';
 import { kubeconfigPath, repoRoot } from '../support/paths.js';
@@ -46,21 +43,7 @@ const POLICY = 'configpush-author-rights';
 
 /** API clients that act as `user` (impersonated from the admin kubeconfig, as kubectl --as does). */
 function as(user: string, group = 'system:authenticated') {
-  const impersonate: Middleware = {
-    pre: async (context) => {
-      context.setHeaderParam('Impersonate-User', user);
-      context.setHeaderParam('Impersonate-Group', group);
-      return context;
-    },
-    post: async (context) => context,
-  };
-  const cluster = kubeConfig.getCurrentCluster();
-  if (!cluster) throw new Error('no cluster in the test kubeconfig');
-  const configuration = createConfiguration({
-    baseServer: new ServerConfiguration(cluster.server, {}),
-    authMethods: { default: kubeConfig },
-    promiseMiddleware: [impersonate],
-  });
+  const configuration = impersonating(user, group);
   const custom = new CustomObjectsApi(configuration);
   const authorization = new AuthorizationV1Api(configuration);
   return {

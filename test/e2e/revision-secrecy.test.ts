@@ -3,15 +3,12 @@ import {
   ApiException,
   AppsV1Api,
   CoreV1Api,
-  createConfiguration,
   RbacAuthorizationV1Api,
-  ServerConfiguration,
-  type Middleware,
 } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ALLOWED_SOURCES_ANNOTATION } from '../../src/api/constants.js';
 import { REVISION_OF_LABEL } from '../../src/core/revisions.js';
-import { core, createPush, getPush, newNamespace, testKubeConfig, updateSpec, waitReady } from '../support/kube.js';
+import { core, createPush, getPush, impersonating, newNamespace, testKubeConfig, updateSpec, waitReady } from '../support/kube.js';
 import { startTestOperator, type TestOperator } from '../support/operator.js';
 
 /*
@@ -28,21 +25,7 @@ const b64 = (text: string) => Buffer.from(text, 'utf8').toString('base64');
 
 /** API clients acting as `user` (impersonated from the admin kubeconfig, as kubectl --as does). */
 function as(user: string) {
-  const impersonate: Middleware = {
-    pre: async (context) => {
-      context.setHeaderParam('Impersonate-User', user);
-      context.setHeaderParam('Impersonate-Group', 'system:authenticated');
-      return context;
-    },
-    post: async (context) => context,
-  };
-  const cluster = kubeConfig.getCurrentCluster();
-  if (!cluster) throw new Error('no cluster in the test kubeconfig');
-  const configuration = createConfiguration({
-    baseServer: new ServerConfiguration(cluster.server, {}),
-    authMethods: { default: kubeConfig },
-    promiseMiddleware: [impersonate],
-  });
+  const configuration = impersonating(user);
   return { apps: new AppsV1Api(configuration), core: new CoreV1Api(configuration) };
 }
 

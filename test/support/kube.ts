@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { CoreV1Api, CustomObjectsApi, KubeConfig, type V1ConfigMap, type V1Secret } from '@kubernetes/client-node';
+import { CoreV1Api, CustomObjectsApi, KubeConfig, ServerConfiguration, createConfiguration, type Middleware, type V1ConfigMap, type V1Secret } from '@kubernetes/client-node';
 import { ALLOWED_SOURCES_ANNOTATION, GROUP, PLURAL, VERSION } from '../../src/api/constants.js';
 import type { ConfigPush, ConfigPushSpec } from '../../src/api/types.js';
 import { kubeconfigPath } from './paths.js';
@@ -113,4 +113,26 @@ export async function waitReason(namespace: string, name: string, reason: string
 
 export function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/**
+ * A client configuration that acts as `user` (impersonated from the admin
+ * kubeconfig, as `kubectl --as` does): pass it to any client-node API class.
+ */
+export function impersonating(user: string, group = 'system:authenticated'): ReturnType<typeof createConfiguration> {
+  const impersonate: Middleware = {
+    pre: async (context) => {
+      context.setHeaderParam('Impersonate-User', user);
+      context.setHeaderParam('Impersonate-Group', group);
+      return context;
+    },
+    post: async (context) => context,
+  };
+  const cluster = kubeConfig.getCurrentCluster();
+  if (!cluster) throw new Error('no cluster in the test kubeconfig');
+  return createConfiguration({
+    baseServer: new ServerConfiguration(cluster.server, {}),
+    authMethods: { default: kubeConfig },
+    promiseMiddleware: [impersonate],
+  });
 }
