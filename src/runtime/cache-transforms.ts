@@ -84,6 +84,7 @@ function shareRepeatedStrings(obj: KubernetesObject): void {
   if (status === undefined || status === null || typeof status !== 'object') return;
   shareFields(status, ['targetSummary']);
   shareFields(status.rollout, ['phase', 'progress']);
+  if (status.rollout !== null && typeof status.rollout === 'object') status.rollout = repeatedRecords.share(status.rollout);
   shareEach(status.conditions, ['type', 'status', 'reason', 'message', 'lastTransitionTime']);
   shareConditions(status.conditions);
   shareEach(status.targets, ['kind', 'state', 'namespace', 'message']);
@@ -92,43 +93,46 @@ function shareRepeatedStrings(obj: KubernetesObject): void {
   shareTargetNames(spec?.targets, status.targets);
 }
 
-const CONDITION_FIELDS = ['lastTransitionTime', 'message', 'observedGeneration', 'reason', 'status', 'type'] as const;
-
 /**
- * Equal conditions made one object. Pushes that became Ready in the same
- * second carry the same Reconciling, Stalled and Drifted conditions (all six
- * fields equal), each ~72 bytes of object per push once its strings are
- * shared. The shared object is frozen: nothing may write to a cached push
- * (readers build a new status; a write into a shared condition would change
- * other pushes' too, so it throws instead). Bounded as the string table is;
- * a condition with any other field, or a long message, keeps its own object.
+ * Equal flat records made one object: the conditions and the rollout
+ * summary. Pushes that became Ready in the same second carry the same
+ * Reconciling, Stalled and Drifted conditions (all six fields equal), and
+ * finished single-wave pushes the same status.rollout: each ~56-72 bytes of
+ * object per push once its strings are shared. The shared object is frozen:
+ * nothing may write to a cached push (readers build a new status; a write
+ * into a shared record would change other pushes' too, so it throws
+ * instead). Only records of at most 8 primitive fields and short strings;
+ * equal means the same fields in the same order with the same values.
+ * Bounded as the string table is.
  */
-class ConditionTable {
+class RecordTable {
   private table = new Map<string, object>();
 
   constructor(private readonly limit: number) {}
 
-  share(condition: unknown): unknown {
-    if (condition === null || typeof condition !== 'object' || Array.isArray(condition)) return condition;
-    const record = condition as Record<string, unknown>;
-    const keys = Object.keys(record);
-    if (keys.length !== CONDITION_FIELDS.length || !CONDITION_FIELDS.every((f) => f in record)) return condition;
-    const { lastTransitionTime, message, observedGeneration, reason, status, type } = record;
-    if (typeof message !== 'string' || message.length > 256) return condition;
-    const key = JSON.stringify([type, status, reason, observedGeneration, lastTransitionTime, message]);
+  share(value: unknown): unknown {
+    if (value === null || typeof value !== 'object' || Array.isArray(value) || Object.isFrozen(value)) return value;
+    const fields = Object.values(value);
+    if (fields.length > 8) return value;
+    for (const field of fields) {
+      // Only what JSON keeps as is (it would drop an undefined field from the key).
+      if (field !== null && typeof field !== 'string' && typeof field !== 'number' && typeof field !== 'boolean') return value;
+      if (typeof field === 'string' && field.length > 256) return value;
+    }
+    const key = JSON.stringify(value);
     const shared = this.table.get(key);
     if (shared !== undefined) return shared;
     if (this.table.size >= this.limit) this.table = new Map();
-    this.table.set(key, Object.freeze(condition));
-    return condition;
+    this.table.set(key, Object.freeze(value));
+    return value;
   }
 }
 
-const repeatedConditions = new ConditionTable(4096);
+const repeatedRecords = new RecordTable(4096);
 
 function shareConditions(conditions: unknown): void {
   if (!Array.isArray(conditions)) return;
-  for (let i = 0; i < conditions.length; i++) conditions[i] = repeatedConditions.share(conditions[i]);
+  for (let i = 0; i < conditions.length; i++) conditions[i] = repeatedRecords.share(conditions[i]);
 }
 
 /**

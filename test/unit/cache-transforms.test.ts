@@ -170,6 +170,16 @@ describe('trimPush shares what a status repeats', () => {
     expect((b.status.conditions[1] as { message: string }).message).toBe('no work in progress');
   });
 
+  it('finished pushes with the same rollout summary hold one frozen status.rollout; a status without one gets none', () => {
+    const a = trimmed('p1', '1-aaa') as Trimmed & { status: { rollout: object } };
+    const b = trimmed('p2', '1-bbb') as Trimmed & { status: { rollout: object } };
+    expect(a.status.rollout).toBe(b.status.rollout);
+    expect(Object.isFrozen(a.status.rollout)).toBe(true);
+    const bare = JSON.parse(JSON.stringify({ metadata: { name: 'p' }, status: { conditions: [] } })) as KubernetesObject & { status: object };
+    trimPush(bare);
+    expect(Object.keys(bare.status)).toEqual(['conditions']);
+  });
+
   it('a condition whose transition time differs is not shared', () => {
     const a = trimmed('p1', '1-aaa');
     const later = JSON.parse(text('p4', '1-ddd').replaceAll(at, '2026-11-29T10:00:01Z')) as Trimmed;
