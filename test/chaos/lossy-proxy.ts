@@ -1,10 +1,10 @@
 import { readFileSync } from 'node:fs';
-import { Agent, createServer, request, type Server } from 'node:https';
+import { Agent, request } from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { Socket } from 'node:net';
 import { join } from 'node:path';
 import type { ClusterEnv } from './cluster.js';
 import { mulberry32 } from './random.js';
+import { TlsFront } from '../support/tls-front.js';
 
 /**
  * A TLS-terminating proxy between a client (the operator) and the apiserver
@@ -95,13 +95,11 @@ const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'tra
 
 export class LossyProxy {
   readonly stats: ProxyStats = { requests: 0, writes: 0, watches: 0, dropped: [], upstreamErrors: 0, refused: 0 };
-  private server: Server | undefined;
-  private readonly sockets = new Set<Socket>();
+  private readonly front: TlsFront;
   private readonly timers = new Set<NodeJS.Timeout>();
   private readonly agent: Agent;
   private readonly random: () => number;
   private lifetime: NodeJS.Timeout | undefined;
-  port = 0;
   /** Set to 0 to stop dropping (e.g. for the final convergence check). */
   dropRate: number;
 
@@ -116,41 +114,22 @@ export class LossyProxy {
     });
     this.random = mulberry32(options.seed);
     this.dropRate = options.dropRate;
+    this.front = new TlsFront(
+      { pki, name: 'proxy', ...(options.keepAliveTimeoutMs !== undefined ? { keepAliveTimeoutMs: options.keepAliveTimeoutMs } : {}) },
+      (req, res) => this.handle(req, res),
+    );
+  }
+
+  get port(): number {
+    return this.front.port;
   }
 
   get url(): string {
-    return `https://127.0.0.1:${this.port}`;
+    return this.front.url;
   }
 
   async start(): Promise<void> {
-    const pki = this.options.cluster.pki;
-    const server = createServer(
-      {
-        cert: readFileSync(join(pki, 'apiserver.crt')),
-        key: readFileSync(join(pki, 'apiserver.key')),
-        ALPNProtocols: ['http/1.1'],
-      },
-      (req, res) => this.handle(req, res),
-    );
-    // Watches are long responses; client and apiserver bound them, and stop() ends them.
-    server.requestTimeout = 0;
-    if (this.options.keepAliveTimeoutMs !== undefined) server.keepAliveTimeout = this.options.keepAliveTimeoutMs;
-    server.on('connection', (socket: Socket) => {
-      this.sockets.add(socket);
-      socket.on('close', () => this.sockets.delete(socket));
-    });
-    server.on('secureConnection', (socket: Socket) => {
-      this.sockets.add(socket);
-      socket.on('close', () => this.sockets.delete(socket));
-    });
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(0, '127.0.0.1', () => resolve());
-    });
-    const address = server.address();
-    if (address === null || typeof address === 'string') throw new Error('proxy: no port');
-    this.port = address.port;
-    this.server = server;
+    await this.front.start();
     this.lifetime = setTimeout(() => void this.stop(), this.options.maxLifetimeMs ?? 60 * 60_000);
     this.lifetime.unref();
   }
@@ -159,12 +138,8 @@ export class LossyProxy {
     clearTimeout(this.lifetime);
     for (const timer of this.timers) clearTimeout(timer);
     this.timers.clear();
-    const server = this.server;
-    this.server = undefined;
-    for (const socket of this.sockets) socket.destroy();
-    this.sockets.clear();
     this.agent.destroy();
-    if (server) await new Promise<void>((resolve) => server.close(() => resolve()));
+    await this.front.stop();
   }
 
   /**

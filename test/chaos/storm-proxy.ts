@@ -1,10 +1,11 @@
 import { readFileSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { Agent, createServer, request, type Server } from 'node:https';
+import { Agent, request } from 'node:https';
 import type { Socket } from 'node:net';
 import { join } from 'node:path';
 import type { ClusterEnv } from './cluster.js';
 import { mulberry32 } from './random.js';
+import { TlsFront } from '../support/tls-front.js';
 
 /**
  * A TLS-terminating proxy between the operator and the apiserver that, while
@@ -50,9 +51,7 @@ export class StormProxy {
   readonly arrivals: Arrival[] = [];
   /** While true, `share` of the requests are answered 429. */
   storm = false;
-  port = 0;
-  private server: Server | undefined;
-  private readonly sockets = new Set<Socket>();
+  private readonly front: TlsFront;
   /** TCP accept time of each connection (the TLS socket's parent), and the connections that already carried a request. */
   private readonly acceptedAt = new WeakMap<object, number>();
   private readonly used = new WeakSet<object>();
@@ -70,44 +69,30 @@ export class StormProxy {
       key: readFileSync(join(pki, 'admin.key')),
     });
     this.random = mulberry32(options.seed);
+    this.front = new TlsFront(
+      { pki, name: 'storm proxy', onConnection: (socket) => this.acceptedAt.set(socket, Date.now()) },
+      (req, res) => this.handle(req, res),
+    );
+  }
+
+  get port(): number {
+    return this.front.port;
   }
 
   get url(): string {
-    return `https://127.0.0.1:${this.port}`;
+    return this.front.url;
   }
 
   async start(): Promise<void> {
-    const pki = this.options.cluster.pki;
-    const server = createServer(
-      { cert: readFileSync(join(pki, 'apiserver.crt')), key: readFileSync(join(pki, 'apiserver.key')), ALPNProtocols: ['http/1.1'] },
-      (req, res) => this.handle(req, res),
-    );
-    server.requestTimeout = 0; // watches are long responses
-    server.on('connection', (socket: Socket) => this.acceptedAt.set(socket, Date.now()));
-    server.on('secureConnection', (socket: Socket) => {
-      this.sockets.add(socket);
-      socket.on('close', () => this.sockets.delete(socket));
-    });
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(0, '127.0.0.1', () => resolve());
-    });
-    const address = server.address();
-    if (address === null || typeof address === 'string') throw new Error('storm proxy: no port');
-    this.port = address.port;
-    this.server = server;
+    await this.front.start();
     this.lifetime = setTimeout(() => void this.stop(), this.options.maxLifetimeMs ?? 60 * 60_000);
     this.lifetime.unref();
   }
 
   async stop(): Promise<void> {
     clearTimeout(this.lifetime);
-    const server = this.server;
-    this.server = undefined;
-    for (const socket of this.sockets) socket.destroy();
-    this.sockets.clear();
     this.agent.destroy();
-    if (server) await new Promise<void>((resolve) => server.close(() => resolve()));
+    await this.front.stop();
   }
 
   /** A kubeconfig that points at the proxy (same CA, admin client certificate). */

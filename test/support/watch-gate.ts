@@ -1,10 +1,11 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { Agent, createServer, request, type Server } from 'node:https';
+import { Agent, request } from 'node:https';
 import type { Socket } from 'node:net';
 import { join } from 'node:path';
 import { KubeConfig } from '@kubernetes/client-node';
 import { clusterDir } from './paths.js';
+import { TlsFront } from './tls-front.js';
 
 /**
  * A TLS-terminating proxy between the operator and the apiserver that can
@@ -28,13 +29,11 @@ import { clusterDir } from './paths.js';
  * Loopback only; stop() closes everything.
  */
 export class WatchGate {
-  private server: Server | undefined;
+  private readonly front: TlsFront;
   private readonly agent: Agent;
-  private readonly sockets = new Set<Socket>();
   /** Gated watches streaming now: their upstream answer, the client's response and socket. */
   private readonly open = new Set<{ answer: IncomingMessage; res: ServerResponse; socket: Socket }>();
   private holding = false;
-  port = 0;
   /** Gated watch requests seen, those opened while holding, and those cut by release({ drop }). */
   readonly stats = { gatedWatches: 0, openedWhileHeld: 0, droppedWatches: 0 };
 
@@ -43,40 +42,24 @@ export class WatchGate {
     private readonly gated: (path: string) => boolean = isTargetWatch,
   ) {
     this.agent = new Agent({ keepAlive: true, maxSockets: 64, ca: readFileSync(join(clusterDir, 'pki', 'ca.crt')) });
+    this.front = new TlsFront({ pki: join(clusterDir, 'pki'), name: 'watch gate' }, (req, res) => this.handle(req, res));
+  }
+
+  get port(): number {
+    return this.front.port;
   }
 
   get url(): string {
-    return `https://127.0.0.1:${this.port}`;
+    return this.front.url;
   }
 
-  async start(): Promise<void> {
-    const pki = join(clusterDir, 'pki');
-    const server = createServer(
-      { cert: readFileSync(join(pki, 'apiserver.crt')), key: readFileSync(join(pki, 'apiserver.key')), ALPNProtocols: ['http/1.1'] },
-      (req, res) => this.handle(req, res),
-    );
-    server.requestTimeout = 0; // watches are long responses
-    server.on('secureConnection', (socket: Socket) => {
-      this.sockets.add(socket);
-      socket.on('close', () => this.sockets.delete(socket));
-    });
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(0, '127.0.0.1', () => resolve());
-    });
-    const address = server.address();
-    if (address === null || typeof address === 'string') throw new Error('watch gate: no port');
-    this.port = address.port;
-    this.server = server;
+  start(): Promise<void> {
+    return this.front.start();
   }
 
   async stop(): Promise<void> {
-    const server = this.server;
-    this.server = undefined;
-    for (const socket of this.sockets) socket.destroy();
-    this.sockets.clear();
     this.agent.destroy();
-    if (server) await new Promise<void>((resolve) => server.close(() => resolve()));
+    await this.front.stop();
   }
 
   /** A copy of kubeconfig `path` whose cluster is this proxy (same CA, same user), written to `out`. */
