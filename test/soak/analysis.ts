@@ -1,3 +1,5 @@
+import type { SmapsByKind } from './smaps.js';
+
 /**
  * The soak's figures: samples of the operator process aggregated per minute,
  * and the verdict on one process's life (does memory stay flat, do sockets
@@ -27,6 +29,8 @@ export interface Sample {
   /** V8 heap spaces (nodejs_heap_space_size_{used,total}_bytes by space): where heap total goes (old, code, large objects...). */
   heapSpaceUsedBytes?: Record<string, number>;
   heapSpaceTotalBytes?: Record<string, number>;
+  /** /proc/<pid>/smaps by kind of mapping (test/soak/smaps.ts): malloc's arenas apart from V8's pages and mapped files. */
+  smaps?: SmapsByKind;
 }
 
 /** Something that happened at an instant: a fault, a log line counted, a target write logged. */

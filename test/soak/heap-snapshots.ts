@@ -4,10 +4,10 @@ import { sleep } from '../chaos/workload.js';
 import { faultSchedule } from './schedule.js';
 
 /**
- * `npm run soak -- --heap-snapshots`: two V8 heap snapshots of the operator
- * process that the leak verdict judges (the last one, started by the last
- * kill -9), so what grew in its heap between them can be read by name
- * (bench/profile.ts summarizeHeapSnapshot, bench/heap-diff.ts).
+ * `npm run soak -- --heap-snapshots`: V8 heap snapshots around the life of
+ * the operator process that the leak verdict judges (the last one, started
+ * by the last kill -9), so what grew in its heap can be read by name
+ * (bench/heap-diff.ts on bench/profile.ts summarizeHeapSnapshot).
  *
  * The operator is started with `--heapsnapshot-signal=SIGUSR2` (through
  * NODE_OPTIONS, which accepts it, so the image's own node flags stay as they
@@ -17,7 +17,8 @@ import { faultSchedule } from './schedule.js';
  *
  * A snapshot is not free: it pauses the process (seconds, more on a loaded
  * machine) and the native memory it takes to write one is mostly kept by the
- * allocator (a 1-minute smoke run: RSS 117 MiB before, 244 MiB after). A
+ * allocator (a process of about 120 MiB was at 244 MiB after one in a
+ * 1-minute smoke run; 135 to 258 MiB in the 2026-11-29b soak). A
  * snapshot of the judged process inside its judged window would therefore
  * swamp the very RSS drift the soak is to explain. So none is: the first
  * is of the process before it, 45 s before the last kill -9 ends it anyway
@@ -26,8 +27,8 @@ import { faultSchedule } from './schedule.js';
  * the work stops (the end of its judged window), the third after the quiet
  * (idle: what stays). The diff of the first two is by constructor and
  * holder, not by object id: the same work, two processes, two ages.
- * Off by default all the same: the pauses and the RSS step are in the
- * quiet minutes and the convergence time after them.
+ * Off by default all the same: the pauses and the RSS step land in the
+ * convergence and quiet minutes at the end.
  */
 
 /** The node options that make the operator write a heap snapshot into `dir` on SIGUSR2. */

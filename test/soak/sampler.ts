@@ -1,5 +1,6 @@
 import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import type { Sample } from './analysis.js';
+import { classifySmaps } from './smaps.js';
 
 /** One Prometheus text exposition, as `name{labels}` -> value (labels as printed). */
 export function parseExposition(text: string): Map<string, number> {
@@ -75,6 +76,7 @@ export async function sampleProcess(pid: number, metricsPort: number): Promise<S
   let status = {};
   try {
     status = parseProcStatus(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    status = { ...status, smaps: classifySmaps(readFileSync(`/proc/${pid}/smaps`, 'utf8')) };
   } catch {
     // the process ended meanwhile: the sample keeps the rest
   }
