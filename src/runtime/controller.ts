@@ -65,6 +65,8 @@ export interface ControllerDeps {
 const PROBE_INTERVAL_MS = 1_000;
 /** Keys that failed to reach the apiserver are retried within this window once it is back. */
 const RECOVERY_SPREAD_MS = 1_000;
+/** A worker that has run this long without waiting on I/O lets the event loop turn (timers, sockets) before its next key. */
+const YIELD_AFTER_MS = 20;
 /** A key the server told to come back after Retry-After R comes back within [R, R * (1 + this)]: keys throttled together do not return together. */
 const RETRY_AFTER_JITTER = 0.2;
 
@@ -183,6 +185,7 @@ export class Controller {
   }
 
   private async work(): Promise<void> {
+    let ranSince = performance.now();
     for (;;) {
       const key = await this.queue.get();
       if (key === undefined) return;
@@ -193,6 +196,16 @@ export class Controller {
       // Events that came in during the reconcile and were not its own writes: run it again.
       if (this.ownWrites.release(key)) this.enqueue(key);
       this.queue.done(key);
+      // A reconcile that needs no request (a settled push, verified from the
+      // caches) resolves in microtasks only, and so does the next get(): a
+      // resync of 80,000 such pushes ran for more than 10 s without letting a
+      // timer or a socket in, the lease renewal missed its deadline and the
+      // leader stepped down (memory bench, docs/benchmarks.md). Let the event
+      // loop turn at least every YIELD_AFTER_MS.
+      if (performance.now() - ranSince >= YIELD_AFTER_MS) {
+        await new Promise<void>((resolve) => setImmediate(resolve));
+        ranSince = performance.now();
+      }
     }
   }
 
