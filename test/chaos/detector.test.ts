@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import type { V1ConfigMap } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AuditEvent } from '../support/audit.js';
-import { findDoubleApplies, ledgerByTarget, targetId } from './ledger.js';
+import { findDoubleApplies, ledgerByRevisionPayload, ledgerByTarget, targetId } from './ledger.js';
 import { LossyProxy } from './lossy-proxy.js';
 import { runDir } from './profile.js';
 import { startScenario, type Scenario } from './scenario.js';
@@ -61,6 +61,23 @@ describe('the double-apply detector', () => {
     ]);
     expect(ledgers.get(id('twice'))?.refusedOperatorWrites).toHaveLength(1);
     expect(ledgers.get(id('edited'))?.otherWrites).toHaveLength(1);
+  });
+
+  it('keeps revision payload Secrets (<push>-<10 hex>) out of the targets, in a ledger of their own', () => {
+    const op = 'configpush-operator';
+    const events = [
+      event('create', 'app', 201, op, 'ns', 'secrets'),
+      event('create', 'app-0123456789', 201, op, 'ns', 'secrets'), // a revision's payload
+      event('delete', 'app-0123456789', 200, op, 'ns', 'secrets'), // pruned
+      event('create', 'app-abcdefabcd', 201, op, 'ns', 'secrets'),
+      event('create', 'app-abcdefabcd', 201, op, 'other', 'secrets'), // out of scope
+      event('create', 'cm-0123456789', 201, op, 'ns', 'configmaps'), // a ConfigMap is never a payload
+    ];
+    const secret = (name: string) => targetId({ resource: 'secrets', namespace: 'ns', name });
+    expect([...ledgerByTarget(events, ['ns']).keys()].sort()).toEqual([targetId({ resource: 'configmaps', namespace: 'ns', name: 'cm-0123456789' }), secret('app')].sort());
+    const payloads = ledgerByRevisionPayload(events, ['ns']);
+    expect([...payloads.keys()].sort()).toEqual([secret('app-0123456789'), secret('app-abcdefabcd')]);
+    expect(payloads.get(secret('app-0123456789'))?.operatorWrites.map((e) => e.verb)).toEqual(['create', 'delete']);
   });
 
   it('keeps writes answered 500/504 apart: not refused, maybe applied', () => {

@@ -67,14 +67,23 @@ export function isOperator(event: AuditEvent): boolean {
  */
 const REVISION_PAYLOAD_NAME = /-[0-9a-f]{10}$/;
 
-function targetOf(event: AuditEvent, namespaces: ReadonlySet<string>): TargetRef | undefined {
+/** The ConfigMap or Secret in `namespaces` a completed write is to, revision payloads included. */
+function writtenObjectOf(event: AuditEvent, namespaces: ReadonlySet<string>): TargetRef | undefined {
   const ref = event.objectRef;
   if (!ref?.resource || !TARGET_RESOURCES.has(ref.resource)) return undefined;
   if ((ref.subresource ?? '') !== '' || !ref.namespace || !ref.name) return undefined;
-  if (ref.resource === 'secrets' && REVISION_PAYLOAD_NAME.test(ref.name)) return undefined;
   if (!namespaces.has(ref.namespace)) return undefined;
   if (!WRITE_VERBS.has(event.verb) || event.stage !== 'ResponseComplete') return undefined;
   return { resource: ref.resource as TargetRef['resource'], namespace: ref.namespace, name: ref.name };
+}
+
+function isRevisionPayload(ref: TargetRef): boolean {
+  return ref.resource === 'secrets' && REVISION_PAYLOAD_NAME.test(ref.name);
+}
+
+function targetOf(event: AuditEvent, namespaces: ReadonlySet<string>): TargetRef | undefined {
+  const ref = writtenObjectOf(event, namespaces);
+  return ref && !isRevisionPayload(ref) ? ref : undefined;
 }
 
 export interface TargetLedger {
@@ -93,10 +102,25 @@ export interface TargetLedger {
 
 /** Groups the target writes in `namespaces` by target. */
 export function ledgerByTarget(events: readonly AuditEvent[], namespaces: Iterable<string>): Map<string, TargetLedger> {
-  const scope = new Set(namespaces);
+  return ledgerBy(events, new Set(namespaces), targetOf);
+}
+
+/** Groups the writes of revision payload Secrets in `namespaces` by Secret (the ledger above leaves them out). */
+export function ledgerByRevisionPayload(events: readonly AuditEvent[], namespaces: Iterable<string>): Map<string, TargetLedger> {
+  return ledgerBy(events, new Set(namespaces), (event, scope) => {
+    const ref = writtenObjectOf(event, scope);
+    return ref && isRevisionPayload(ref) ? ref : undefined;
+  });
+}
+
+function ledgerBy(
+  events: readonly AuditEvent[],
+  scope: ReadonlySet<string>,
+  objectOf: (event: AuditEvent, scope: ReadonlySet<string>) => TargetRef | undefined,
+): Map<string, TargetLedger> {
   const ledgers = new Map<string, TargetLedger>();
   for (const event of events) {
-    const target = targetOf(event, scope);
+    const target = objectOf(event, scope);
     if (!target) continue;
     const id = targetId(target);
     let ledger = ledgers.get(id);

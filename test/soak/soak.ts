@@ -5,7 +5,7 @@ import { KubeConfig } from '@kubernetes/client-node';
 import { installCrds } from '../../src/kube/install-crds.js';
 import { AuditTail } from '../chaos/audit-tail.js';
 import { clusterCommand, clusterEnv } from '../chaos/cluster.js';
-import { findDoubleApplies, ledgerByTarget, targetId, type TargetLedger } from '../chaos/ledger.js';
+import { findDoubleApplies, ledgerByRevisionPayload, ledgerByTarget, targetId, type TargetLedger } from '../chaos/ledger.js';
 import { OperatorProcess, type LogLine } from '../chaos/operator-process.js';
 import { runDir } from '../chaos/profile.js';
 import { Random } from '../chaos/random.js';
@@ -251,16 +251,14 @@ export async function runSoak(o: SoakOptions, repoRoot: string): Promise<number>
   // bookkeeping, not a target. Each is created once per content (its name is
   // the content's) and deleted once when pruned; anything more is a double.
   const ledgers = new Map<string, TargetLedger>();
+  for (const [id, ledger] of ledgerByTarget(events, world.namespaces)) ledgers.set(id, ledger);
   const revisionSecrets: { id: string; creates: number; deletes: number; other: number }[] = [];
-  for (const [id, ledger] of ledgerByTarget(events, world.namespaces)) {
-    if (!base.has(id) && world.isRevisionSecret(ledger.target)) {
-      const verbs = ledger.operatorWrites.map((e) => e.verb);
-      const creates = verbs.filter((v) => v === 'create').length;
-      const deletes = verbs.filter((v) => v === 'delete').length;
-      revisionSecrets.push({ id, creates, deletes, other: verbs.length - creates - deletes });
-    } else {
-      ledgers.set(id, ledger);
-    }
+  for (const [id, ledger] of ledgerByRevisionPayload(events, world.namespaces)) {
+    if (base.has(id) || !world.isRevisionSecret(ledger.target)) continue;
+    const verbs = ledger.operatorWrites.map((e) => e.verb);
+    const creates = verbs.filter((v) => v === 'create').length;
+    const deletes = verbs.filter((v) => v === 'delete').length;
+    revisionSecrets.push({ id, creates, deletes, other: verbs.length - creates - deletes });
   }
   const revisionDoubles = revisionSecrets.filter((r) => r.creates > 1 || r.deletes > 1 || r.other > 0);
   const existing = new Set<string>();
@@ -355,6 +353,9 @@ export async function runSoak(o: SoakOptions, repoRoot: string): Promise<number>
   if (lost.length > 0) failures.push(`${lost.length} push(es) did not converge: ${JSON.stringify(lost.slice(0, 5))}`);
   if (doubles.length > 0) failures.push(`${doubles.length} target(s) written more often than allowed: ${JSON.stringify(doubles.slice(0, 3))}`);
   if (logDoubles.length > 0) failures.push(`${logDoubles.length} (target, key) pair(s) written twice per the log: ${logDoubles.slice(0, 5).join('; ')}`);
+  // Pushes that write Secrets, or copy one, record their completed content in payload Secrets: none at all means the check above saw nothing.
+  const keepsSecretPayloads = world.pushes.some((p) => p.targets.some((t) => t.resource === 'secrets') || p.source?.kind === 'Secret');
+  if (keepsSecretPayloads && revisionSecrets.length === 0) failures.push('no revision payload Secret was created, though pushes write Secrets: the ledger of revision Secrets is blind');
   if (revisionDoubles.length > 0) failures.push(`${revisionDoubles.length} revision Secret(s) written more than once per content: ${JSON.stringify(revisionDoubles.slice(0, 3))}`);
   if (op.crashes.length > 0) failures.push(`${op.crashes.length} crash(es)`);
   if (!stillRunning || !cleanStop) failures.push('the operator was not running at the end, or did not stop cleanly on SIGTERM');
