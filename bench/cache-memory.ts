@@ -14,6 +14,7 @@ import type { RevisionClient } from '../src/kube/revision-client.js';
 import { EventRecorder } from '../src/kube/event-recorder.js';
 import type { CoreV1Api } from '@kubernetes/client-node';
 import type { V1ControllerRevision } from '@kubernetes/client-node';
+import { heapAfterGc } from './heap-after-gc.js';
 
 /**
  * What one more push costs in the operator's per-push structures that the
@@ -36,14 +37,6 @@ import type { V1ControllerRevision } from '@kubernetes/client-node';
  *
  *   npx tsc -p tsconfig.json --outDir .cache/bench-dist && node --expose-gc .cache/bench-dist/bench/cache-memory.js [N]
  */
-const gc = (globalThis as { gc?: () => void }).gc;
-if (!gc) throw new Error('run with node --expose-gc');
-
-function heapAfterGc(): number {
-  gc!();
-  gc!();
-  return process.memoryUsage().heapUsed;
-}
 
 const start = Date.parse('2026-11-29T19:06:15Z');
 const iso = (ms: number) => new Date(Math.floor(ms / 1000) * 1000).toISOString().replace('.000Z', 'Z');

@@ -5,6 +5,7 @@ import { contentDigest } from '../src/core/content-digest.js';
 import { renderTarget } from '../src/core/desired-target.js';
 import { operationKey } from '../src/core/operation-key.js';
 import { keepTargetFacts, keepTargetMetadataOnly } from '../src/runtime/cache-transforms.js';
+import { heapAfterGc } from './heap-after-gc.js';
 
 /**
  * What keeping a target's digest in the watch cache costs
@@ -16,14 +17,6 @@ import { keepTargetFacts, keepTargetMetadataOnly } from '../src/runtime/cache-tr
  *
  *   npx tsc -p tsconfig.json --outDir .cache/bench-dist && node --expose-gc .cache/bench-dist/bench/target-facts-memory.js [N...]
  */
-const gc = (globalThis as { gc?: () => void }).gc;
-if (!gc) throw new Error('run with node --expose-gc');
-
-function heapAfterGc(): number {
-  gc!();
-  gc!();
-  return process.memoryUsage().heapUsed;
-}
 
 function targetJson(i: number): string {
   const content = { data: { 'app.properties': `color=blue\nreplica=${i}\n`, mode: 'fast' }, binaryData: {}, labels: {}, annotations: {} };

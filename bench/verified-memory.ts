@@ -11,6 +11,7 @@ import { operationKey } from '../src/core/operation-key.js';
 import { resolveSpec } from '../src/core/resolve-spec.js';
 import type { TargetClient } from '../src/kube/target-client.js';
 import { objectId } from '../src/runtime/own-writes.js';
+import { heapAfterGc } from './heap-after-gc.js';
 
 /**
  * What the verified-target records (docs/performance-idle-reads.md) cost in
@@ -25,14 +26,6 @@ import { objectId } from '../src/runtime/own-writes.js';
  *
  *   npx tsc -p tsconfig.json --outDir .cache/bench-dist && node --expose-gc .cache/bench-dist/bench/verified-memory.js [N...]
  */
-const gc = (globalThis as { gc?: () => void }).gc;
-if (!gc) throw new Error('run with node --expose-gc');
-
-function heapAfterGc(): number {
-  gc!();
-  gc!();
-  return process.memoryUsage().heapUsed;
-}
 
 /** An apiserver that answers creates with a fresh JSON-parsed object and keeps nothing. */
 function answeringStore(): TargetClient {
