@@ -10,6 +10,7 @@ import { resolveSpec, targetId, type NamespaceInfo, type ResolvedSpec, type Reso
 import { targetLabel, type TargetOutcome } from '../core/target-outcome.js';
 import { digestKeyOf, withSources } from '../core/sources.js';
 import { refusePush, type TenancyPolicy } from '../core/tenancy.js';
+import { SourceValuesNotRead, withoutSourceValues } from '../core/unread-source-values.js';
 import { completedVersions } from '../core/rollout-plan.js';
 import { planWaves } from '../core/wave-plan.js';
 import { toApiError } from '../kube/api-errors.js';
@@ -26,6 +27,7 @@ import type { ContentionTracker } from './contention-tracker.js';
 import type { ConfigPushMetrics } from './metrics.js';
 import { runRollout, type RolloutResult } from './rollout.js';
 import type { RevisionStore } from './revisions.js';
+import type { SourceReadMemo } from './source-read-memo.js';
 import { RolledBackError, targetApplier, type TargetVerifier } from './target-applier.js';
 
 export interface ReconcilerDeps {
@@ -36,6 +38,12 @@ export interface ReconcilerDeps {
   targetClientFor(namespace: string, serviceAccountName: string | undefined): TargetClient;
   /** Live reads of spec.sources, as the operator or impersonating the push's ServiceAccount. */
   sourcesFor(namespace: string, serviceAccountName: string | undefined): SourceClient;
+  /**
+   * What the last live read of a push's sources gave, while their watch shows
+   * them unchanged: lets an idle resync skip reading them (source-read-memo.ts).
+   * Absent: every reconcile reads them.
+   */
+  sourceReads?: SourceReadMemo;
   /** A namespace's annotations from the cache; undefined if unknown. */
   namespaceAnnotations(name: string): Record<string, string> | undefined;
   /** Live (not terminating) namespaces, for selectors and waves. */
@@ -111,13 +119,15 @@ export class ConfigPushReconciler implements Reconciler {
         throw err;
       }
     };
-    return withFinalizer(push, this.deps.pushes, { apply: (live) => this.apply(live, log), cleanup }, {});
+    // A retry reads the sources live: whatever failed, it does not rest on the memo.
+    const readSources: SourceReading = attempt > 1 ? 'live' : 'memo';
+    return withFinalizer(push, this.deps.pushes, { apply: (live) => this.apply(live, log, readSources), cleanup }, {});
   }
 
-  private async apply(push: ConfigPush, pushLog: Logger): Promise<ReconcileResult> {
+  private async apply(push: ConfigPush, pushLog: Logger, readSources: SourceReading): Promise<ReconcileResult> {
     let admitted: Admitted;
     try {
-      admitted = await this.admit(push);
+      admitted = await this.admit(push, readSources);
     } catch (err) {
       // Nothing was touched. A refusal (invalid spec, tenancy rule, a source
       // that is missing or may not be read) waits for the push or the source
@@ -142,6 +152,13 @@ export class ConfigPushReconciler implements Reconciler {
     } catch (err) {
       failure = err;
     }
+    // The memo vouched for the key and digests, but something needs the
+    // values (a target to write, a revision to record, a consumer digest):
+    // run again, reading them. Nothing was written with content it lacked.
+    if (failure instanceof SourceValuesNotRead && readSources === 'memo') {
+      log.debug('sources needed: reading them');
+      return this.apply(current, pushLog, 'live');
+    }
     // Deferred report (Flux's deferred status patch): targets may have been
     // written, so whatever happened above, the status and Events say so.
     if (run === undefined) await this.reportStopped(current, failure, log, key);
@@ -159,7 +176,7 @@ export class ConfigPushReconciler implements Reconciler {
    * will not act on it (core/sources.ts: SourceNotFound, SourceNotAllowed,
    * SourceKeyNotFound; kube/source-client.ts: SourceForbidden).
    */
-  private async admit(push: ConfigPush): Promise<Admitted> {
+  private async admit(push: ConfigPush, readSources: SourceReading): Promise<Admitted> {
     const spec = resolveSpec(push, this.deps.namespaces()); // throws InvalidSpecError
     const refusal = refusePush(spec, this.deps.tenancy);
     if (refusal) throw new PermanentError(refusal.reason, refusal.message);
@@ -171,21 +188,39 @@ export class ConfigPushReconciler implements Reconciler {
       const objects = await Promise.all(sources.map((s) => client.read(s.kind, s.namespace, s.name)));
       return { objects, sourced: withSources(spec.content, sources, objects, namespace) };
     };
+    const confirmSources = async (revision: string) => {
+      try {
+        return (await readRevision()).sourced.revision === revision;
+      } catch {
+        return false; // Gone or unreadable now: not confirmed; the next reconcile says why.
+      }
+    };
+    const recalled = readSources === 'memo' ? this.deps.sourceReads?.recall(uid, generation, sources) : undefined;
+    if (recalled) {
+      // No read: the key and digests as the last read gave them; the values, if anything needs them, by reading (apply()).
+      return {
+        spec: {
+          ...spec,
+          content: withoutSourceValues(spec.content),
+          digest: recalled.digest,
+          targetDigests: recalled.targetDigests,
+          ...(recalled.digestKey !== undefined ? { sourcesDigestKey: recalled.digestKey } : {}),
+        },
+        key: operationKey(uid, generation, recalled.revision),
+        sources: recalled.statuses,
+        confirmSources: () => confirmSources(recalled.revision),
+      };
+    }
     // The values live in `spec.content` for this reconcile only.
     const { objects, sourced } = await readRevision();
+    this.deps.sourceReads?.remember(uid, generation, objects, sourced, [...new Set(spec.targets.map((t) => t.kind))]);
     // Consumers mode keys its restart digests with the copied Secrets' uids too (core/consumers.ts).
     const sourcesDigestKey = digestKeyOf(objects);
     return {
       spec: { ...spec, content: sourced.content, digest: sourced.digest, ...(sourcesDigestKey !== undefined ? { sourcesDigestKey } : {}) },
       key: operationKey(uid, generation, sourced.revision),
       sources: sourced.statuses,
-      confirmSources: async () => {
-        try {
-          return (await readRevision()).sourced.revision === sourced.revision;
-        } catch {
-          return false; // Gone or unreadable now: not confirmed; the next reconcile says why.
-        }
-      },
+      confirmSources: () => confirmSources(sourced.revision),
     };
   }
 
@@ -542,6 +577,9 @@ function failureOf(run: RolloutResult): string {
   return `${what}${failed.length > 0 ? failed.join('; ') : (run.rollout.message ?? 'the wave failed')}`;
 }
 
+
+/** Whether admit() may take a push's sources from the memo (source-read-memo.ts) or must read them. */
+type SourceReading = 'memo' | 'live';
 
 /** What admit() hands the rollout: the spec with its content, the operation's key, and status.sources. */
 interface Admitted {

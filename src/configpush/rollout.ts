@@ -7,6 +7,7 @@ import { nextStep, rolloutReport, suspendedWave, type RolloutContext, type WaveF
 import type { TargetOutcome } from '../core/target-outcome.js';
 import { workloadLabel, type Workload, type WorkloadRef } from '../core/workload-health.js';
 import { consumedTargets, consumerDigestKey, consumerRestartValue } from '../core/consumers.js';
+import { SourceValuesNotRead } from '../core/unread-source-values.js';
 import { toApiError } from '../kube/api-errors.js';
 import type { WorkloadClient } from '../kube/workload-client.js';
 import { mapLimit } from '../util/map-limit.js';
@@ -156,6 +157,8 @@ async function rollWorkloads(input: RolloutInput, outcomes: TargetOutcome[]): Pr
       }
     }
   } catch (err) {
+    // Consumers mode needs the sources' values: the reconcile reads them and runs again (reconciler.ts).
+    if (err instanceof SourceValuesNotRead) throw err;
     const error = toApiError(err);
     input.log.warn({ error: error.message, retry: error.retry }, 'rolling workloads failed');
     return { error };

@@ -26,6 +26,7 @@ import { ConfigPushReconciler } from './reconciler.js';
 import { keepRevisionMetadata, RevisionStore, shareRevisionStrings } from './revisions.js';
 import { ownerOf, shareOwnerStrings } from './owner-strings.js';
 import { recordingPushClient, recordingTargetClient } from './recording-clients.js';
+import { SourceReadMemo } from './source-read-memo.js';
 import { SourceWatches } from './source-watches.js';
 import type { TargetVerifier } from './target-applier.js';
 import { VerifiedTargets } from './verified-targets.js';
@@ -84,6 +85,11 @@ export function setupConfigPushController(
   const pushClient = kubeConfigPushClient(clients.custom);
   const revisions = new RevisionStore(kubeRevisionClient(clients.apps, clients.core), log);
   const events = new EventRecorder(clients.core, log, { component: 'configpush-operator', windowMs: 10 * 60_000, minUpdateIntervalMs: 60_000 });
+  // What the last live read of each push's sources gave, trusted while their watch shows them unchanged.
+  const sourceReads = new SourceReadMemo({
+    resourceVersionOf: (kind, namespace, name) => sourceWatches.resourceVersionOf(kind, namespace, name),
+    targetDigest: (kind, content, digest) => desiredTargetDigest(kind, content, digest, digestKey),
+  });
 
   // The reconciler reaches the informers (built below, once the controller
   // their handlers queue into exists) only through closures called after start().
@@ -98,6 +104,7 @@ export function setupConfigPushController(
       serviceAccountName
         ? kubeSourceClient(factory.forServiceAccount(namespace, serviceAccountName).core, `ServiceAccount ${namespace}/${serviceAccountName}`)
         : kubeSourceClient(clients.core, 'the operator'),
+    sourceReads,
     namespaceAnnotations: (name) => {
       const namespace = namespaceInformer.get(name);
       return namespace ? (namespace.metadata?.annotations ?? {}) : undefined;
@@ -161,7 +168,10 @@ export function setupConfigPushController(
     kubeConfig: clients.kubeConfig,
     path: `/apis/${GROUP}/${VERSION}/${PLURAL}`,
     list: () => pushClient.list() as unknown as Promise<KubernetesListObject<KubernetesObject>>,
-    handlers: allOf(sourceWatches.pushHandlers, enqueueForObject(controller, KIND)),
+    handlers: allOf(sourceWatches.pushHandlers, enqueueForObject(controller, KIND), {
+      upsert: () => {},
+      delete: (obj) => sourceReads.forget(obj.metadata?.uid ?? ''),
+    }),
     // The revision cache's copies of the uid, digests and keys first, so trimPush's sharing within the status uses them.
     transform: (obj) => {
       revisions.shareStrings(obj);
@@ -267,7 +277,8 @@ function targetVerifier(
   const desiredDigest = (kind: TargetKind, spec: ResolvedSpec): string => {
     let byKind = desired.get(spec);
     if (!byKind) desired.set(spec, (byKind = {}));
-    return (byKind[kind] ??= desiredTargetDigest(kind, spec.content, spec.digest, digestKey));
+    // A spec whose sources were not read carries the digests instead of the values (source-read-memo.ts).
+    return (byKind[kind] ??= spec.targetDigests?.[kind] ?? desiredTargetDigest(kind, spec.content, spec.digest, digestKey));
   };
   return {
     lookup(target, wanted) {

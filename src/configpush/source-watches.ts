@@ -68,6 +68,14 @@ export class SourceWatches {
     return this.index.referrers(sourceId({ kind, namespace, name }));
   }
 
+  /**
+   * The resourceVersion at which the watch last showed a source; undefined
+   * when it does not show it (not watched, not listed yet, or deleted).
+   */
+  resourceVersionOf(kind: SourceKind, namespace: string, name: string): string | undefined {
+    return this.seen.get(groupOf(kind, namespace))?.get(name);
+  }
+
   /** The (kind/namespace) groups watched now. */
   watchedGroups(): string[] {
     return this.watches.active();

@@ -8,6 +8,7 @@ import { targetId, type ResolvedSpec, type ResolvedTarget } from '../core/resolv
 import { targetLabel, type TargetOutcome } from '../core/target-outcome.js';
 import { planTargetOf, planVerified, type CachedTarget, type TargetPlan, type Verification } from '../core/target-plan.js';
 import { refuseTarget } from '../core/tenancy.js';
+import { SourceValuesNotRead } from '../core/unread-source-values.js';
 import { isAlreadyExists, isConflict, isNotFound, toApiError } from '../kube/api-errors.js';
 import type { TargetClient } from '../kube/target-client.js';
 import type { ContentionTracker } from './contention-tracker.js';
@@ -157,6 +158,8 @@ export function targetApplier(context: ApplyContext): (target: ResolvedTarget, m
         ...(context.confirmSources ? { confirmSources: context.confirmSources } : {}),
       });
     } catch (err) {
+      // Not this target's failure: the reconcile reads the sources and runs again (reconciler.ts).
+      if (err instanceof SourceValuesNotRead) throw err;
       const error = toApiError(err);
       log.warn({ target: targetLabel(target), retry: error.retry, error: error.message }, 'target not applied');
       return { target, state: 'Failed', message: `${targetLabel(target)}: ${error.message}`, error };

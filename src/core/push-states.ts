@@ -49,6 +49,8 @@ export const CONDITION_REASONS = [
   'SourceNotAllowed',
   'SourceKeyNotFound',
   'SourceForbidden',
+  // the memo's values were needed (core/unread-source-values.ts): caught and read at once, never a condition's
+  'SourcesNotRead',
   // retried contention (configpush/)
   'TargetContended',
   'WorkloadContended',

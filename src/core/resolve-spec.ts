@@ -73,6 +73,12 @@ export interface ResolvedSpec {
    * mode keys its restart digests with it too (core/consumers.ts).
    */
   sourcesDigestKey?: string;
+  /**
+   * Each target kind's desired target digest (target-digest.ts), when the
+   * sources' values were not read in this reconcile (unread-source-values.ts):
+   * computed from the values when they were, and held instead of them.
+   */
+  targetDigests?: Partial<Record<TargetKind, string>>;
 }
 
 export const DEFAULT_PROGRESS_DEADLINE_SECONDS = 600;

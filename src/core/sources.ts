@@ -39,6 +39,8 @@ export interface SourceObject {
   namespace: string;
   name: string;
   uid: string;
+  /** As read: the source-read memo (configpush/source-read-memo.ts) trusts the watch only while it shows this version. */
+  resourceVersion?: string;
   annotations: Record<string, string>;
   data: Record<string, string>;
   binaryData: Record<string, string>;

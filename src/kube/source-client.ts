@@ -46,9 +46,18 @@ function sourceObject(
   kind: SourceKind,
   namespace: string,
   name: string,
-  metadata: { uid?: string; annotations?: Record<string, string> } | undefined,
+  metadata: { uid?: string; resourceVersion?: string; annotations?: Record<string, string> } | undefined,
   data: Record<string, string> | undefined,
   binaryData: Record<string, string> | undefined,
 ): SourceObject {
-  return { kind, namespace, name, uid: metadata?.uid ?? '', annotations: metadata?.annotations ?? {}, data: data ?? {}, binaryData: binaryData ?? {} };
+  return {
+    kind,
+    namespace,
+    name,
+    uid: metadata?.uid ?? '',
+    ...(metadata?.resourceVersion !== undefined ? { resourceVersion: metadata.resourceVersion } : {}),
+    annotations: metadata?.annotations ?? {},
+    data: data ?? {},
+    binaryData: binaryData ?? {},
+  };
 }

@@ -1,11 +1,12 @@
 import { randomBytes } from 'node:crypto';
-import { RbacAuthorizationV1Api, type V1ConfigMap, type V1Secret } from '@kubernetes/client-node';
+import { RbacAuthorizationV1Api } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ALLOWED_SOURCES_ANNOTATION, GROUP, PLURAL, SOURCE_COPY_TO_ANNOTATION, VERSION } from '../../src/api/constants.js';
 import type { ConfigPush } from '../../src/api/types.js';
 import { writes } from '../support/audit.js';
 import { condition, core, createPush, custom, eventually, getPush, newNamespace, readConfigMap, readSecret, sleep, testKubeConfig, waitReady, waitReason } from '../support/kube.js';
 import { settled, startTestOperator, type TestOperator } from '../support/operator.js';
+import { b64, createConfigMap, createSecret, decoded, editConfigMap, editSecret } from '../support/source-objects.js';
 
 /*
  * spec.sources, option by option, on a real apiserver: items, `as`, prefix,
@@ -17,29 +18,6 @@ import { settled, startTestOperator, type TestOperator } from '../support/operat
 
 const OPERATOR = { userAgent: 'configpush-operator' };
 const rbac = testKubeConfig().makeApiClient(RbacAuthorizationV1Api);
-const b64 = (text: string) => Buffer.from(text, 'utf8').toString('base64');
-const decoded = (secret: V1Secret | undefined) => Object.fromEntries(Object.entries(secret?.data ?? {}).map(([k, v]) => [k, Buffer.from(v, 'base64').toString('utf8')]));
-
-async function createSecret(namespace: string, name: string, values: Record<string, string>, annotations: Record<string, string> = {}): Promise<void> {
-  await core.createNamespacedSecret({ namespace, body: { metadata: { name, annotations }, data: Object.fromEntries(Object.entries(values).map(([k, v]) => [k, b64(v)])) } });
-}
-
-async function createConfigMap(namespace: string, name: string, data: Record<string, string>, annotations: Record<string, string> = {}): Promise<void> {
-  await core.createNamespacedConfigMap({ namespace, body: { metadata: { name, annotations }, data } });
-}
-
-/** Read, change, replace at the version read (a conditional update, as a user's kubectl edit). */
-async function editConfigMap(namespace: string, name: string, mutate: (cm: V1ConfigMap) => void): Promise<void> {
-  const cm = await core.readNamespacedConfigMap({ namespace, name });
-  mutate(cm);
-  await core.replaceNamespacedConfigMap({ namespace, name, body: cm });
-}
-
-async function editSecret(namespace: string, name: string, mutate: (secret: V1Secret) => void): Promise<void> {
-  const secret = await core.readNamespacedSecret({ namespace, name });
-  mutate(secret);
-  await core.replaceNamespacedSecret({ namespace, name, body: secret });
-}
 
 describe('spec.sources options', () => {
   let operator: TestOperator;
