@@ -137,6 +137,26 @@ describe('SourceWatches', () => {
     expect(queued).toHaveLength(5);
   });
 
+  it('shows the resourceVersion the watch last delivered of a source, and none once it is deleted or its watch stops', async () => {
+    const { sw, watches } = setup();
+    await sw.source.start();
+    sw.pushHandlers.upsert(push('apps', 'a', [{ secretRef: { name: 'tls' } }]));
+    expect(sw.resourceVersionOf('Secret', 'apps', 'tls')).toBeUndefined(); // not listed yet
+    const watch = watches[0]!;
+    watch.emit('tls', '10');
+    expect(sw.resourceVersionOf('Secret', 'apps', 'tls')).toBe('10');
+    expect(sw.resourceVersionOf('ConfigMap', 'apps', 'tls')).toBeUndefined();
+    watch.emit('tls', '12');
+    expect(sw.resourceVersionOf('Secret', 'apps', 'tls')).toBe('12');
+    watch.emit('tls', '12', true);
+    expect(sw.resourceVersionOf('Secret', 'apps', 'tls')).toBeUndefined();
+    watch.emit('tls', '14');
+    sw.pushHandlers.delete(push('apps', 'a', [{ secretRef: { name: 'tls' } }]));
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    expect(watch.stopped).toBe(1);
+    expect(sw.resourceVersionOf('Secret', 'apps', 'tls')).toBeUndefined();
+  });
+
   it('skips malformed entries when indexing (the reconcile reports them)', () => {
     const refs = referencedSources(push('apps', 'a', [null, { secretRef: {} }, { configMapRef: { name: 'ok' } }, 'junk']) as never);
     expect(refs).toEqual([{ kind: 'ConfigMap', namespace: 'apps', name: 'ok' }]);
