@@ -2,6 +2,7 @@ import { makeInformer, type Informer, type KubeConfig, type KubernetesListObject
 import type { Logger } from 'pino';
 import { ExponentialBackoff } from '../util/backoff.js';
 import { retryAfterMsOf, statusCode } from './api-errors.js';
+import { listThroughWatch, WatchListUnsupported } from './watch-list.js';
 
 /**
  * How long a LIST or watch start that the apiserver throttled waits before it
@@ -28,7 +29,10 @@ export interface ResilientInformerOptions<T extends KubernetesObject> {
   kubeConfig: KubeConfig;
   /** Watch path, e.g. /api/v1/configmaps. */
   path: string;
+  /** The LIST, for an apiserver that serves no watch-lists (watch-list.ts), or with `watchList: false`. */
   list: () => Promise<KubernetesListObject<T>>;
+  /** Fill the cache from a watch-list (default), or always LIST. */
+  watchList?: boolean;
   labelSelector?: string;
   handlers: InformerHandlers<T>;
   log: Logger;
@@ -64,6 +68,12 @@ export class ResilientInformer<T extends KubernetesObject> {
   private readonly backoff = new ExponentialBackoff<'restart' | 'relist'>({ baseMs: 500, maxMs: 60_000, jitter: 0.5 });
   /** Why the last start or restart failed (read for a throttled LIST's Retry-After). */
   private lastError: unknown;
+  /** Set once the apiserver refused a watch-list: from then on this informer LISTs. */
+  private watchListUnsupported = false;
+  /** Objects a watch-list already trimmed as they arrived, so that the informer's add does not trim them again. */
+  private readonly trimmed = new WeakSet<T>();
+  /** Aborts the watch-lists under way when the informer stops. */
+  private lists = new AbortController();
 
   constructor(private readonly options: ResilientInformerOptions<T>) {}
 
@@ -74,6 +84,7 @@ export class ResilientInformer<T extends KubernetesObject> {
    */
   async start(): Promise<void> {
     this.stopping = false;
+    if (this.lists.signal.aborted) this.lists = new AbortController();
     this.current = this.create();
     while (!this.stopping) {
       if (await this.startOnce(this.current)) {
@@ -111,6 +122,7 @@ export class ResilientInformer<T extends KubernetesObject> {
 
   async stop(): Promise<void> {
     this.stopping = true;
+    this.lists.abort();
     clearTimeout(this.restartTimer);
     this.restartTimer = undefined;
     clearTimeout(this.relistTimer);
@@ -130,8 +142,8 @@ export class ResilientInformer<T extends KubernetesObject> {
   }
 
   private create(): Cache<T> {
-    const { kubeConfig, path, list, labelSelector, handlers, log, transform } = this.options;
-    const informer = makeInformer<T>(kubeConfig, path, list, labelSelector);
+    const { kubeConfig, path, labelSelector, handlers, log, transform } = this.options;
+    const informer = makeInformer<T>(kubeConfig, path, () => this.initialState(), labelSelector);
     const safely = (what: string, fn: () => void) => {
       // A throwing handler would become an unhandled rejection and crash Node.
       try {
@@ -152,8 +164,8 @@ export class ResilientInformer<T extends KubernetesObject> {
       else run();
     };
     const upsert = (obj: T) => {
-      // At once: the cache keeps the very object, so it is trimmed before it is held.
-      transform?.(obj);
+      // At once: the cache keeps the very object, so it is trimmed before it is held (a watch-list's, as it arrived).
+      if (!this.trimmed.delete(obj)) transform?.(obj);
       notify('upsert', () => handlers.upsert(obj));
     };
     informer.on('add', guard('add', upsert));
@@ -164,6 +176,41 @@ export class ResilientInformer<T extends KubernetesObject> {
     // for a whole outage. A restart that listed forgets it (onError).
     informer.on('error', (err: unknown) => this.onError(informer, err));
     return informer;
+  }
+
+  /**
+   * What the informer lists from: a watch-list (watch-list.ts), which holds
+   * no whole response body, or the LIST, where the apiserver serves no
+   * watch-lists (for good) or this one failed or stalled (this time: as
+   * client-go's reflector falls back). The informer watches on from its
+   * resourceVersion.
+   */
+  private async initialState(): Promise<KubernetesListObject<T>> {
+    const { kubeConfig, path, list, labelSelector, transform, log } = this.options;
+    if (this.watchListUnsupported || this.options.watchList === false) return list();
+    try {
+      return await listThroughWatch<T>(kubeConfig, path, {
+        signal: this.lists.signal,
+        ...(labelSelector !== undefined ? { labelSelector } : {}),
+        ...(transform
+          ? {
+              transform: (obj: T) => {
+                transform(obj);
+                this.trimmed.add(obj);
+              },
+            }
+          : {}),
+      });
+    } catch (err) {
+      if (this.stopping) throw err;
+      if (err instanceof WatchListUnsupported) {
+        this.watchListUnsupported = true;
+        log.info({ path, error: err.message }, 'the apiserver serves no watch-lists; listing instead');
+      } else {
+        log.warn({ path, code: statusCode(err), error: err instanceof Error ? err.message : String(err) }, 'watch-list failed; listing instead');
+      }
+      return list();
+    }
   }
 
   private onError(informer: Cache<T>, err: unknown): void {

@@ -140,6 +140,7 @@ describe('idle resyncs', () => {
     operator = await startTestOperator({ middleware: [restartLog.middleware, log.middleware], controller: { resyncPeriodMs } });
     await eventually(async () => Array.from({ length: pushes }, (_, i) => operator.reconciles.get(`${ns}/p${i}`) ?? 0).every((n) => n > 0), 'a reconcile of every push');
     await settled(operator);
+    const afterRestart = await apiserverRequests();
 
     // The target watches' first LIST brought each target's keyed content
     // digest (runtime/cache-transforms.ts, keepTargetFacts): equal to the
@@ -147,10 +148,16 @@ describe('idle resyncs', () => {
     expect(targetReads(restartLog.calls, ns)).toEqual([]);
     // The apiserver's counter agrees with the operator's own log of its reads (every namespace).
     expect(targetGets(await apiserverRequests()) - targetGets(samples)).toBe(targetReads(restartLog.calls).length);
-    // Reads of the watched kinds: one LIST each (the informers' start), no more.
+    // Reads of the watched kinds: at most one LIST each (the informers' start, where the apiserver serves no watch-lists), no more.
     const lists = restartLog.calls.filter((c) => /^GET \/(api\/v1\/(configmaps|secrets|namespaces)|apis\/configpush\.io\/v1alpha1\/configpushes)$/.test(c));
     for (const path of new Set(lists)) expect(lists.filter((c) => c === path), path).toHaveLength(1);
     expect(new Set(lists).size).toBeLessThanOrEqual(4);
+    // This apiserver serves watch-lists (sendInitialEvents, kube/watch-list.ts): no LIST at all, by its own count;
+    // the caches filled from watches, streamed line by line instead of one body per kind.
+    const watched = { resource: ['configpushes', 'configmaps', 'secrets', 'namespaces', 'controllerrevisions'] };
+    expect(sumRequests(afterRestart, { verb: 'LIST', ...watched }) - sumRequests(samples, { verb: 'LIST', ...watched })).toBe(0);
+    expect(lists).toEqual([]);
+    expect(sumRequests(afterRestart, { verb: 'WATCH', ...watched }) - sumRequests(samples, { verb: 'WATCH', ...watched })).toBeGreaterThanOrEqual(5);
     // Every push was verified as it stood: no write, no status change.
     expect(operatorWrites().length).toBe(writesBefore);
     expect((await statuses()).filter((rv, i) => rv !== statusBefore[i])).toEqual([]);

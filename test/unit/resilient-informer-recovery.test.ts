@@ -80,6 +80,8 @@ describe('ResilientInformer after an outage', () => {
       },
       log,
       relistIntervalMs: 10 * 60_000,
+      // These tests are about the LIST and the watch after it; watch-list.test.ts covers the watch-list.
+      watchList: false,
     });
     await informer.start();
     return { informer, seen, lists: () => lists, watches: () => watches };
