@@ -74,8 +74,7 @@ function shareRepeatedStrings(obj: KubernetesObject): void {
   shareFields(obj, ['apiVersion', 'kind']);
   const metadata = obj.metadata as Record<string, unknown> | undefined;
   shareFields(metadata, ['creationTimestamp']);
-  const finalizers = metadata?.finalizers;
-  if (Array.isArray(finalizers)) for (let i = 0; i < finalizers.length; i++) finalizers[i] = repeated.share(finalizers[i]);
+  if (metadata !== undefined) shareFinalizers(metadata);
   const { spec, status } = obj as {
     spec?: { targets?: unknown };
     status?: { conditions?: unknown; targets?: unknown; history?: unknown; targetSummary?: unknown; rollout?: unknown };
@@ -129,6 +128,37 @@ class RecordTable {
 }
 
 const repeatedRecords = new RecordTable(4096);
+
+/**
+ * Equal finalizer lists made one frozen array: nearly every push carries
+ * ["configpush.io/finalizer"], and each parsed copy is an array and its
+ * elements store (~56 B a push). Readers only read it (finalizer.ts builds
+ * a new list for a patch); a write into the shared one throws. Lists of up
+ * to 8 short strings; bounded as the tables above.
+ */
+class FinalizerTable {
+  private table = new Map<string, readonly string[]>();
+
+  constructor(private readonly limit: number) {}
+
+  share(list: unknown): unknown {
+    if (!Array.isArray(list) || list.length === 0 || list.length > 8 || Object.isFrozen(list)) return list;
+    for (const item of list as unknown[]) if (typeof item !== 'string' || item.length > 256) return list;
+    const key = JSON.stringify(list);
+    const shared = this.table.get(key);
+    if (shared !== undefined) return shared;
+    if (this.table.size >= this.limit) this.table = new Map();
+    const frozen = Object.freeze((list as string[]).map((item) => repeated.share(item) as string));
+    this.table.set(key, frozen);
+    return frozen;
+  }
+}
+
+const repeatedFinalizers = new FinalizerTable(256);
+
+function shareFinalizers(metadata: Record<string, unknown>): void {
+  if (metadata.finalizers !== undefined) metadata.finalizers = repeatedFinalizers.share(metadata.finalizers);
+}
 
 function shareConditions(conditions: unknown): void {
   if (!Array.isArray(conditions)) return;
@@ -184,16 +214,26 @@ function shareWithinStatus(status: Record<string, unknown>): void {
  * of the content as well.
  */
 export function keepTargetMetadataOnly(obj: V1ConfigMap | V1Secret): void {
+  keepTargetMetadata(obj, undefined);
+}
+
+/**
+ * keepTargetMetadataOnly, with `facts` (keepTargetFacts's packed string) in
+ * the annotations. The metadata and its annotations are each one literal of
+ * fixed shape, as keepRevisionMetadata's: built from spreads, or with the
+ * facts added after, their fields went to a separate properties array (~90
+ * B more per cached target, bench/cache-memory.ts). An absent field is
+ * undefined, which readers (property reads only) and JSON treat as absent.
+ */
+function keepTargetMetadata(obj: V1ConfigMap | V1Secret, facts: string | undefined): void {
   const { name, namespace, resourceVersion, annotations } = obj.metadata ?? {};
-  const owner = annotations?.[ANNOTATION.owner];
-  const ownerUid = annotations?.[ANNOTATION.ownerUid];
-  obj.metadata = {
-    ...(name !== undefined ? { name } : {}),
-    ...(namespace !== undefined ? { namespace } : {}),
-    ...(resourceVersion !== undefined ? { resourceVersion } : {}),
-    annotations: { ...(owner !== undefined ? { [ANNOTATION.owner]: owner } : {}), ...(ownerUid !== undefined ? { [ANNOTATION.ownerUid]: ownerUid } : {}) },
-  };
-  // Not \`delete\`: see dropManagedFields.
+  // Assigned into {} (which has room for four fields in itself): a literal with computed keys takes 8 B more.
+  const kept: Record<string, string | undefined> = {};
+  kept[ANNOTATION.owner] = annotations?.[ANNOTATION.owner];
+  kept[ANNOTATION.ownerUid] = annotations?.[ANNOTATION.ownerUid];
+  kept[CACHED_FACTS_ANNOTATION] = facts;
+  obj.metadata = { name, namespace, resourceVersion, annotations: kept } as NonNullable<V1ConfigMap['metadata']>;
+  // Not `delete`: see dropManagedFields.
   if (obj.data !== undefined) unset(obj, 'data');
   if ('binaryData' in obj && obj.binaryData !== undefined) unset(obj, 'binaryData');
   if ('stringData' in obj && obj.stringData !== undefined) unset(obj, 'stringData');
@@ -229,10 +269,8 @@ export function keepTargetFacts(kind: TargetKind, key: Buffer): (obj: V1ConfigMa
     const targetDigest = observedTargetDigest(kind, obj, key);
     const operationKey = obj.metadata?.annotations?.[ANNOTATION.operationKey];
     const lastWrittenAt = lastWriteTime(obj);
-    keepTargetMetadataOnly(obj);
-    const annotations = obj.metadata?.annotations;
     // Copied into one flat string: the template literal is a tree of cons strings (~270 bytes more per cached target, measured).
-    if (annotations) annotations[CACHED_FACTS_ANNOTATION] = flat(`${targetDigest} ${lastWrittenAt ?? '-'} ${operationKey === undefined ? '-' : `=${operationKey}`}`);
+    keepTargetMetadata(obj, flat(`${targetDigest} ${lastWrittenAt ?? '-'} ${operationKey === undefined ? '-' : `=${operationKey}`}`));
   };
 }
 

@@ -1,6 +1,8 @@
-import type { KubernetesObject, V1Secret } from '@kubernetes/client-node';
+import type { KubernetesObject, V1ConfigMap, V1Secret } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
-import { ANNOTATION, FIELD_MANAGER } from '../../src/api/constants.js';
+import { ANNOTATION, FIELD_MANAGER, FINALIZER } from '../../src/api/constants.js';
+import type { ConfigPush } from '../../src/api/types.js';
+import { finalizerState } from '../../src/configpush/finalizer.js';
 import { contentDigest } from '../../src/core/content-digest.js';
 import { renderTarget } from '../../src/core/desired-target.js';
 import { desiredTargetDigest } from '../../src/core/target-digest.js';
@@ -186,5 +188,76 @@ describe('trimPush shares what a status repeats', () => {
     trimPush(later);
     expect(later.status.conditions[1]).not.toBe(a.status.conditions[1]);
     expect(later.status.conditions[1]).toEqual({ ...condition('Reconciling', 'False', 'Applied', 'no work in progress'), lastTransitionTime: '2026-11-29T10:00:01Z' });
+  });
+});
+
+describe('trimPush shares equal finalizer lists', () => {
+  const text = (name: string, finalizers: string[]) =>
+    JSON.stringify({ apiVersion: 'configpush.io/v1alpha1', kind: 'ConfigPush', metadata: { name, namespace: 'team-a', finalizers }, spec: {} });
+  const trimmed = (name: string, finalizers: string[]) => {
+    const push = JSON.parse(text(name, finalizers)) as ConfigPush;
+    trimPush(push as unknown as KubernetesObject);
+    return push;
+  };
+
+  it('pushes with the same finalizers hold one frozen array, values as parsed; the finalizer state reads it as before', () => {
+    const a = trimmed('p1', [FINALIZER]);
+    const b = trimmed('p2', [FINALIZER]);
+    expect(a).toEqual(JSON.parse(text('p1', [FINALIZER])));
+    expect(a.metadata.finalizers).toBe(b.metadata.finalizers);
+    expect(Object.isFrozen(a.metadata.finalizers)).toBe(true);
+    expect(finalizerState(a)).toBe('present');
+    // A write into the shared list would change every push holding it: it throws instead.
+    expect(() => a.metadata.finalizers?.push('x')).toThrow(TypeError);
+    expect(b.metadata.finalizers).toEqual([FINALIZER]);
+  });
+
+  it('a different list keeps its own; a push without finalizers gets none', () => {
+    const a = trimmed('p1', [FINALIZER]);
+    const other = trimmed('p3', ['example.com/other', FINALIZER]);
+    expect(other.metadata.finalizers).not.toBe(a.metadata.finalizers);
+    expect(other.metadata.finalizers).toEqual(['example.com/other', FINALIZER]);
+    const bare = JSON.parse(JSON.stringify({ metadata: { name: 'p' } })) as KubernetesObject;
+    trimPush(bare);
+    expect(bare.metadata).toEqual({ name: 'p' });
+    expect(JSON.stringify(bare)).toBe('{"metadata":{"name":"p"}}');
+  });
+});
+
+describe('cached target metadata: one fixed shape, what the readers read', () => {
+  const key = Buffer.alloc(32, 2);
+  const configMap = (annotations: Record<string, string>) =>
+    JSON.parse(
+      JSON.stringify({
+        apiVersion: 'v1',
+        kind: 'ConfigMap',
+        metadata: { name: 'c', namespace: 'ns', uid: 'u', resourceVersion: '5', labels: { a: 'b' }, annotations },
+        data: { k: 'v' },
+      }),
+    ) as V1ConfigMap;
+
+  it('keeps name, namespace, resourceVersion, the owner annotations and the facts, the same fields in the same order for every target', () => {
+    const owned = configMap({ [ANNOTATION.owner]: 'ns/p', [ANNOTATION.ownerUid]: 'pu', [ANNOTATION.operationKey]: '1-abc', other: 'x' });
+    const foreign = configMap({ other: 'x' });
+    for (const target of [owned, foreign]) keepTargetFacts('ConfigMap', key)(target);
+    expect(owned.metadata?.annotations?.[ANNOTATION.owner]).toBe('ns/p');
+    expect(owned.metadata?.annotations?.[ANNOTATION.ownerUid]).toBe('pu');
+    expect(cachedTargetFacts(owned)?.operationKey).toBe('1-abc');
+    expect(owned.metadata?.resourceVersion).toBe('5');
+    expect(Object.keys(owned.metadata ?? {})).toEqual(Object.keys(foreign.metadata ?? {}));
+    expect(Object.keys(owned.metadata?.annotations ?? {})).toEqual([ANNOTATION.owner, ANNOTATION.ownerUid, CACHED_FACTS_ANNOTATION]);
+    expect(Object.keys(foreign.metadata?.annotations ?? {})).toEqual([ANNOTATION.owner, ANNOTATION.ownerUid, CACHED_FACTS_ANNOTATION]);
+    // A target without the owner annotations reads as one without them (undefined), and serializes without them.
+    expect(foreign.metadata?.annotations?.[ANNOTATION.owner]).toBeUndefined();
+    expect(Object.keys(JSON.parse(JSON.stringify(foreign.metadata?.annotations)) as object)).toEqual([CACHED_FACTS_ANNOTATION]);
+    expect(owned.data).toBeUndefined();
+    expect(JSON.stringify(owned)).not.toMatch(/"v"|labels|"uid"/);
+  });
+
+  it('keepTargetMetadataOnly keeps no facts', () => {
+    const target = configMap({ [ANNOTATION.owner]: 'ns/p' });
+    keepTargetMetadataOnly(target);
+    expect(cachedTargetFacts(target)).toBeUndefined();
+    expect(JSON.parse(JSON.stringify(target.metadata)) as object).toEqual({ name: 'c', namespace: 'ns', resourceVersion: '5', annotations: { [ANNOTATION.owner]: 'ns/p' } });
   });
 });
