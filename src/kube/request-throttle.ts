@@ -17,7 +17,8 @@ import { TokenBucket } from '../util/token-bucket.js';
  *
  * Watches are not sent through here (client-node's Watch uses its own fetch):
  * a long-running request holds no token, as client-go exempts watches from its
- * rate limiter. Their initial LIST is an ordinary request and is budgeted.
+ * rate limiter. So is the watch-list that fills an informer's cache
+ * (watch-list.ts); the LIST it falls back to is an ordinary request and is budgeted.
  */
 
 export type ThrottleWaitReason = 'budget' | 'retry_after';

@@ -182,8 +182,8 @@ export class ResilientInformer<T extends KubernetesObject> {
    * What the informer lists from: a watch-list (watch-list.ts), which holds
    * no whole response body, or the LIST, where the apiserver serves no
    * watch-lists (for good) or this one failed or stalled (this time: as
-   * client-go's reflector falls back). The informer watches on from its
-   * resourceVersion.
+   * client-go's reflector falls back), but not when it was throttled. The
+   * informer watches on from its resourceVersion.
    */
   private async initialState(): Promise<KubernetesListObject<T>> {
     const { kubeConfig, path, list, labelSelector, transform, log } = this.options;
@@ -202,7 +202,8 @@ export class ResilientInformer<T extends KubernetesObject> {
           : {}),
       });
     } catch (err) {
-      if (this.stopping) throw err;
+      // Throttled: a LIST now would be one more request the server asked us not to send; the informer waits its Retry-After.
+      if (this.stopping || statusCode(err) === 429) throw err;
       if (err instanceof WatchListUnsupported) {
         this.watchListUnsupported = true;
         log.info({ path, error: err.message }, 'the apiserver serves no watch-lists; listing instead');

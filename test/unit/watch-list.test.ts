@@ -234,6 +234,23 @@ describe('ResilientInformer fills its cache from a watch-list', () => {
     expect(t.counts.watchLists).toBe(1);
   });
 
+  it('a throttled watch-list (429) does not turn into a LIST: the informer waits and asks again', async () => {
+    let throttled = true;
+    const t = await start((res) => {
+      if (throttled) {
+        throttled = false;
+        res.writeHead(429, { 'retry-after': '1' }).end();
+        return;
+      }
+      res.writeHead(200);
+      res.write(line('ADDED', configMap('a', '5')));
+      res.write(bookmark('9'));
+      open.push(res);
+    });
+    expect(t.counts).toMatchObject({ watchLists: 2, lists: 0 });
+    expect(t.upserts).toEqual(['a']);
+  });
+
   it('a watch-list that stalls or fails: LISTs this time, and tries the watch-list again next time', async () => {
     const t = await start((res) => res.writeHead(500).end());
     expect(t.counts).toMatchObject({ watchLists: 1, lists: 1 });
