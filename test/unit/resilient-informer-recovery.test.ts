@@ -1,9 +1,10 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { KubeConfig, type KubernetesListObject, type V1ConfigMap } from '@kubernetes/client-node';
+import type { KubernetesListObject, V1ConfigMap } from '@kubernetes/client-node';
 import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ResilientInformer } from '../../src/kube/resilient-informer.js';
+import { localKubeConfig } from '../support/local-kubeconfig.js';
 
 /**
  * A watch black-holed by a partition: its connection stays open and silent
@@ -53,14 +54,7 @@ describe('ResilientInformer after an outage', () => {
       held.push(res);
     });
     await new Promise<void>((resolve) => server!.listen(0, '127.0.0.1', () => resolve()));
-    const port = (server.address() as AddressInfo).port;
-    const kubeConfig = new KubeConfig();
-    kubeConfig.loadFromOptions({
-      clusters: [{ name: 'local', server: `http://127.0.0.1:${port}`, skipTLSVerify: true }],
-      users: [{ name: 'nobody' }],
-      contexts: [{ name: 'local', cluster: 'local', user: 'nobody' }],
-      currentContext: 'local',
-    });
+    const kubeConfig = localKubeConfig((server.address() as AddressInfo).port);
     let lists = 0;
     const seen: string[] = [];
     informer = new ResilientInformer<V1ConfigMap>({

@@ -1,9 +1,10 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { KubeConfig, type KubernetesListObject, type V1ConfigMap } from '@kubernetes/client-node';
+import type { KubeConfig, KubernetesListObject, V1ConfigMap } from '@kubernetes/client-node';
 import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ResilientInformer } from '../../src/kube/resilient-informer.js';
+import { localKubeConfig } from '../support/local-kubeconfig.js';
 import { INITIAL_EVENTS_END, listThroughWatch, WatchListStalled, WatchListUnsupported } from '../../src/kube/watch-list.js';
 
 /**
@@ -44,14 +45,7 @@ describe('listThroughWatch', () => {
       answer(req, res, query);
     });
     await new Promise<void>((resolve) => server!.listen(0, '127.0.0.1', () => resolve()));
-    const kubeConfig = new KubeConfig();
-    kubeConfig.loadFromOptions({
-      clusters: [{ name: 'local', server: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, skipTLSVerify: true }],
-      users: [{ name: 'nobody' }],
-      contexts: [{ name: 'local', cluster: 'local', user: 'nobody' }],
-      currentContext: 'local',
-    });
-    return kubeConfig;
+    return localKubeConfig((server.address() as AddressInfo).port);
   }
 
   /** Streams `items` as ADDED events and then the bookmark at `resourceVersion`, and keeps the watch open after. */
@@ -183,13 +177,7 @@ describe('ResilientInformer fills its cache from a watch-list', () => {
       open.push(res);
     });
     await new Promise<void>((resolve) => server!.listen(0, '127.0.0.1', () => resolve()));
-    const kubeConfig = new KubeConfig();
-    kubeConfig.loadFromOptions({
-      clusters: [{ name: 'local', server: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, skipTLSVerify: true }],
-      users: [{ name: 'nobody' }],
-      contexts: [{ name: 'local', cluster: 'local', user: 'nobody' }],
-      currentContext: 'local',
-    });
+    const kubeConfig = localKubeConfig((server.address() as AddressInfo).port);
     const upserts: string[] = [];
     informer = new ResilientInformer<V1ConfigMap>({
       kubeConfig,
