@@ -46,5 +46,7 @@ if [ "${#wanted[@]}" -gt 0 ]; then
   [ "${#picked[@]}" -eq "${#wanted[@]}" ] || { echo "configpush-operator: could not pick the endpoint addresses" >&2; exit 1; }
   set -- "${picked[@]}" "$@"
 fi
-# The image's node flags (Dockerfile ENTRYPOINT; test/unit/entrypoint.test.ts keeps them equal).
+# The image's malloc arenas and node flags (Dockerfile ENV and ENTRYPOINT;
+# test/unit/entrypoint.test.ts keeps them equal).
+export MALLOC_ARENA_MAX="${MALLOC_ARENA_MAX:-2}"
 exec node --optimize-for-size dist/src/main.js "$@"
