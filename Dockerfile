@@ -20,10 +20,10 @@ ENV NODE_ENV=production
 # glibc malloc: at most 2 arenas. By default every thread that mallocs
 # (libuv's pool, V8's GC and compiler workers) may get an arena of its own,
 # each keeping its free memory; the soak found ~80 % of its RSS rise there.
-# Measured (docs/benchmarks.md, memory, 2026-11-30): malloc's RSS at 10,000
-# pushes 28 MiB instead of 32 and near flat from 100 pushes on (+0.9 MiB to
-# 10,000 against +6.9). manifests/deployment.yaml sets it too, and the bench
-# takes it from there; test/unit/entrypoint.test.ts keeps them equal.
+# Measured (docs/benchmarks.md, memory, 2026-11-29 night): malloc grew 0.9-3.6
+# MiB from 100 to 10,000 pushes instead of 6.7-6.9 (25-28 MiB at 10,000, not
+# 29-32). manifests/deployment.yaml sets it too, and the bench takes it from
+# there; test/unit/entrypoint.test.ts keeps them equal.
 ENV MALLOC_ARENA_MAX=2
 WORKDIR /app
 COPY package.json package-lock.json ./

@@ -26,7 +26,7 @@ function containerEnv(yamlText: string): Record<string, string> {
   return env;
 }
 
-/** glibc's malloc arenas, capped at 2 (docs/benchmarks.md, memory, 2026-11-30): wherever the operator is started. */
+/** glibc's malloc arenas, capped at 2 (docs/benchmarks.md, memory, 2026-11-29 night): wherever the operator is started. */
 describe('MALLOC_ARENA_MAX of the operator', () => {
   it('is 2 in the image, the Deployment, the chart (its copy and its template) and hack/start.sh', () => {
     expect(read('Dockerfile')).toMatch(/^ENV MALLOC_ARENA_MAX=2$/m);
