@@ -143,7 +143,7 @@ export class ResilientInformer<T extends KubernetesObject> {
 
   private create(): Cache<T> {
     const { kubeConfig, path, labelSelector, handlers, log, transform } = this.options;
-    const informer = makeInformer<T>(kubeConfig, path, () => this.initialState(), labelSelector);
+    const informer: Cache<T> = makeInformer<T>(kubeConfig, path, () => this.initialState(informer), labelSelector);
     const safely = (what: string, fn: () => void) => {
       // A throwing handler would become an unhandled rejection and crash Node.
       try {
@@ -185,12 +185,18 @@ export class ResilientInformer<T extends KubernetesObject> {
    * client-go's reflector falls back), but not when it was throttled. The
    * informer watches on from its resourceVersion.
    */
-  private async initialState(): Promise<KubernetesListObject<T>> {
+  private async initialState(filling: Cache<T>): Promise<KubernetesListObject<T>> {
     const { kubeConfig, path, list, labelSelector, transform, log } = this.options;
-    if (this.watchListUnsupported || this.options.watchList === false) return list();
+    const reuse = this.reuseFrom(filling);
+    const listed = async () => {
+      const answer = await list();
+      return { ...answer, items: answer.items.map((item) => reuse?.(item) ?? item) };
+    };
+    if (this.watchListUnsupported || this.options.watchList === false) return listed();
     try {
       return await listThroughWatch<T>(kubeConfig, path, {
         signal: this.lists.signal,
+        ...(reuse ? { reuse } : {}),
         ...(labelSelector !== undefined ? { labelSelector } : {}),
         ...(transform
           ? {
@@ -210,8 +216,28 @@ export class ResilientInformer<T extends KubernetesObject> {
       } else {
         log.warn({ path, code: statusCode(err), error: err instanceof Error ? err.message : String(err) }, 'watch-list failed; listing instead');
       }
-      return list();
+      return listed();
     }
+  }
+
+  /**
+   * For a replacement filling beside the cache that serves reads (a relist):
+   * the object that cache holds at the same resourceVersion, marked trimmed,
+   * to keep instead of the one that arrived. resourceVersions are etcd
+   * revisions, one per write, so the two are the same object state. Without
+   * this a relist held two trimmed copies of every object until the swap
+   * (the memory phase's peak at 100,000 pushes: 623 MiB against 448 at rest).
+   */
+  private reuseFrom(filling: Cache<T>): ((obj: T) => T | undefined) | undefined {
+    const serving = this.current;
+    if (serving === undefined || serving === filling) return undefined;
+    return (obj) => {
+      const held = serving.get(obj.metadata?.name ?? '', obj.metadata?.namespace);
+      if (held === undefined || held.metadata?.resourceVersion === undefined || held.metadata.resourceVersion !== obj.metadata?.resourceVersion) return undefined;
+      // Trimmed already: the replacement's add must not trim it again (keepTargetFacts would digest what it dropped).
+      this.trimmed.add(held);
+      return held;
+    };
   }
 
   private onError(informer: Cache<T>, err: unknown): void {

@@ -58,10 +58,16 @@ export function listThroughWatch<T extends KubernetesObject>(
       progressed();
       switch (type) {
         case 'ADDED':
-        case 'MODIFIED':
+        case 'MODIFIED': {
+          const held = options.reuse?.(obj);
+          if (held !== undefined) {
+            objects.set(keyOf(obj), held);
+            return;
+          }
           options.transform?.(obj);
           objects.set(keyOf(obj), obj);
           return;
+        }
         case 'DELETED':
           objects.delete(keyOf(obj));
           return;
@@ -96,6 +102,12 @@ export interface WatchListOptions<T> {
   labelSelector?: string;
   /** Trims each object as it arrives (the informer's transform), so the untrimmed collection is never held at once. */
   transform?: (obj: T) => void;
+  /**
+   * An object already held at this very resourceVersion (a relist's current
+   * cache), to keep instead of the one that arrived, which is then dropped
+   * untrimmed: a relist does not hold two copies of every unchanged object.
+   */
+  reuse?: (obj: T) => T | undefined;
   /** Gives up when nothing arrived for this long (default DEFAULT_STALL_TIMEOUT_MS). */
   stallTimeoutMs?: number;
   /** Abandons the watch (the informer stopped). */

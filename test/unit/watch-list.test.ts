@@ -213,13 +213,42 @@ describe('ResilientInformer fills its cache from a watch-list', () => {
     await expect.poll(() => t.counts.watches, { timeout: 3_000 }).toBe(1);
   });
 
+  it('a relist keeps the objects its cache holds at the same resourceVersion (no second copy, no second trim) and takes the changed ones', async () => {
+    let round = 0;
+    const t = await start((res) => {
+      round++;
+      res.writeHead(200);
+      res.write(line('ADDED', configMap('a', '5')));
+      res.write(line('ADDED', configMap('b', round === 1 ? '6' : '8')));
+      res.write(bookmark(round === 1 ? '9' : '10'));
+      open.push(res);
+    });
+    const a = t.informer.get('a', 'ns');
+    const b = t.informer.get('b', 'ns');
+    expect(t.counts.transforms).toBe(2);
+    t.informer.retryNow(0);
+    await expect.poll(() => t.informer.get('b', 'ns')?.metadata?.resourceVersion, { timeout: 3_000 }).toBe('8');
+    // The very object the old cache held, not an equal copy; the changed one is new, and was trimmed once.
+    expect(t.informer.get('a', 'ns')).toBe(a);
+    expect(t.informer.get('b', 'ns')).not.toBe(b);
+    expect(t.informer.get('b', 'ns')?.data).toBeUndefined();
+    expect(t.counts.transforms).toBe(3);
+    // The relist still tells the handlers of every object, as before.
+    expect(t.upserts.filter((n) => n === 'a')).toHaveLength(2);
+  });
+
   it('an apiserver that serves no watch-lists: LISTs, and does not ask again at the next relist', async () => {
     const t = await start((res) => res.writeHead(422).end());
     expect(t.counts).toMatchObject({ watchLists: 1, lists: 1, transforms: 1 });
     expect(t.upserts).toEqual(['listed']);
+    const listed = t.informer.get('listed', 'ns');
     t.informer.retryNow(0);
     await expect.poll(() => t.counts.lists, { timeout: 3_000 }).toBe(2);
     expect(t.counts.watchLists).toBe(1);
+    // A LIST's unchanged objects are kept from the cache too (its copy dropped untrimmed).
+    await expect.poll(() => t.upserts.length, { timeout: 3_000 }).toBe(2);
+    expect(t.informer.get('listed', 'ns')).toBe(listed);
+    expect(t.counts.transforms).toBe(1);
   });
 
   it('a throttled watch-list (429) does not turn into a LIST: the informer waits and asks again', async () => {
