@@ -1,5 +1,5 @@
 import { fork } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { KubeConfig, type KubernetesObject } from '@kubernetes/client-node';
@@ -37,16 +37,21 @@ import { pushJson } from './push-fixture.js';
  */
 
 interface Fill {
-  mode: 'list' | 'watch-list';
+  mode: 'list' | 'watch-list' | 'relist';
   peakRssMiB: number;
   seconds: number;
   heapMiB: number;
   cached: number;
+  /** relist: RSS when the relist began (the filled cache at rest). */
+  restMiB?: number;
 }
 
 const MiB = 2 ** 20;
 
+const vm = (field: 'VmHWM' | 'VmRSS') => Number(new RegExp(`${field}:\\s+(\\d+) kB`).exec(readFileSync('/proc/self/status', 'utf8'))?.[1]) / 1024;
+
 async function child(mode: Fill['mode']): Promise<void> {
+  let upserts = 0;
   const kubeConfig = new KubeConfig();
   kubeConfig.loadFromDefault();
   const pushes = kubeConfigPushClient(makeApi(process.env.KUBECONFIG ?? '', BENCH_USER_AGENT).custom);
@@ -55,19 +60,32 @@ async function child(mode: Fill['mode']): Promise<void> {
     kubeConfig,
     path: `/apis/${GROUP}/${VERSION}/${PLURAL}`,
     list: () => pushes.list() as never,
-    handlers: { upsert: () => undefined, delete: () => undefined },
+    handlers: { upsert: () => upserts++, delete: () => undefined },
     transform: (obj) => trimPush(obj),
     log: pino({ level: 'silent' }),
     relistIntervalMs: 3_600_000,
-    watchList: mode === 'watch-list',
+    watchList: mode !== 'list',
   });
   await informer.start();
   const seconds = (performance.now() - started) / 1000;
   const cached = informer.list().length;
-  const peakKiB = Number(/VmHWM:\s+(\d+) kB/.exec(readFileSync('/proc/self/status', 'utf8'))?.[1]);
+  if (mode === 'relist') {
+    // The peak of a relist alone: reset the kernel's high-water mark (clear_refs 5), then relist and wait until it told of every object.
+    heapAfterGc();
+    writeFileSync('/proc/self/clear_refs', '5');
+    const restMiB = vm('VmRSS');
+    const told = upserts;
+    const relistStarted = performance.now();
+    informer.retryNow(0);
+    while (upserts < told + cached) await new Promise((resolve) => setTimeout(resolve, 20));
+    const relist: Fill = { mode, peakRssMiB: vm('VmHWM'), seconds: (performance.now() - relistStarted) / 1000, heapMiB: heapAfterGc() / MiB, cached, restMiB };
+    await informer.stop();
+    process.send?.(relist);
+    return;
+  }
   const heapMiB = heapAfterGc() / MiB;
   await informer.stop();
-  const fill: Fill = { mode, peakRssMiB: peakKiB / 1024, seconds, heapMiB, cached };
+  const fill: Fill = { mode, peakRssMiB: vm('VmHWM'), seconds, heapMiB, cached };
   process.send?.(fill);
 }
 
@@ -78,8 +96,19 @@ async function ensurePushes(n: number): Promise<void> {
       if (err.code !== 409) throw err;
     });
   }
+  // A CRD just installed answers 429 ("storage is (re)initializing") for a moment.
+  const listPushes = async (): Promise<{ items: KubernetesObject[] }> => {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return (await api.custom.listClusterCustomObject({ group: GROUP, version: VERSION, plural: PLURAL })) as { items: KubernetesObject[] };
+      } catch (err) {
+        if ((err as { code?: number }).code !== 429 || attempt >= 30) throw err;
+        await new Promise((resolve) => setTimeout(resolve, 1_000));
+      }
+    }
+  };
   const existing = new Set(
-    ((await api.custom.listClusterCustomObject({ group: GROUP, version: VERSION, plural: PLURAL })) as { items: KubernetesObject[] }).items.map(
+    (await listPushes()).items.map(
       (p) => `${p.metadata?.namespace}/${p.metadata?.name}`,
     ),
   );
@@ -106,11 +135,12 @@ async function ensurePushes(n: number): Promise<void> {
   });
 }
 
-function run(mode: Fill['mode']): Promise<Fill> {
+/** `script`: this file, or its compiled copy in another build (--relist-against). */
+function run(mode: Fill['mode'], script = fileURLToPath(import.meta.url)): Promise<Fill> {
   return new Promise((resolve, reject) => {
     // As the image runs the operator (its node flags, the Deployment's environment): what ships is what is measured.
     const root = process.cwd();
-    const proc = fork(fileURLToPath(import.meta.url), ['--child', mode], {
+    const proc = fork(script, ['--child', mode], {
       execArgv: [...imageNodeFlags(root), '--expose-gc'],
       env: { ...process.env, ...deploymentEnv(root) },
     });
@@ -125,10 +155,14 @@ const median = (xs: number[]) => {
 };
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { child: { type: 'string' }, pushes: { type: 'string', default: '20000' }, runs: { type: 'string', default: '3' } } });
-  if (values.child === 'list' || values.child === 'watch-list') return child(values.child);
+  const { values } = parseArgs({
+    options: { child: { type: 'string' }, pushes: { type: 'string', default: '20000' }, runs: { type: 'string', default: '3' }, 'relist-against': { type: 'string' } },
+  });
+  if (values.child === 'list' || values.child === 'watch-list' || values.child === 'relist') return child(values.child);
   const n = Number(values.pushes);
   await ensurePushes(n);
+  const against = values['relist-against'];
+  if (against !== undefined) return relists(n, Number(values.runs), `${against}/bench/initial-fill-memory.js`);
   const fills: Fill[] = [];
   for (let r = 0; r < Number(values.runs); r++) {
     for (const mode of r % 2 ? (['watch-list', 'list'] as const) : (['list', 'watch-list'] as const)) {
@@ -151,6 +185,33 @@ async function main(): Promise<void> {
     console.log(`| ${label} | ${list.toFixed(digits)} | ${watch.toFixed(digits)} | ${(watch / list).toFixed(2)} |`);
   }
   console.log(`\nruns: ${fills.map((f) => `${f.mode} ${f.peakRssMiB.toFixed(0)} MiB ${f.seconds.toFixed(2)} s`).join('; ')}`);
+}
+
+/**
+ * --relist-against DIR: the peak of one relist of a filled cache, this
+ * build against DIR (another tree compiled with this same script: the code
+ * before a change), alternating.
+ */
+async function relists(n: number, runs: number, before: string): Promise<void> {
+  const sides: { side: string; fill: Fill }[] = [];
+  for (let r = 0; r < runs; r++) {
+    for (const side of r % 2 ? ['this', 'before'] : ['before', 'this']) {
+      const fill = await run('relist', side === 'this' ? undefined : before);
+      if (fill.cached < n) throw new Error(`${side} cached ${fill.cached} of ${n} pushes`);
+      sides.push({ side, fill });
+      process.stderr.write(`initial-fill: relist ${side} ${JSON.stringify(fill)}\n`);
+    }
+  }
+  const of = (side: string, key: 'peakRssMiB' | 'restMiB' | 'seconds') => median(sides.filter((s) => s.side === side).map((s) => s.fill[key] ?? Number.NaN));
+  console.log(`| one relist of ${n} cached pushes, median of ${runs} alternating runs | before | this build | ratio |`);
+  console.log('|---|---|---|---|');
+  for (const [label, key, digits] of [
+    ['RSS at rest, before the relist (MiB)', 'restMiB', 0],
+    ['peak RSS during the relist (MiB, VmHWM reset at its start)', 'peakRssMiB', 0],
+    ['relist time (s)', 'seconds', 2],
+  ] as const) {
+    console.log(`| ${label} | ${of('before', key).toFixed(digits)} | ${of('this', key).toFixed(digits)} | ${(of('this', key) / of('before', key)).toFixed(2)} |`);
+  }
 }
 
 await main();
