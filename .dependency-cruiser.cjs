@@ -79,6 +79,14 @@ module.exports = {
       },
     },
     {
+      name: 'client-node-values-through-one-module',
+      comment:
+        'Values of @kubernetes/client-node (classes, functions, enums) come from src/kube/client-node.ts, which the build replaces with a tree-shaken bundle of just them (hack/bundle-client-node.mjs); a value imported from the package itself would load all of it again (~20 MiB RSS). `import type` is fine anywhere.',
+      severity: 'error',
+      from: { path: '^src/', pathNot: '^src/kube/client-node\\.ts$' },
+      to: { path: npmPackage(['@kubernetes/client-node']), dependencyTypesNot: ['type-only'] },
+    },
+    {
       name: 'kube-not-upward',
       comment: 'src/kube/ (apiserver I/O) may import only api/, util/ and core/ from src/, never runtime/, configpush/ or the composition root.',
       severity: 'error',

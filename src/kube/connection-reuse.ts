@@ -1,12 +1,6 @@
 import { createHash } from 'node:crypto';
-import {
-  bufferFromFileOrString,
-  type KubeConfig,
-  type Middleware,
-  type RequestContext,
-  type ResponseContext,
-  type SecurityAuthentication,
-} from '@kubernetes/client-node';
+import type { KubeConfig, Middleware, RequestContext, ResponseContext, SecurityAuthentication } from '@kubernetes/client-node';
+import { bufferFromFileOrString } from './client-node.js';
 
 type Dispatcher = NonNullable<ReturnType<RequestContext['getDispatcher']>>;
 

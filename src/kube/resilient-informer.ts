@@ -1,4 +1,5 @@
-import { makeInformer, type Informer, type KubeConfig, type KubernetesListObject, type KubernetesObject, type ObjectCache } from '@kubernetes/client-node';
+import type { Informer, KubeConfig, KubernetesListObject, KubernetesObject, ObjectCache } from '@kubernetes/client-node';
+import { makeInformer } from './client-node.js';
 import type { Logger } from 'pino';
 import { ExponentialBackoff } from '../util/backoff.js';
 import { retryAfterMsOf, statusCode } from './api-errors.js';

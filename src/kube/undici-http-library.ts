@@ -1,6 +1,7 @@
 import { promisify } from 'node:util';
 import { brotliDecompress, gunzip, inflate } from 'node:zlib';
-import { ResponseContext, SelfDecodingBody, type PromiseHttpLibrary, type RequestContext } from '@kubernetes/client-node';
+import type { PromiseHttpLibrary, RequestContext } from '@kubernetes/client-node';
+import { ResponseContext, SelfDecodingBody } from './client-node.js';
 import { getGlobalDispatcher } from 'undici';
 import { settleOnAbort } from './abort-race.js';
 import type { RequestThrottle } from './request-throttle.js';

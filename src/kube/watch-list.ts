@@ -1,4 +1,5 @@
-import { Watch, type KubeConfig, type KubernetesListObject, type KubernetesObject } from '@kubernetes/client-node';
+import type { KubeConfig, KubernetesListObject, KubernetesObject } from '@kubernetes/client-node';
+import { Watch } from './client-node.js';
 import { statusCode } from './api-errors.js';
 
 /** The bookmark annotation that ends a watch's initial events (KEP-3157). */

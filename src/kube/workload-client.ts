@@ -1,4 +1,5 @@
-import { PatchStrategy, setHeaderOptions, type AppsV1Api } from '@kubernetes/client-node';
+import type { AppsV1Api } from '@kubernetes/client-node';
+import { PatchStrategy, setHeaderOptions } from './client-node.js';
 import { FIELD_MANAGER } from '../api/constants.js';
 import type { RestartRef, WorkloadKind } from '../api/types.js';
 import { isNotFound } from './api-errors.js';

@@ -1,4 +1,5 @@
-import { V1MicroTime, type CoordinationV1Api, type V1Lease } from '@kubernetes/client-node';
+import type { CoordinationV1Api, V1Lease } from '@kubernetes/client-node';
+import { V1MicroTime } from '../kube/client-node.js';
 import type { Logger } from 'pino';
 import { describeError, isAlreadyExists, isConflict, isNotFound } from '../kube/api-errors.js';
 

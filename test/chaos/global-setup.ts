@@ -10,8 +10,9 @@ import { chaosClusterDir, operatorMain, profile, runDir } from './profile.js';
 import { writeReport } from './report.js';
 
 /**
- * The fault suite's setup: compiles src/ into .cache/chaos/dist (the operator
- * runs as a real child process there, so it can be SIGKILLed), starts the
+ * The fault suite's setup: compiles src/ into .cache/chaos/dist and bundles
+ * its client-node module as the build does (the operator runs as a real
+ * child process there, so it can be SIGKILLed), starts the
  * suite's own control plane in .cache/cluster-chaos and installs crds/.
  * Teardown writes the figures of the run, ends every operator process the
  * suite started (by pid) and stops the control plane unless it was already
@@ -29,6 +30,13 @@ export default async function setup(): Promise<() => void> {
       timeout: 5 * 60_000,
     });
     if (build.status !== 0) throw new Error(`building the operator for the fault suite failed:\n${build.stdout}${build.stderr}`);
+    // As `npm run build` does: the suite runs the operator that ships, client-node bundled (src/kube/client-node.ts).
+    const bundle = spawnSync(process.execPath, [join(repoRoot, 'hack/bundle-client-node.mjs'), join(repoRoot, '.cache/chaos/dist')], {
+      cwd: repoRoot,
+      encoding: 'utf8',
+      timeout: 5 * 60_000,
+    });
+    if (bundle.status !== 0) throw new Error(`bundling client-node for the fault suite failed:\n${bundle.stdout}${bundle.stderr}`);
   }
   if (!existsSync(operatorMain)) throw new Error(`no operator at ${operatorMain}`);
 

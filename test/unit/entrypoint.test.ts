@@ -38,3 +38,18 @@ describe('MALLOC_ARENA_MAX of the operator', () => {
     expect(read('hack/start.sh')).toMatch(/^export MALLOC_ARENA_MAX="\$\{MALLOC_ARENA_MAX:-2\}"$/m);
   });
 });
+
+/** The image builds with `npm run build`, which bundles client-node (hack/bundle-client-node.mjs, src/kube/client-node.ts). */
+describe('the image build', () => {
+  it('has the bundle step and the bundler: the script in the context, optional dependencies (the native binding) installed', () => {
+    const dockerfile = read('Dockerfile');
+    expect(JSON.parse(read('package.json')).scripts.build).toMatch(/^tsc -p tsconfig\.json && node hack\/bundle-client-node\.mjs dist( |$)/);
+    expect(dockerfile).toMatch(/^COPY hack\/bundle-client-node\.mjs \.\/hack\/$/m);
+    const buildStage = dockerfile.slice(dockerfile.indexOf(' AS build'), dockerfile.indexOf(' AS runtime'));
+    expect(buildStage).toMatch(/npm ci /);
+    expect(buildStage).not.toMatch(/--omit=optional/);
+    const ignored = read('.dockerignore').split('\n');
+    expect(ignored).toContain('hack');
+    expect(ignored).toContain('!hack/bundle-client-node.mjs');
+  });
+});

@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { cruise, type ICruiseOptions, type ICruiseResult } from 'dependency-cruiser';
@@ -32,6 +32,8 @@ describe('the layering lint', () => {
       mkdirSync(dirname(join(dir, path)), { recursive: true });
       writeFileSync(join(dir, path), text);
     }
+    // The project's packages, so that imports of @kubernetes/client-node resolve as they do in the real tree.
+    symlinkSync(join(root, 'node_modules'), join(dir, 'node_modules'), 'dir');
     const { output } = await cruise(['src'], { ...options, baseDir: dir, outputType: 'json' });
     return JSON.parse(output as string) as ICruiseResult;
   }
@@ -64,5 +66,18 @@ describe('the layering lint', () => {
     expect(violations(result)).toEqual([]);
     expect(result.summary.totalCruised).toBe(2);
     expect(result.summary.totalDependenciesCruised).toBe(1);
+  });
+
+  // Values come from src/kube/client-node.ts, which the build bundles (hack/bundle-client-node.mjs); types from anywhere.
+  it('reports a client-node value imported from the package instead of src/kube/client-node.ts', async () => {
+    const result = await lint({
+      'src/kube/client-node.ts': "export { Watch } from '@kubernetes/client-node';\n",
+      'src/kube/a.ts': "import { KubeConfig } from '@kubernetes/client-node';\nexport const a = new KubeConfig();\n",
+      'src/kube/b.ts': "import type { KubeConfig } from '@kubernetes/client-node';\nimport { Watch } from './client-node.js';\nexport const b = (k: KubeConfig) => new Watch(k);\n",
+    });
+    expect(violations(result)).toEqual([
+      // The package resolves through the symlink to its real path.
+      { rule: 'client-node-values-through-one-module', from: 'src/kube/a.ts', to: expect.stringMatching(/node_modules\/@kubernetes\/client-node\/dist\/index\.js$/) },
+    ]);
   });
 });

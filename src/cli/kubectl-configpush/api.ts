@@ -1,4 +1,5 @@
-import { PatchStrategy, setHeaderOptions, type V1ControllerRevision, type V1Namespace, type V1Secret } from '@kubernetes/client-node';
+import type { V1ControllerRevision, V1Namespace, V1Secret } from '@kubernetes/client-node';
+import { PatchStrategy, setHeaderOptions } from '../../kube/client-node.js';
 import { GROUP, PLURAL, VERSION } from '../../api/constants.js';
 import type { ConfigPush, TargetKind } from '../../api/types.js';
 import type { TargetObject } from '../../core/desired-target.js';
