@@ -520,7 +520,8 @@ export class ConfigPushReconciler implements Reconciler {
     const written = outcomes.filter((o) => o.wrote && !o.driftCorrected);
     if (written.length > 0) {
       const names = written.map((o) => targetLabel(o.target)).join(', ');
-      this.deps.events.emit(object, 'Normal', 'Applied', `operation ${key} applied to ${names}`);
+      // 'once': the key makes each target's write under it happen once, so this message cannot repeat.
+      this.deps.events.emit(object, 'Normal', 'Applied', `operation ${key} applied to ${names}`, 'once');
     }
     const corrected = outcomes.filter((o) => o.driftCorrected);
     if (corrected.length > 0) {

@@ -16,6 +16,17 @@ export interface InvolvedObject {
 /** The reasons the operator emits (CamelCase, per the API conventions). */
 export type EventReason = 'Applied' | 'Conflict' | 'Contended' | 'Failed' | 'DriftCorrected' | 'Deleted' | 'Released' | 'RolledBack' | 'RevisionNotRecorded';
 
+/**
+ * Whether an Event may repeat. A `repeatable` one (a failure, a conflict, a
+ * drift) may recur in a loop, so the recorder keeps a series for it to join
+ * for the whole window. A `once` Event records what cannot recur with the same
+ * message: an operation applied to its targets (the message names the
+ * operation's key, and the key makes each target's write happen once). It
+ * keeps no series: after a burst of new pushes, ~220 bytes each for the
+ * window, for repeats that never come (bench memory phase, heap snapshot).
+ */
+export type EventOccurrence = 'repeatable' | 'once';
+
 interface Series {
   name: string;
   namespace: string;
@@ -65,13 +76,13 @@ export class EventRecorder {
    * Writes run in order of emission, a few at a time, so a burst cannot crowd
    * the apiserver with Events.
    */
-  emit(object: InvolvedObject, type: EventType, reason: EventReason, message: string): void {
+  emit(object: InvolvedObject, type: EventType, reason: EventReason, message: string, occurrence: EventOccurrence = 'repeatable'): void {
     if (this.queued.length >= (this.options.maxQueued ?? 1000)) {
       this.dropped += 1;
       this.log.warn({ reason, namespace: object.namespace, configpush: object.name, dropped: this.dropped }, 'event dropped: too many waiting to be written');
       return;
     }
-    this.queued.push(() => this.record(object, type, reason, message));
+    this.queued.push(() => this.record(object, type, reason, message, occurrence));
     this.pump();
   }
 
@@ -111,7 +122,7 @@ export class EventRecorder {
   }
 
   /** Records an Event and resolves when it is written; never rejects (a failure is logged). */
-  async record(object: InvolvedObject, type: EventType, reason: EventReason, message: string): Promise<void> {
+  async record(object: InvolvedObject, type: EventType, reason: EventReason, message: string, occurrence: EventOccurrence = 'repeatable'): Promise<void> {
     // Keyed by a digest: the series outlive their pushes' reconciles by the
     // whole window, one per push after a burst, and the full text as key cost
     // ~150 bytes more each.
@@ -119,6 +130,16 @@ export class EventRecorder {
     // whole digest's text kept that text alive behind it (a sliced string).
     const id = createHash('sha256').update(`${object.uid}/${reason}/${message}`).digest().toString('base64url', 0, 16);
     const now = Date.now();
+    if (occurrence === 'once') {
+      // The same name a series would get; the series itself is not kept.
+      const once = { name: eventName(object.name, id, now), namespace: object.namespace, count: 1, pending: 0, lastWrittenAt: now, firstSeenAt: now };
+      try {
+        await this.create(object, type, reason, message, once, now);
+      } catch (err) {
+        this.log.debug({ err: String(err), reason }, 'could not record event');
+      }
+      return;
+    }
     let series = this.series.get(id);
     if (series && now - series.firstSeenAt > this.options.windowMs) {
       this.series.delete(id);
@@ -126,9 +147,7 @@ export class EventRecorder {
     }
     try {
       if (!series) {
-        // Flat: the template literal is a concatenation, which writing the Event flattens into a second copy held beside it.
-        const name = flat(`${object.name}.${createHash('sha256').update(`${id}/${now}`).digest().toString('hex', 0, 8)}`);
-        series = { name, namespace: object.namespace, count: 1, pending: 0, lastWrittenAt: now, firstSeenAt: now };
+        series = { name: eventName(object.name, id, now), namespace: object.namespace, count: 1, pending: 0, lastWrittenAt: now, firstSeenAt: now };
         this.series.set(id, series);
         this.prune(now);
         await this.create(object, type, reason, message, series, now);
@@ -192,6 +211,12 @@ export class EventRecorder {
       this.series.delete(id);
     }
   }
+}
+
+/** An Event's name: its object's, and 16 hex digits of its series and the time it was first seen. */
+function eventName(objectName: string, id: string, now: number): string {
+  // Flat: the template literal is a concatenation, which writing the Event flattens into a second copy held beside it.
+  return flat(`${objectName}.${createHash('sha256').update(`${id}/${now}`).digest().toString('hex', 0, 8)}`);
 }
 
 /** A flat copy of `text`: a string that is only its characters, no concatenation tree or parent behind it. */

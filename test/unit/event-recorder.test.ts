@@ -93,10 +93,29 @@ describe('EventRecorder', () => {
     expect(recorder.size).toBe(1);
   });
 
+  it('keeps no series for a once Event: each is its own Event, and memory does not follow a burst of them', async () => {
+    const { core, stored, calls } = fakeCore();
+    const recorder = new EventRecorder(core, pino({ level: 'silent' }), { component: 'test', windowMs: 600_000, minUpdateIntervalMs: 60_000 });
+    for (let i = 0; i < 100; i++) await recorder.record({ ...object, uid: `u${i}` }, 'Normal', 'Applied', `operation k${i} applied to ConfigMap ns/t`, 'once');
+    expect(recorder.size).toBe(0);
+    expect(calls.filter((c) => c === 'create')).toHaveLength(100);
+    for (const [name, event] of stored) {
+      expect(name).toMatch(/^p\.[0-9a-f]{16}$/);
+      expect(event.count).toBe(1);
+      expect(event.reason).toBe('Applied');
+    }
+    // A repeatable Event beside them still joins its series.
+    await recorder.record(object, 'Warning', 'Failed', 'same failure');
+    await recorder.record(object, 'Warning', 'Failed', 'same failure');
+    expect(recorder.size).toBe(1);
+    expect(calls.filter((c) => c === 'create')).toHaveLength(101);
+  });
+
   it('never throws when the apiserver refuses an event', async () => {
     const core = { createNamespacedEvent: async () => Promise.reject(new Error('boom')) } as unknown as CoreV1Api;
     const recorder = new EventRecorder(core, pino({ level: 'silent' }), { component: 'test', windowMs: 1, minUpdateIntervalMs: 1 });
     await expect(recorder.record(object, 'Normal', 'Applied', 'x')).resolves.toBeUndefined();
+    await expect(recorder.record(object, 'Normal', 'Applied', 'x', 'once')).resolves.toBeUndefined();
   });
 });
 
