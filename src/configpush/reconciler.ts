@@ -213,11 +213,18 @@ export class ConfigPushReconciler implements Reconciler {
     }
     // The values live in `spec.content` for this reconcile only.
     const { objects, sourced } = await readRevision();
-    this.deps.sourceReads?.remember(uid, generation, objects, sourced, [...new Set(spec.targets.map((t) => t.kind))]);
+    // The memo digests each target kind's desired content; the verifier takes those instead of digesting it again.
+    const targetDigests = this.deps.sourceReads?.remember(uid, generation, objects, sourced, [...new Set(spec.targets.map((t) => t.kind))]);
     // Consumers mode keys its restart digests with the copied Secrets' uids too (core/consumers.ts).
     const sourcesDigestKey = digestKeyOf(objects);
     return {
-      spec: { ...spec, content: sourced.content, digest: sourced.digest, ...(sourcesDigestKey !== undefined ? { sourcesDigestKey } : {}) },
+      spec: {
+        ...spec,
+        content: sourced.content,
+        digest: sourced.digest,
+        ...(targetDigests !== undefined ? { targetDigests } : {}),
+        ...(sourcesDigestKey !== undefined ? { sourcesDigestKey } : {}),
+      },
       key: operationKey(uid, generation, sourced.revision),
       sources: sourced.statuses,
       confirmSources: () => confirmSources(sourced.revision),

@@ -64,19 +64,24 @@ export class SourceReadMemo {
     return recalled;
   }
 
-  /** A live read of every source of the push at `generation` gave `sourced`; `kinds`: the push's target kinds. */
+  /**
+   * A live read of every source of the push at `generation` gave `sourced`;
+   * `kinds`: the push's target kinds. Returns each kind's desired target
+   * digest it computed (for the reconcile that read, so the content is not
+   * digested twice), or undefined when it keeps nothing.
+   */
   remember(
     pushUid: string,
     generation: number,
     objects: readonly (SourceObject | undefined)[],
     sourced: SourcedContent,
     kinds: readonly TargetKind[],
-  ): void {
+  ): Partial<Record<TargetKind, string>> | undefined {
     const versions: string[] = [];
     for (const object of objects) {
       if (object?.resourceVersion === undefined) {
         this.byPush.delete(pushUid);
-        return;
+        return undefined;
       }
       versions.push(object.resourceVersion);
     }
@@ -94,6 +99,7 @@ export class SourceReadMemo {
       targetDigests,
     });
     if (this.byPush.size > this.limit) this.byPush.delete(this.byPush.keys().next().value!);
+    return targetDigests;
   }
 
   forget(pushUid: string): void {

@@ -76,7 +76,9 @@ export interface ResolvedSpec {
   /**
    * Each target kind's desired target digest (target-digest.ts), when the
    * sources' values were not read in this reconcile (unread-source-values.ts):
-   * computed from the values when they were, and held instead of them.
+   * computed from the values when they were, and held instead of them. Also
+   * set beside the values on a live read (the memo computed them then), so
+   * they are not digested twice.
    */
   targetDigests?: Partial<Record<TargetKind, string>>;
 }

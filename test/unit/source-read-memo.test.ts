@@ -42,8 +42,8 @@ describe('SourceReadMemo', () => {
 
   it('recalls the revision, digest, statuses and target digests while the watch shows every source at the version read', () => {
     const { m, digests } = memo({ 'Secret/db': '10', 'ConfigMap/settings': '11' });
-    m.remember('push-uid', 3, objects, sourced, ['Secret']);
-    // The target digest was computed from the values when they were read.
+    // The target digest was computed from the values when they were read, once, and handed to the reconcile that read them.
+    expect(m.remember('push-uid', 3, objects, sourced, ['Secret'])).toEqual({ Secret: `Secret:${sourced.digest}` });
     expect(digests).toEqual([{ kind: 'Secret', content: sourced.content }]);
     expect(m.recall('push-uid', 3, sources)).toEqual({
       revision: sourced.revision,
@@ -80,9 +80,10 @@ describe('SourceReadMemo', () => {
   it('remembers nothing when a source was absent or had no version: the watch cannot vouch for an absence', () => {
     const { m } = memo({ 'Secret/db': '10', 'ConfigMap/settings': undefined });
     const optional = resolveSources([{ secretRef: { name: 'db' } }, { configMapRef: { name: 'settings' }, optional: true }], NS, [{ kind: 'Secret', name: 'copy' }]);
-    m.remember('push-uid', 3, [secret('10'), undefined], withSources(spec, optional, [secret('10'), undefined], NS), ['Secret']);
+    // Nothing kept, nothing handed back: the verifier digests those values itself.
+    expect(m.remember('push-uid', 3, [secret('10'), undefined], withSources(spec, optional, [secret('10'), undefined], NS), ['Secret'])).toBeUndefined();
     expect(m.size).toBe(0);
-    m.remember('push-uid', 3, [secret(undefined), configMap('11')], sourced, ['Secret']);
+    expect(m.remember('push-uid', 3, [secret(undefined), configMap('11')], sourced, ['Secret'])).toBeUndefined();
     expect(m.size).toBe(0);
     // And a read that cannot be remembered drops what an earlier one left.
     m.remember('push-uid', 3, objects, sourced, ['Secret']);
