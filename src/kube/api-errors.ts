@@ -1,4 +1,4 @@
-import { ApiException } from './client-node.js';
+import type { ApiException } from '@kubernetes/client-node';
 import { OperatorError, type RetryDecision } from '../core/errors.js';
 import { parseRetryAfter, retryAfterHeader } from '../util/retry-after.js';
 
@@ -35,12 +35,27 @@ export class ApiError extends OperatorError {
 }
 
 /**
+ * Whether `err` is client-node's ApiException, by its shape rather than its
+ * class: the operator's clients come from the bundle of client-node
+ * (src/kube/client-node.ts), and code built beside it (the bench, a test
+ * helper run from a build) may hand over one from the package itself, a
+ * class of the same name that `instanceof` would not match. The shape is
+ * the class's own fields: an Error with a numeric HTTP `code`, a `body` and
+ * `headers` (DOMException's numeric `code` comes without them).
+ */
+export function isApiException(err: unknown): err is ApiException<unknown> {
+  if (!(err instanceof Error)) return false;
+  const fields = err as Error & { code?: unknown; headers?: unknown };
+  return typeof fields.code === 'number' && 'body' in fields && typeof fields.headers === 'object' && fields.headers !== null;
+}
+
+/**
  * The Retry-After of a 429 or 503 answer, in milliseconds. Other statuses'
  * Retry-After is ignored, as client-go does: it is only a throttling signal.
  */
 export function retryAfterMsOf(err: unknown, now = Date.now()): number | undefined {
   if (err instanceof ApiError) return err.retryAfterMs;
-  if (!(err instanceof ApiException)) return undefined;
+  if (!isApiException(err)) return undefined;
   if (err.code !== 429 && err.code !== 503) return undefined;
   return parseRetryAfter(retryAfterHeader(err.headers as Record<string, string> | undefined), now);
 }
@@ -85,7 +100,7 @@ interface StatusBody {
 
 export function statusCode(err: unknown): number | undefined {
   if (err instanceof ApiError) return err.status;
-  if (err instanceof ApiException) return err.code;
+  if (isApiException(err)) return err.code;
   // Watch errors carry the HTTP status as statusCode. (A numeric `code` on
   // other errors is not HTTP: DOMException's TimeoutError has code 23.)
   if (typeof err === 'object' && err !== null) {
@@ -98,7 +113,7 @@ export function statusCode(err: unknown): number | undefined {
 /** Parses ApiException.body, which client-node hands over as a raw JSON string. */
 function statusBody(err: unknown): StatusBody {
   if (err instanceof ApiError) return err.apiReason !== undefined ? { reason: err.apiReason } : {};
-  if (!(err instanceof ApiException)) return {};
+  if (!isApiException(err)) return {};
   const body: unknown = err.body;
   if (typeof body === 'object' && body !== null) return body as StatusBody;
   if (typeof body !== 'string' || body === '') return {};
@@ -195,7 +210,7 @@ export function describeError(err: unknown): string {
   const code = statusCode(err);
   const body = statusBody(err);
   if (body.message) return code ? `${code}: ${body.message}` : body.message;
-  if (err instanceof ApiException) return `HTTP ${err.code}`;
+  if (isApiException(err)) return `HTTP ${err.code}`;
   if (err instanceof Error) {
     const cause = (err as { cause?: unknown }).cause;
     const detail = cause instanceof Error && cause.message ? ` (${cause.message})` : '';

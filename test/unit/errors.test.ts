@@ -1,7 +1,7 @@
 import { ApiException } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
 import { InvalidSpecError } from '../../src/core/errors.js';
-import { classifyError, describeError, isAlreadyExists, isConflict, reasonFor } from '../../src/kube/api-errors.js';
+import { classifyError, describeError, isAlreadyExists, isApiException, isConflict, reasonFor, statusCode } from '../../src/kube/api-errors.js';
 
 const api = (code: number, reason?: string, message = 'boom') =>
   new ApiException(code, `HTTP-Code: ${code}`, JSON.stringify({ kind: 'Status', reason, message, code }), {});
@@ -48,5 +48,31 @@ describe('reasonFor and describeError', () => {
     const err = new ApiException(403, 'HTTP-Code: 403 Headers: {"audit-id":"secret-ish"}', JSON.stringify({ message: 'forbidden: nope' }), {});
     expect(describeError(err)).toBe('403: forbidden: nope');
     expect(describeError(new ApiException(401, 'HTTP-Code: 401 Headers: {}', '', {}))).toBe('HTTP 401');
+  });
+});
+
+describe('isApiException', () => {
+  it('knows client-node ApiException by its fields, and nothing else with a numeric code', () => {
+    expect(isApiException(new ApiException(404, 'x', '', {}))).toBe(true);
+    // Another copy of the class (the bundle's, to code built beside it): same fields, not the same class.
+    class ApiException2 extends Error {
+      constructor(
+        public code: number,
+        message: string,
+        public body: unknown,
+        public headers: Record<string, string>,
+      ) {
+        super(message);
+      }
+    }
+    const copy = new ApiException2(409, 'Conflict', JSON.stringify({ reason: 'Conflict' }), {});
+    expect(isApiException(copy)).toBe(true);
+    expect(statusCode(copy)).toBe(409);
+    expect(isConflict(copy)).toBe(true);
+    // DOMException's TimeoutError has a numeric code (23) and no body or headers; a plain object is not an Error.
+    expect(isApiException(new DOMException('timed out', 'TimeoutError'))).toBe(false);
+    expect(statusCode(new DOMException('timed out', 'TimeoutError'))).toBeUndefined();
+    expect(isApiException({ code: 404, body: '', headers: {} })).toBe(false);
+    expect(isApiException(Object.assign(new Error('x'), { code: 'ECONNRESET', body: '', headers: {} }))).toBe(false);
   });
 });
