@@ -10,6 +10,13 @@
  * re-read); then one PUT of /status at the push's resourceVersion. The
  * same --workers pushes at once, and --target-concurrency targets per push.
  *
+ * With --records it also writes what the operator's features write per
+ * push (bench --baseline-records): a ControllerRevision of the content
+ * before the status (named after the content digest; AlreadyExists is
+ * success), and an `Applied` core/v1 Event after it, sent without waiting
+ * for it, as the operator's EventRecorder does. The requests per push are
+ * then the operator's, so the ratios show the operator's own overhead.
+ *
  * What it leaves out is what the operator adds: target watches and drift
  * correction, per-reconcile re-reads of every target, status rebuilt from the
  * targets, events, metrics, logs, backoff. It remembers in memory which
@@ -45,6 +52,7 @@ class Baseline {
     private readonly api: Api,
     private readonly workers: number,
     private readonly targetConcurrency: number,
+    private readonly records: boolean,
   ) {}
 
   async start(): Promise<void> {
@@ -164,6 +172,7 @@ class Baseline {
       if (target.kind !== 'ConfigMap') throw new Error('the baseline writes ConfigMap targets only');
       results[index] = await this.applyTarget(owner, target.namespace, target.name, data, digest, firstApply);
     });
+    if (this.records) await this.recordRevision(push, digest);
     const status: ConfigPushStatus = {
       observedGeneration: generation,
       conditions: [
@@ -199,6 +208,62 @@ class Baseline {
       }
     }
     this.done.set(key, generation);
+    if (this.records) void this.recordEvent(push, `operation ${push.metadata.uid}/${generation} applied to ${targets.length} targets`);
+  }
+
+  /** A ControllerRevision of the content, shaped as the operator's (labels, annotations, owner, payload); one per content digest. */
+  private async recordRevision(push: ConfigPush, digest: string): Promise<void> {
+    const { namespace = '', name = '', uid = '' } = push.metadata;
+    const spec: Record<string, unknown> = {};
+    if (push.spec.data !== undefined) spec.data = push.spec.data;
+    try {
+      await this.api.apps.createNamespacedControllerRevision({
+        namespace,
+        body: {
+          apiVersion: 'apps/v1',
+          kind: 'ControllerRevision',
+          metadata: {
+            name: `${name}-${digest.slice('sha256:'.length, 'sha256:'.length + 10)}`,
+            namespace,
+            labels: { 'configpush.io/revision-of': uid },
+            annotations: { 'configpush.io/content-digest': digest, 'configpush.io/operation-key': `${uid}/${push.metadata.generation}`, 'configpush.io/owner': `${namespace}/${name}` },
+            ownerReferences: [{ apiVersion: push.apiVersion, kind: push.kind, name, uid, controller: true }],
+          },
+          revision: push.metadata.generation,
+          data: { 'revision.json': { spec } },
+        },
+      });
+      this.writes++;
+    } catch (err) {
+      if ((err as { code?: number }).code !== 409) throw err;
+    }
+  }
+
+  /** An `Applied` Event on the push (core/v1, as the operator's EventRecorder writes it); a failure is only counted. */
+  private async recordEvent(push: ConfigPush, message: string): Promise<void> {
+    const { namespace = '', name = '', uid = '' } = push.metadata;
+    const now = new Date();
+    try {
+      await this.api.core.createNamespacedEvent({
+        namespace,
+        body: {
+          metadata: { name: `${name}.${createHash('sha256').update(`${uid}/${push.metadata.generation}`).digest('hex').slice(0, 16)}`, namespace },
+          involvedObject: { apiVersion: push.apiVersion, kind: push.kind, name, namespace, uid, resourceVersion: push.metadata.resourceVersion },
+          reason: 'Applied',
+          message,
+          type: 'Normal',
+          count: 1,
+          firstTimestamp: now,
+          lastTimestamp: now,
+          source: { component: BASELINE_USER_AGENT },
+          reportingComponent: BASELINE_USER_AGENT,
+          reportingInstance: 'local',
+        },
+      });
+      this.writes++;
+    } catch {
+      this.errors++;
+    }
   }
 
   /** `createFirst`: the push never wrote its targets, so try the create before any read (AlreadyExists: read). */
@@ -265,11 +330,12 @@ async function main(): Promise<void> {
       kubeconfig: { type: 'string' },
       workers: { type: 'string', default: '4' },
       'target-concurrency': { type: 'string', default: '4' },
+      records: { type: 'boolean', default: false },
     },
   });
   if (!values.kubeconfig) throw new Error('--kubeconfig is required');
   const api = makeApi(values.kubeconfig, BASELINE_USER_AGENT);
-  const baseline = new Baseline(api, Number(values.workers), Number(values['target-concurrency']));
+  const baseline = new Baseline(api, Number(values.workers), Number(values['target-concurrency']), values.records === true);
   await baseline.start();
   const send = (message: object) => process.send?.(message);
   process.on('message', (message: Message) => {

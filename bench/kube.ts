@@ -1,4 +1,5 @@
 import {
+  AppsV1Api,
   CoordinationV1Api,
   CoreV1Api,
   CustomObjectsApi,
@@ -41,6 +42,7 @@ export interface Api {
   core: CoreV1Api;
   custom: CustomObjectsApi;
   coordination: CoordinationV1Api;
+  apps: AppsV1Api;
 }
 
 /**
@@ -64,6 +66,7 @@ export function makeApi(kubeconfigPath: string, agent: string): Api {
     core: new CoreV1Api(configuration),
     custom: new CustomObjectsApi(configuration),
     coordination: new CoordinationV1Api(configuration),
+    apps: new AppsV1Api(configuration),
   };
 }
 

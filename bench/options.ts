@@ -53,6 +53,14 @@ export interface BenchOptions {
   workers: number;
   targetConcurrency: number;
   applyConcurrency: number;
+  /**
+   * The baseline also records what the operator's features record per push:
+   * a ControllerRevision before the status (revisions, docs/revisions.md) and
+   * an `Applied` Event after it. The ratios then compare the controllers'
+   * overhead with the features' requests equal; the default baseline is the
+   * issue's reference and stays the default.
+   */
+  baselineRecords: boolean;
   /** Run the operator under --cpu-prof in an extra, unreported throughput run, and heap-snapshot it at the largest memory level. */
   profile: boolean;
   /**
@@ -143,6 +151,7 @@ const USAGE = `usage: node <build>/bench/run.js [flags]   (npm run bench | npm r
   --amp-pushes N --amp-generations G --amp-targets LIST   write amplification (default ${FULL.ampPushes}, ${FULL.ampGenerations}, ${FULL.ampTargets.join(',')})
   --memory LIST           cumulative pushes at which memory is read, each step timed: the scaling curve (default ${FULL.memory.join(',')})
   --workers N --target-concurrency N --apply-concurrency N   (default 4 each)
+  --baseline-records      the baseline also writes a ControllerRevision and an Applied Event per push, as the operator does
   --profile               also profile the operator (cpu profile of a throughput run, heap snapshot at the largest memory level)
   --date YYYY-MM-DD       results file name (default today, UTC)
   --operator-node-options S   NODE_OPTIONS of the operator process (default: the Deployment's, manifests/deployment.yaml)
@@ -187,6 +196,7 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv, root: strin
       workers: { type: 'string' },
       'target-concurrency': { type: 'string' },
       'apply-concurrency': { type: 'string' },
+      'baseline-records': { type: 'boolean' },
       profile: { type: 'boolean' },
       date: { type: 'string' },
       'operator-node-options': { type: 'string' },
@@ -248,6 +258,7 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv, root: strin
     workers: num('workers', values.workers, 4),
     targetConcurrency: num('target-concurrency', values['target-concurrency'], 4),
     applyConcurrency: num('apply-concurrency', values['apply-concurrency'], 4),
+    baselineRecords: values['baseline-records'] === true,
     profile: values.profile === true,
     operatorEnv: operatorEnv(root, values['operator-node-options'], values['operator-env']),
     operatorNodeFlags: values['operator-node-flags'] !== undefined ? values['operator-node-flags'].split(/\s+/).filter(Boolean) : imageNodeFlags(root),

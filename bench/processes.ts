@@ -35,6 +35,8 @@ export interface StartOptions {
   logFile: string;
   workers: number;
   targetConcurrency: number;
+  /** Baseline: also write a ControllerRevision and an Event per push (bench/options.ts baselineRecords). */
+  baselineRecords?: boolean;
   resyncSeconds?: number;
   relistSeconds?: number;
   /** Operator: node flags, as the image passes them (Dockerfile ENTRYPOINT). */
@@ -218,6 +220,7 @@ async function startBaseline(options: StartOptions): Promise<ControllerProcess> 
     String(options.workers),
     '--target-concurrency',
     String(options.targetConcurrency),
+    ...(options.baselineRecords ? ['--records'] : []),
   ];
   const child = spawnLogged(args, options.logFile, true);
   type Reply = { type: string; processed?: number; depth?: number; rss?: number; heapUsed?: number; heapTotal?: number };

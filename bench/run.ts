@@ -116,6 +116,7 @@ class Bench {
       logFile: join(this.logs, `${String(n).padStart(2, '0')}-${label}-${kind}.log`),
       workers: this.options.workers,
       targetConcurrency: this.options.targetConcurrency,
+      baselineRecords: this.options.baselineRecords,
       leaderElect: this.options.leaderElect,
       waitLeader: (identity: string) => waitForLeader(api, identity),
       env: this.options.operatorEnv,
