@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import { API_VERSION, KIND } from '../api/constants.js';
 import type { ConfigPush, ConfigPushStatus, RollbackStatus, SourceStatus } from '../api/types.js';
 import { buildStatus, rollbackMessage, stoppedStatus, type StoppedReport } from '../core/build-status.js';
+import { withoutFalseAbnormalTrue } from '../core/conditions.js';
 import { isPermanent, messageOf, PermanentError, reasonOf, TransientError, type OperatorError } from '../core/errors.js';
 import { operationKey, rollbackKey } from '../core/operation-key.js';
 import { revisionOfRollbackKey, rollbackTarget, type RevisionRecord } from '../core/revisions.js';
@@ -514,7 +515,8 @@ export class ConfigPushReconciler implements Reconciler {
 
   /** Writes status only when it differs from what the push already has; returns whether it wrote. */
   private async writeStatusIfChanged(push: ConfigPush, status: ConfigPushStatus, log: Logger): Promise<boolean> {
-    const changes = jsonpatch.compare(push.status ?? {}, status);
+    // Stale False Reconciling/Stalled/Drifted (an earlier version's) say nothing the new status does not: no write for them alone.
+    const changes = jsonpatch.compare(withoutFalseAbnormalTrue(push.status ?? {}), status);
     if (changes.length === 0) return false;
     await this.deps.pushes.writeStatus(push, status);
     this.deps.metrics.statusWrites.inc();

@@ -123,7 +123,9 @@ function stoppedConditions({ reason, message, retrying }: StoppedReport): Condit
 }
 
 /**
- * The four conditions, by precedence: a halted rollout, a rollout waiting or
+ * The four conditions, True or False each (the whole kstatus truth table;
+ * mergeConditions then leaves out Reconciling, Stalled and Drifted where they
+ * are False, see ABNORMAL_TRUE), by precedence: a halted rollout, a rollout waiting or
  * pausing, suspension, conflicts, permanent failures, transient failures,
  * contended targets, a failed prune, drift, and finally Ready. Table-tested in build-status.test.ts.
  */

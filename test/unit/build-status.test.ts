@@ -567,29 +567,39 @@ describe('buildStatus', () => {
     expect(ready.message).toMatch(/characters in all\)$/);
   });
 
-  const previousConditions = (ready: Condition['status'], at: string): Condition[] => [
-    { type: 'Ready', status: ready, reason: 'Whatever', message: 'old', observedGeneration: 2, lastTransitionTime: at },
-    { type: 'Reconciling', status: 'False', reason: 'Whatever', message: 'old', observedGeneration: 2, lastTransitionTime: at },
-    { type: 'Stalled', status: 'False', reason: 'Whatever', message: 'old', observedGeneration: 2, lastTransitionTime: at },
-    { type: 'Drifted', status: 'False', reason: 'Whatever', message: 'old', observedGeneration: 2, lastTransitionTime: at },
-  ];
+  const condition = (type: string, status: Condition['status'], at: string): Condition => ({ type, status, reason: 'Whatever', message: 'old', observedGeneration: 2, lastTransitionTime: at });
 
-  it.each<[string, Partial<StatusInput>, Record<string, string>]>([
-    ['nothing flips: every lastTransitionTime is kept', {}, { Ready: EARLIER, Reconciling: EARLIER, Stalled: EARLIER, Drifted: EARLIER }],
-    ['Ready and Stalled flip on a conflict', { outcomes: [conflict(A)] }, { Ready: NOW, Reconciling: EARLIER, Stalled: NOW, Drifted: EARLIER }],
-    ['Ready, Reconciling flip on a transient failure', { outcomes: [timedOut(A)] }, { Ready: NOW, Reconciling: NOW, Stalled: EARLIER, Drifted: EARLIER }],
-    ['Ready and Drifted flip on drift', { outcomes: [drifted(A)] }, { Ready: NOW, Reconciling: EARLIER, Stalled: EARLIER, Drifted: NOW }],
-  ])('lastTransitionTime: %s', (_name, overrides, expected) => {
-    const push = pushOf({ conditions: previousConditions('True', EARLIER) });
+  // Reconciling, Stalled and Drifted are written only while True (core/conditions.ts ABNORMAL_TRUE).
+  it.each<[string, Condition[], Partial<StatusInput>, Record<string, string>]>([
+    ['nothing flips: Ready keeps its time, no False condition is written', [condition('Ready', 'True', EARLIER)], {}, { Ready: EARLIER }],
+    ['Ready flips and Stalled appears on a conflict', [condition('Ready', 'True', EARLIER)], { outcomes: [conflict(A)] }, { Ready: NOW, Stalled: NOW }],
+    ['Ready flips and Reconciling appears on a transient failure', [condition('Ready', 'True', EARLIER)], { outcomes: [timedOut(A)] }, { Ready: NOW, Reconciling: NOW }],
+    ['Ready flips and Drifted appears on drift', [condition('Ready', 'True', EARLIER)], { outcomes: [drifted(A)] }, { Ready: NOW, Drifted: NOW }],
+    ['a Stalled that stays True keeps its time', [condition('Ready', 'False', EARLIER), condition('Stalled', 'True', EARLIER)], { outcomes: [conflict(A)] }, { Ready: EARLIER, Stalled: EARLIER }],
+    ['a Stalled that turns False is removed', [condition('Ready', 'False', EARLIER), condition('Stalled', 'True', EARLIER)], {}, { Ready: NOW }],
+    [
+      "an earlier version's False conditions are not carried on",
+      [condition('Ready', 'True', EARLIER), condition('Reconciling', 'False', EARLIER), condition('Stalled', 'False', EARLIER), condition('Drifted', 'False', EARLIER)],
+      {},
+      { Ready: EARLIER },
+    ],
+    ['a condition False before and True now is new', [condition('Ready', 'True', EARLIER), condition('Drifted', 'False', EARLIER)], { outcomes: [drifted(A)] }, { Ready: NOW, Drifted: NOW }],
+  ])('lastTransitionTime: %s', (_name, previous, overrides, expected) => {
+    const push = pushOf({ conditions: previous });
     const conditions = buildStatus(inputOf({ push, ...overrides })).conditions!;
     expect(Object.fromEntries(conditions.map((c) => [c.type, c.lastTransitionTime]))).toStrictEqual(expected);
     // The reason, message and generation are always the new ones.
     expect(conditions.every((c) => c.observedGeneration === GENERATION && c.message !== 'old' && c.reason !== 'Whatever')).toBe(true);
+    // Present means True, except Ready.
+    expect(conditions.filter((c) => c.type !== 'Ready').every((c) => c.status === 'True')).toBe(true);
   });
 
   it('a condition with no previous counterpart starts now', () => {
-    const conditions = buildStatus(inputOf()).conditions!;
-    expect(conditions.map((c) => c.lastTransitionTime)).toStrictEqual([NOW, NOW, NOW, NOW]);
+    const conditions = buildStatus(inputOf({ outcomes: [conflict(A)] })).conditions!;
+    expect(conditions.map((c) => [c.type, c.lastTransitionTime])).toStrictEqual([
+      ['Ready', NOW],
+      ['Stalled', NOW],
+    ]);
   });
 
   it.each<[string, Partial<StatusInput>]>([
@@ -627,15 +637,10 @@ describe('stoppedStatus', () => {
   const unreachable: StoppedReport = { reason: 'ServerTimeout', message: 'listing namespaces timed out', retrying: true };
 
   it.each<[string, StoppedReport, string | undefined, Record<string, string>]>([
-    [
-      'not retrying, no key',
-      invalidSpec,
-      undefined,
-      { Ready: 'False InvalidSpec', Reconciling: 'False InvalidSpec', Stalled: 'True InvalidSpec' },
-    ],
-    ['not retrying, with a key', invalidSpec, KEY, { Ready: 'False InvalidSpec', Reconciling: 'False InvalidSpec', Stalled: 'True InvalidSpec' }],
-    ['retrying, no key', unreachable, undefined, { Ready: 'False ServerTimeout', Reconciling: 'True ServerTimeout', Stalled: 'False ServerTimeout' }],
-    ['retrying, with a key', unreachable, KEY, { Ready: 'False ServerTimeout', Reconciling: 'True ServerTimeout', Stalled: 'False ServerTimeout' }],
+    ['not retrying, no key', invalidSpec, undefined, { Ready: 'False InvalidSpec', Stalled: 'True InvalidSpec' }],
+    ['not retrying, with a key', invalidSpec, KEY, { Ready: 'False InvalidSpec', Stalled: 'True InvalidSpec' }],
+    ['retrying, no key', unreachable, undefined, { Ready: 'False ServerTimeout', Reconciling: 'True ServerTimeout' }],
+    ['retrying, with a key', unreachable, KEY, { Ready: 'False ServerTimeout', Reconciling: 'True ServerTimeout' }],
   ])('%s', (_name, report, givenKey, expected) => {
     const status = stoppedStatus(pushOf(previous), report, NOW, givenKey);
     expect(status.observedGeneration).toBe(GENERATION);
@@ -655,8 +660,8 @@ describe('stoppedStatus', () => {
     expect(ready.message).toBe(report.message);
     expect(ready.lastTransitionTime).toBe(NOW); // True -> False
     expect(conditions.every((c) => c.observedGeneration === GENERATION)).toBe(true);
-    const unflipped = conditions.find((c) => c.status === 'False' && c.type !== 'Ready')!;
-    expect(unflipped.lastTransitionTime).toBe(EARLIER);
+    // The previous status's False Reconciling and Stalled are not carried on: absent reads as False.
+    expect(conditions.some((c) => c.status === 'False' && c.type !== 'Ready')).toBe(false);
     const flipped = conditions.find((c) => c.status === 'True')!;
     expect(flipped.lastTransitionTime).toBe(NOW);
     if (report.retrying) expect(conditions.find((c) => c.type === 'Reconciling')!.message).toBe('retrying with backoff');
@@ -669,7 +674,6 @@ describe('stoppedStatus', () => {
       observedGeneration: 1,
       conditions: [
         { type: 'Ready', status: 'False', reason: 'InvalidSpec', message: invalidSpec.message, observedGeneration: 1, lastTransitionTime: NOW },
-        { type: 'Reconciling', status: 'False', reason: 'InvalidSpec', message: 'waiting for the ConfigPush to change', observedGeneration: 1, lastTransitionTime: NOW },
         { type: 'Stalled', status: 'True', reason: 'InvalidSpec', message: invalidSpec.message, observedGeneration: 1, lastTransitionTime: NOW },
       ],
     });
