@@ -129,7 +129,9 @@ describe('a concurrent writer', () => {
         const live = await getPush(s.c, push.namespace, push.name);
         const cond = (type: string) => live.status?.conditions?.find((c) => c.type === type);
         problem = undefined;
-        if (cond('Drifted')?.status !== (drifted ? 'True' : 'False')) problem = `Drifted=${cond('Drifted')?.status ?? 'none'}, want ${drifted ? 'True' : 'False'}`;
+        // Drifted is written only while True: absent is False (kstatus's abnormal-true conditions).
+        const driftedStatus = cond('Drifted')?.status ?? 'False';
+        if (driftedStatus !== (drifted ? 'True' : 'False')) problem = `Drifted=${cond('Drifted')?.status ?? 'absent'}, want ${drifted ? 'True' : 'False (absent)'}`;
         else if (!drifted && cond('Ready')?.status !== 'True') problem = `Ready=${cond('Ready')?.status ?? 'none'}`;
         if (problem) await sleep(250);
       }
