@@ -31,11 +31,16 @@ export function clipMessage(message: string, max = MAX_CONDITION_MESSAGE): strin
  *
  * Why not keep them at False: three False conditions were 470 of a settled
  * push's 1,263 status bytes, and cost the apiserver about 1 ms of CPU per
- * status write (docs/benchmarks.md), on every push, in etcd, in every watch
- * of pushes and in the operator's own cache, to say nothing kstatus does not
- * already infer from their absence.
+ * status write (docs/benchmarks.md), on every push, in etcd and in every
+ * watch of pushes, to say nothing kstatus does not already infer from their
+ * absence.
  */
 export const ABNORMAL_TRUE: ReadonlySet<string> = new Set([CONDITION.reconciling, CONDITION.stalled, CONDITION.drifted]);
+
+/** An abnormal-true condition at False: the same, to kstatus, as no condition. */
+function isFalseAbnormalTrue(condition: Pick<Condition, 'type' | 'status'> | undefined): boolean {
+  return condition?.status === 'False' && ABNORMAL_TRUE.has(condition.type);
+}
 
 /**
  * Builds the condition list for a new status, keeping lastTransitionTime from
@@ -52,7 +57,7 @@ export function mergeConditions(
   now: string,
 ): Condition[] {
   return next
-    .filter((condition) => !(condition.status === 'False' && ABNORMAL_TRUE.has(condition.type)))
+    .filter((condition) => !isFalseAbnormalTrue(condition))
     .map((condition) => {
       const old = previous?.find((c) => c.type === condition.type);
       const lastTransitionTime = old && old.status === condition.status ? old.lastTransitionTime : now;
@@ -70,6 +75,6 @@ export function mergeConditions(
  */
 export function withoutFalseAbnormalTrue(status: ConfigPushStatus): ConfigPushStatus {
   const conditions = status.conditions;
-  if (!Array.isArray(conditions) || !conditions.some((c) => c?.status === 'False' && ABNORMAL_TRUE.has(c.type))) return status;
-  return { ...status, conditions: conditions.filter((c) => !(c?.status === 'False' && ABNORMAL_TRUE.has(c.type))) };
+  if (!Array.isArray(conditions) || !conditions.some(isFalseAbnormalTrue)) return status;
+  return { ...status, conditions: conditions.filter((c) => !isFalseAbnormalTrue(c)) };
 }
