@@ -67,6 +67,23 @@ export async function startController(options: StartOptions): Promise<Controller
   return options.kind.startsWith('baseline') ? startBaseline(options) : startOperatorProcess(options);
 }
 
+/**
+ * CPU seconds (user + system) a process has used so far, from /proc/<pid>/stat
+ * (utime and stime, fields 14 and 15, in clock ticks: 100 a second on
+ * Linux). Undefined when the process is gone or /proc is missing.
+ */
+export function processCpuSeconds(pid: number): number | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // The command name (field 2) is in parentheses and may hold spaces: count fields after its closing one.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const ticks = Number(fields[11]) + Number(fields[12]);
+    return Number.isFinite(ticks) ? ticks / 100 : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 function procMemory(pid: number): { rss: number; hwm: number } {
   try {
     const status = readFileSync(`/proc/${pid}/status`, 'utf8');

@@ -124,6 +124,8 @@ export interface ThroughputRun {
   throughput: number;
   /** The apiserver's CPU and requests from the first apply until the controller settled. */
   apiserver?: ApiserverSpend;
+  /** The controller process's own CPU seconds (user + system) over the same span (absent in older files). */
+  controllerCpuSeconds?: number;
 }
 
 export interface BenchResults {
@@ -347,6 +349,21 @@ export function buildFigures(r: BenchResults): Figure[] {
         result: verdict(qc <= 1.1),
         required: true,
       });
+      // The process under test: the other big user of the cores in a CPU-bound run.
+      const withOwn = measured.filter((p) => p.op.controllerCpuSeconds !== undefined && p.base.controllerCpuSeconds !== undefined);
+      if (withOwn.length > 0) {
+        const own1000 = (t: ThroughputRun) => round((1000 * (t.controllerCpuSeconds ?? Number.NaN)) / t.pushes, 2);
+        const ownRatios = withOwn.map((p) => ratio(own1000(p.op), own1000(p.base)));
+        add({
+          measure: `Controller CPU per 1,000 pushes applied (the process under test, over the same span)`,
+          figure: `user + system CPU of the operator or baseline process (/proc/<pid>/stat) per 1,000 pushes, per run (median); ratio = median of the runs' ratios, spread ${spread(ownRatios)}`,
+          operator: `${withOwn.map((p) => own1000(p.op)).join(', ')} s (${fmt(round(median(withOwn.map((p) => own1000(p.op))), 2))})`,
+          baseline: `${withOwn.map((p) => own1000(p.base)).join(', ')} s (${fmt(round(median(withOwn.map((p) => own1000(p.base))), 2))})`,
+          ratio: `${fmt(median(ownRatios))} (${ownRatios.map((v) => fmt(v)).join(', ')})`,
+          target: '',
+          result: 'info',
+        });
+      }
       const verbs = (t: ThroughputRun) => t.apiserver?.requests ?? {};
       const perPushOf = (side: 'op' | 'base', verb: string) => round(median(measured.map((p) => (verbs(p[side])[verb] ?? 0) / p[side].pushes)), 2);
       const shown = [...new Set(measured.flatMap((p) => [...Object.keys(verbs(p.op)), ...Object.keys(verbs(p.base))]))].sort();

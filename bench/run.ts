@@ -36,7 +36,7 @@ import { restartPhase } from './phases/restart.js';
 import { throttlePhase } from './phases/throttle.js';
 import { DEFAULT_KUBE_API_BURST, DEFAULT_KUBE_API_QPS } from '../src/operator/config.js';
 import { fanoutPhase } from './phases/fanout.js';
-import { settle, startController, type ControllerKind, type ControllerProcess, type ControllerStats, type StartOptions } from './processes.js';
+import { processCpuSeconds, settle, startController, type ControllerKind, type ControllerProcess, type ControllerStats, type StartOptions } from './processes.js';
 import { summarizeCpuProfile, type CpuSummary, type HeapSummary } from './profile.js';
 import { spawnSync } from 'node:child_process';
 import { buildFigures, machineInfo, writeReport, type BenchResults, type MemorySample, type ThroughputRun } from './report.js';
@@ -306,15 +306,19 @@ async function throughputPhase(bench: Bench, results: BenchResults): Promise<voi
         const pushes = options.throughputPushes;
         // The apiserver's idle rate with this controller started and quiet, then the run's own cost (apiserver-metrics.ts).
         const { idleCpuPerSecond, reading: before } = await readIdleApiserver(side.clusterDir, options.smoke ? 1000 : 5000);
+        const controllerCpuBefore = processCpuSeconds(side.controller.pid);
         const applied = await applyPushes(side, `tp${repeat}`, 0, pushes, options.applyConcurrency);
         const readyAt = await side.tracker.waitAll(applied.keys, readyTimeout(pushes));
         const seconds = (Math.max(...readyAt) - applied.firstStart) / 1000;
         // The apiserver's CPU for the whole run: until the controller is quiet (its Events and echoes included).
         await settle(side.controller, quietMs);
         const apiserver = apiserverSpent(before, await readApiserver(side.clusterDir), idleCpuPerSecond);
-        runs.push({ kind, repeat, pushes, seconds: round(seconds, 2), throughput: round(pushes / seconds, 2), apiserver });
+        const controllerCpuAfter = processCpuSeconds(side.controller.pid);
+        // The controller's own CPU over the same span: on a CPU-bound machine it competes with the apiserver for the cores.
+        const controllerCpuSeconds = controllerCpuBefore !== undefined && controllerCpuAfter !== undefined ? round(controllerCpuAfter - controllerCpuBefore, 2) : undefined;
+        runs.push({ kind, repeat, pushes, seconds: round(seconds, 2), throughput: round(pushes / seconds, 2), apiserver, ...(controllerCpuSeconds !== undefined ? { controllerCpuSeconds } : {}) });
         log(
-          `  ${kind} run ${repeat + 1}/${options.throughputRepeats}: ${pushes} pushes in ${round(seconds, 2)} s, ${round(pushes / seconds, 2)}/s; apiserver ${apiserver.cpuSeconds} CPU s in ${apiserver.seconds} s, ${apiserver.netCpuSeconds} net of its idle ${apiserver.idleCpuPerSecond}/s`,
+          `  ${kind} run ${repeat + 1}/${options.throughputRepeats}: ${pushes} pushes in ${round(seconds, 2)} s, ${round(pushes / seconds, 2)}/s; apiserver ${apiserver.cpuSeconds} CPU s in ${apiserver.seconds} s, ${apiserver.netCpuSeconds} net of its idle ${apiserver.idleCpuPerSecond}/s; controller ${controllerCpuSeconds ?? 'n/a'} CPU s`,
         );
       });
     }

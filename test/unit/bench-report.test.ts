@@ -120,6 +120,25 @@ describe('bench figures of issue 16', () => {
     const requests = figures.find((f) => f.measure.startsWith('Apiserver requests per push'));
     expect(requests?.operator).toBe('POST 3');
     expect(requests?.baseline).toBe('POST 2');
+    // Older files carry no controller CPU: no row rather than a row of NaN.
+    expect(figures.find((f) => f.measure.startsWith('Controller CPU'))).toBeUndefined();
+  });
+
+  it('gives the controller process CPU per 1,000 pushes beside the apiserver, as information', () => {
+    const own = (r: ThroughputRun, controllerCpuSeconds: number): ThroughputRun => ({ ...r, controllerCpuSeconds });
+    const throughput = [
+      own(run('operator', 0, 40, 12), 6),
+      own(run('baseline', 0, 40, 10), 4),
+      own(run('operator', 1, 40, 12), 7),
+      own(run('baseline', 1, 40, 10), 5),
+      own(run('operator', 2, 40, 12), 5),
+      own(run('baseline', 2, 40, 10), 5),
+    ];
+    const row = buildFigures(results({ throughput })).find((f) => f.measure.startsWith('Controller CPU per 1,000 pushes'));
+    expect(row?.operator).toBe('6, 7, 5 s (6)');
+    expect(row?.baseline).toBe('4, 5, 5 s (5)');
+    expect(row?.ratio).toBe('1.4 (1.5, 1.4, 1)');
+    expect(row?.result).toBe('info');
   });
 
   it('judges each fan-out size on the median of its repeats ratios, and every run on exactly one write per target', () => {
