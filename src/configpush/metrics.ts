@@ -1,6 +1,6 @@
 import { Counter, Gauge, type Registry } from 'prom-client';
 import type { ConfigPush } from '../api/types.js';
-import { countPushStates } from '../core/push-states.js';
+import { countPushStates, type PushStateCounts } from '../core/push-states.js';
 
 /** Where the push gauges read pushes at scrape time: the push cache, or undefined while it is not synced (a standby replica). */
 export type PushSource = () => Iterable<Pick<ConfigPush, 'status'>> | undefined;
@@ -25,6 +25,21 @@ export interface ConfigPushMetrics {
 export function createConfigPushMetrics(registry: Registry): ConfigPushMetrics {
   const registers = [registry];
   let source: PushSource = () => undefined;
+  // Both push gauges are read from one pass over the cache per scrape.
+  // prom-client's Registry.metrics() calls every collect() in one synchronous
+  // run, so the counts are kept only until that run ends (a microtask clears
+  // them): nothing can change the cache in between, and a later scrape always
+  // counts afresh. Should a collect ever run later, it just counts again.
+  let scrapeCounts: PushStateCounts | undefined;
+  const countsForThisScrape = (pushes: Iterable<Pick<ConfigPush, 'status'>>): PushStateCounts => {
+    if (scrapeCounts === undefined) {
+      scrapeCounts = countPushStates(pushes);
+      queueMicrotask(() => {
+        scrapeCounts = undefined;
+      });
+    }
+    return scrapeCounts;
+  };
   return {
     targetWrites: new Counter({
       name: 'configpush_target_writes_total',
@@ -60,8 +75,9 @@ export function createConfigPushMetrics(registry: Registry): ConfigPushMetrics {
       registers,
     }),
     // Computed from the cache when scraped, not kept up to date on every
-    // event: one pass over the cached pushes per scrape is cheap (no request,
-    // no Secret data: only condition type, status and a reason from a fixed set).
+    // event: one pass over the cached pushes per scrape (for both gauges) is
+    // cheap (no request, no Secret data: only condition type, status and a
+    // reason from a fixed set).
     pushConditions: new Gauge({
       name: 'configpush_push_conditions',
       help: 'ConfigPushes by condition type (Ready, Reconciling, Stalled, Drifted), status and reason (a fixed set; others are "Other"). Only the leader reports.',
@@ -71,7 +87,7 @@ export function createConfigPushMetrics(registry: Registry): ConfigPushMetrics {
         this.reset();
         const pushes = source();
         if (!pushes) return;
-        for (const c of countPushStates(pushes).conditions) this.set({ type: c.type, status: c.status, reason: c.reason }, c.count);
+        for (const c of countsForThisScrape(pushes).conditions) this.set({ type: c.type, status: c.status, reason: c.reason }, c.count);
       },
     }),
     pushRolloutPhases: new Gauge({
@@ -83,7 +99,7 @@ export function createConfigPushMetrics(registry: Registry): ConfigPushMetrics {
         this.reset();
         const pushes = source();
         if (!pushes) return;
-        for (const [phase, count] of countPushStates(pushes).phases) this.set({ phase }, count);
+        for (const [phase, count] of countsForThisScrape(pushes).phases) this.set({ phase }, count);
       },
     }),
     observePushes(next: PushSource) {

@@ -120,4 +120,27 @@ describe('the push gauges', () => {
     ]);
     expect(await series('configpush_push_rollout_phase')).toEqual(['configpush_push_rollout_phase{phase="Complete"} 2']);
   });
+
+  it('read the cache once per scrape for both gauges, and afresh at the next scrape', async () => {
+    const metrics = createMetrics();
+    const cache = [ready, stalled];
+    let passes = 0;
+    // An iterable that counts the passes made over it.
+    metrics.observePushes(() => ({
+      [Symbol.iterator]: () => {
+        passes++;
+        return cache[Symbol.iterator]();
+      },
+    }));
+    const text = await metrics.registry.metrics();
+    expect(passes).toBe(1);
+    expect(text).toContain('configpush_push_conditions{type="Stalled",status="True",reason="Conflict"} 1');
+    expect(text).toContain('configpush_push_rollout_phase{phase="Halted"} 1');
+
+    cache[1] = ready;
+    const next = await metrics.registry.metrics();
+    expect(passes).toBe(2);
+    expect(next).not.toContain('status="True",reason="Conflict"');
+    expect(next).toContain('configpush_push_rollout_phase{phase="Complete"} 2');
+  });
 });
