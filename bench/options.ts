@@ -71,6 +71,12 @@ export interface BenchOptions {
   operatorEnv: Record<string, string>;
   /** Node flags of the operator process: by default the image's own (the Dockerfile's ENTRYPOINT); --operator-node-flags overrides. */
   operatorNodeFlags: string[];
+  /**
+   * Node flags of the baseline process: none by default (the baseline as the
+   * issue measured it); --baseline-node-flags gives it the operator's, so the
+   * ratio compares code, not V8 settings (docs/benchmarks.md).
+   */
+  baselineNodeFlags: string[];
   /** Which controllers the memory phase measures (both by default). */
   memorySides: ('baseline' | 'operator')[];
 }
@@ -156,6 +162,7 @@ const USAGE = `usage: node <build>/bench/run.js [flags]   (npm run bench | npm r
   --date YYYY-MM-DD       results file name (default today, UTC)
   --operator-node-options S   NODE_OPTIONS of the operator process (default: the Deployment's, manifests/deployment.yaml)
   --operator-node-flags S     node flags of the operator process, space-separated (default: the image's, Dockerfile ENTRYPOINT)
+  --baseline-node-flags S     node flags of the baseline process, space-separated (default: none)
   --operator-env NAME=VALUE   one more environment variable of the operator process (repeatable; default: the Deployment's literal env)
   --memory-sides LIST     baseline,operator (default both)
   --memory-baseline-max N the baseline's memory steps stop at N pushes (default ${FULL.memoryBaselineMax})
@@ -202,6 +209,7 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv, root: strin
       'operator-node-options': { type: 'string' },
       'operator-env': { type: 'string', multiple: true },
       'operator-node-flags': { type: 'string' },
+      'baseline-node-flags': { type: 'string' },
       'memory-sides': { type: 'string' },
       'memory-baseline-max': { type: 'string' },
       'restart-pushes': { type: 'string' },
@@ -262,6 +270,7 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv, root: strin
     profile: values.profile === true,
     operatorEnv: operatorEnv(root, values['operator-node-options'], values['operator-env']),
     operatorNodeFlags: values['operator-node-flags'] !== undefined ? values['operator-node-flags'].split(/\s+/).filter(Boolean) : imageNodeFlags(root),
+    baselineNodeFlags: values['baseline-node-flags']?.split(/\s+/).filter(Boolean) ?? [],
     memorySides: memorySides(values['memory-sides']),
     memoryBaselineMax: num('memory-baseline-max', values['memory-baseline-max'], d.memoryBaselineMax),
     restartPushes: num('restart-pushes', values['restart-pushes'], d.restartPushes),

@@ -37,6 +37,8 @@ export interface StartOptions {
   targetConcurrency: number;
   /** Baseline: also write a ControllerRevision and an Event per push (bench/options.ts baselineRecords). */
   baselineRecords?: boolean;
+  /** Baseline: node flags (bench/options.ts baselineNodeFlags). */
+  baselineNodeFlags?: string[];
   resyncSeconds?: number;
   relistSeconds?: number;
   /** Operator: node flags, as the image passes them (Dockerfile ENTRYPOINT). */
@@ -229,6 +231,7 @@ export function parseMetrics(text: string): Map<string, number> {
 
 async function startBaseline(options: StartOptions): Promise<ControllerProcess> {
   const args = [
+    ...(options.baselineNodeFlags ?? []),
     ...(options.nodeFlags ?? []),
     `${options.build}/bench/baseline.js`,
     '--kubeconfig',

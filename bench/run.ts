@@ -117,6 +117,7 @@ class Bench {
       workers: this.options.workers,
       targetConcurrency: this.options.targetConcurrency,
       baselineRecords: this.options.baselineRecords,
+      baselineNodeFlags: this.options.baselineNodeFlags,
       leaderElect: this.options.leaderElect,
       waitLeader: (identity: string) => waitForLeader(api, identity),
       env: this.options.operatorEnv,

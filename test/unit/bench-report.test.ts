@@ -94,6 +94,13 @@ describe('bench figures of issue 16', () => {
     expect(parseOptions(['--fanout', '50,7', '--fanout-repeats', '2'], {}, root)).toMatchObject({ fanoutSizes: [50, 7], fanoutRepeats: 2 });
   });
 
+  it('runs the baseline with no node flags unless --baseline-node-flags gives it some', () => {
+    expect(parseOptions([], {}, root).baselineNodeFlags).toEqual([]);
+    expect(parseOptions(['--baseline-node-flags=--optimize-for-size --max-old-space-size=512'], {}, root).baselineNodeFlags).toEqual(['--optimize-for-size', '--max-old-space-size=512']);
+    // The operator keeps the image's flags either way.
+    expect(parseOptions(['--baseline-node-flags=--optimize-for-size'], {}, root).operatorNodeFlags).toEqual(parseOptions([], {}, root).operatorNodeFlags);
+  });
+
   it('judges throughput on the median of the repeats ratios against 0.95 and reports their spread', () => {
     const ratios = [0.9, 1.0, 0.96, 0.97, 0.8];
     const throughput = ratios.flatMap((q, i) => [run('operator', i, 50 * q), run('baseline', i, 50)]);
