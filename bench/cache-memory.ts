@@ -8,7 +8,7 @@ import { OwnerIndex } from '../src/runtime/owner-index.js';
 import { keepTargetFacts, trimPush } from '../src/runtime/cache-transforms.js';
 import { ownerOf, shareOwnerStrings } from '../src/configpush/owner-strings.js';
 import type { V1ConfigMap } from '@kubernetes/client-node';
-import { randomBytes } from 'node:crypto';
+import { newDigestKey } from '../src/core/target-digest.js';
 import { keepRevisionMetadata, RevisionStore } from '../src/configpush/revisions.js';
 import type { RevisionClient } from '../src/kube/revision-client.js';
 import { EventRecorder } from '../src/kube/event-recorder.js';
@@ -170,7 +170,7 @@ function targetCache(n: number): { alone: number; shared: number } {
     trimPush(obj);
     pushes.set(`${obj.metadata?.namespace}/${obj.metadata?.name}`, obj);
   }
-  const keepFacts = keepTargetFacts('ConfigMap', randomBytes(32));
+  const keepFacts = keepTargetFacts('ConfigMap', newDigestKey());
   const run = (share: boolean) => {
     const texts = Array.from({ length: n }, (_, i) => configMapJson(i));
     const before = heapAfterGc();

@@ -1,10 +1,11 @@
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import type { V1ConfigMap } from '@kubernetes/client-node';
 import { FIELD_MANAGER } from '../src/api/constants.js';
 import { contentDigest } from '../src/core/content-digest.js';
 import { renderTarget } from '../src/core/desired-target.js';
 import { operationKey } from '../src/core/operation-key.js';
 import { keepTargetFacts, keepTargetMetadataOnly } from '../src/runtime/cache-transforms.js';
+import { newDigestKey } from '../src/core/target-digest.js';
 import { heapAfterGc } from './heap-after-gc.js';
 
 /**
@@ -40,7 +41,7 @@ function measure(n: number, transform: (obj: V1ConfigMap) => void): number {
 }
 
 const sizes = process.argv.slice(2).map(Number).filter((n) => n > 0);
-const key = randomBytes(32);
+const key = newDigestKey();
 for (const n of sizes.length > 0 ? sizes : [10_000, 100_000]) {
   const metadataOnly = measure(n, keepTargetMetadataOnly);
   const facts = measure(n, keepTargetFacts('ConfigMap', key));

@@ -1,10 +1,9 @@
-import { randomBytes } from 'node:crypto';
 import type { KubernetesListObject, KubernetesObject, V1ConfigMap, V1ControllerRevision, V1Namespace, V1Secret } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import { ANNOTATION, GROUP, KIND, MANAGED_SELECTOR, PLURAL, SOURCE_COPY_TO_ANNOTATION, VERSION } from '../api/constants.js';
 import type { ConfigPush, SourceKind, TargetKind } from '../api/types.js';
 import type { ResolvedSpec, ResolvedTarget } from '../core/resolve-spec.js';
-import { desiredTargetDigest, verificationFromCache } from '../core/target-digest.js';
+import { desiredTargetDigest, newDigestKey, verificationFromCache, type DigestKey } from '../core/target-digest.js';
 import type { ClientFactory } from '../kube/clients.js';
 import { kubeConfigPushClient } from '../kube/configpush-client.js';
 import { EventRecorder } from '../kube/event-recorder.js';
@@ -81,7 +80,7 @@ export function setupConfigPushController(
   // Kept in step with the target watches below: any other resourceVersion, or a delete, voids a verification.
   const verified = new VerifiedTargets();
   // Keys the target digests the target caches keep (keepTargetFacts): random, never leaves this process.
-  const digestKey = randomBytes(32);
+  const digestKey = newDigestKey();
   const pushClient = kubeConfigPushClient(clients.custom);
   const revisions = new RevisionStore(kubeRevisionClient(clients.apps, clients.core), log);
   const events = new EventRecorder(clients.core, log, { component: 'configpush-operator', windowMs: 10 * 60_000, minUpdateIntervalMs: 60_000 });
@@ -269,7 +268,7 @@ export function setupConfigPushController(
 function targetVerifier(
   verified: VerifiedTargets,
   cached: (kind: TargetKind, namespace: string, name: string) => V1ConfigMap | V1Secret | undefined,
-  digestKey: Buffer,
+  digestKey: DigestKey,
 ): TargetVerifier {
   const id = (target: ResolvedTarget) => objectId(target.kind, target.namespace, target.name);
   // One desired digest per spec and kind, not per target: a push fanned out to 5,000 namespaces hashes its content once a reconcile.

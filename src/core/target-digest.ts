@@ -1,4 +1,4 @@
-import { createHmac } from 'node:crypto';
+import { createHmac, createSecretKey, randomBytes, type KeyObject } from 'node:crypto';
 import type { V1ConfigMap, V1Secret } from '@kubernetes/client-node';
 import { ANNOTATION, MANAGED_BY_LABEL, MANAGED_BY_VALUE } from '../api/constants.js';
 import type { TargetKind } from '../api/types.js';
@@ -33,7 +33,7 @@ import type { Verification } from './target-plan.js';
  * every start, the digest says nothing without the key. Only equality
  * within one process is ever asked of it.
  */
-export function observedTargetDigest(kind: TargetKind, live: TargetObject, key: Buffer): string {
+export function observedTargetDigest(kind: TargetKind, live: TargetObject, key: DigestKey): string {
   const annotations = live.metadata?.annotations ?? {};
   const labels = live.metadata?.labels ?? {};
   const managed = readManagedKeys(live);
@@ -49,8 +49,22 @@ export function observedTargetDigest(kind: TargetKind, live: TargetObject, key: 
   });
 }
 
+/**
+ * The HMAC key of the target digests. A KeyObject, not the Buffer it was made
+ * from: createHmac with a Buffer imports the key anew on every call, ~15 us
+ * against ~1.8 us (measured on Node 24), and the watch of a push fanned out
+ * to 5,000 namespaces digests every target it delivers. The key's bytes then
+ * also live outside the JavaScript heap.
+ */
+export type DigestKey = KeyObject;
+
+/** A fresh random key for one process (see observedTargetDigest for why it must not outlive it). */
+export function newDigestKey(): DigestKey {
+  return createSecretKey(randomBytes(32));
+}
+
 /** The same digest for the target as the desired content would leave it (see observedTargetDigest). */
-export function desiredTargetDigest(kind: TargetKind, content: DesiredContent, contentDigest: string, key: Buffer): string {
+export function desiredTargetDigest(kind: TargetKind, content: DesiredContent, contentDigest: string, key: DigestKey): string {
   const want = desiredData(kind, content);
   return encode(key, kind, {
     contentDigest,
@@ -80,7 +94,7 @@ interface Encoded {
  * and no two tuples share one. base64 of the HMAC (44 characters) is what the
  * cache keeps per target.
  */
-function encode(key: Buffer, kind: TargetKind, e: Encoded): string {
+function encode(key: DigestKey, kind: TargetKind, e: Encoded): string {
   const canonical = JSON.stringify([
     kind,
     e.contentDigest ?? null,

@@ -2,7 +2,7 @@ import type { KubernetesObject, V1ConfigMap, V1Secret } from '@kubernetes/client
 import { ANNOTATION } from '../api/constants.js';
 import type { TargetKind } from '../api/types.js';
 import { lastWriteTime } from '../core/desired-target.js';
-import { observedTargetDigest } from '../core/target-digest.js';
+import { observedTargetDigest, type DigestKey } from '../core/target-digest.js';
 
 const LAST_APPLIED_ANNOTATION = 'kubectl.kubernetes.io/last-applied-configuration';
 
@@ -264,7 +264,7 @@ export interface CachedTargetFacts {
  * (base64) and the time (ISO) hold no space, so the key, which anyone may
  * have edited, is whatever follows the second space.
  */
-export function keepTargetFacts(kind: TargetKind, key: Buffer): (obj: V1ConfigMap | V1Secret) => void {
+export function keepTargetFacts(kind: TargetKind, key: DigestKey): (obj: V1ConfigMap | V1Secret) => void {
   return (obj) => {
     const targetDigest = observedTargetDigest(kind, obj, key);
     const operationKey = obj.metadata?.annotations?.[ANNOTATION.operationKey];

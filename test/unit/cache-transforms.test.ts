@@ -1,3 +1,4 @@
+import { createSecretKey } from 'node:crypto';
 import type { KubernetesObject, V1ConfigMap, V1Secret } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
 import { ANNOTATION, FIELD_MANAGER, FINALIZER } from '../../src/api/constants.js';
@@ -56,7 +57,7 @@ describe('cache transforms', () => {
 });
 
 describe('keepTargetFacts: the target watches\' transform', () => {
-  const key = Buffer.alloc(32, 1);
+  const key = createSecretKey(Buffer.alloc(32, 1));
   const content = { data: { password: 'secret' }, binaryData: {}, labels: {}, annotations: {} };
   const digest = contentDigest(content);
   const live = (): V1Secret => {
@@ -225,7 +226,7 @@ describe('trimPush shares equal finalizer lists', () => {
 });
 
 describe('cached target metadata: one fixed shape, what the readers read', () => {
-  const key = Buffer.alloc(32, 2);
+  const key = createSecretKey(Buffer.alloc(32, 2));
   const configMap = (annotations: Record<string, string>) =>
     JSON.parse(
       JSON.stringify({

@@ -1,3 +1,4 @@
+import { createHmac, createSecretKey } from 'node:crypto';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { ANNOTATION, MANAGED_BY_LABEL } from '../../src/api/constants.js';
@@ -5,9 +6,9 @@ import type { TargetKind } from '../../src/api/types.js';
 import { contentDigest, type DesiredContent } from '../../src/core/content-digest.js';
 import { contentMatches, MANAGED_KEYS_ANNOTATION, renderTarget, type Ownership, type TargetObject } from '../../src/core/desired-target.js';
 import { rollbackKey } from '../../src/core/operation-key.js';
-import { desiredTargetDigest, observedTargetDigest, verificationFromCache, type CachedTargetState, type WantedTarget } from '../../src/core/target-digest.js';
+import { desiredTargetDigest, newDigestKey, observedTargetDigest, verificationFromCache, type CachedTargetState, type WantedTarget } from '../../src/core/target-digest.js';
 
-const key = Buffer.alloc(32, 7);
+const key = createSecretKey(Buffer.alloc(32, 7));
 const content: DesiredContent = {
   data: { 'app.properties': 'color=blue\n', mode: 'fast' },
   binaryData: { blob: Buffer.from([0, 1, 2, 250]).toString('base64') },
@@ -89,10 +90,25 @@ describe('target digest: what a cache keeps instead of a target\'s content', () 
   it('is keyed: another key gives another digest, and the digest carries nothing of the values', () => {
     const live = written('Secret');
     const a = observedTargetDigest('Secret', live, key);
-    const b = observedTargetDigest('Secret', live, Buffer.alloc(32, 8));
+    const b = observedTargetDigest('Secret', live, createSecretKey(Buffer.alloc(32, 8)));
     expect(a).not.toBe(b);
     expect(a).toMatch(/^[A-Za-z0-9+/]{43}=$/);
     for (const value of Object.values(live.data ?? {})) expect(a).not.toContain(value);
+  });
+
+  it('is an HMAC-SHA256 under the key, and each process gets a key of its own', () => {
+    const raw = Buffer.alloc(32, 9);
+    const live = written('ConfigMap');
+    const underKeyObject = observedTargetDigest('ConfigMap', live, createSecretKey(raw));
+    // The same bytes as a KeyObject or as a Buffer are the same HMAC key: the KeyObject only saves importing it per call.
+    const hmac = createHmac('sha256', raw);
+    expect(underKeyObject).toBe(observedTargetDigest('ConfigMap', live, createSecretKey(Buffer.from(raw))));
+    expect(hmac.update('x').digest('base64')).toBe(createHmac('sha256', createSecretKey(raw)).update('x').digest('base64'));
+    const first = newDigestKey();
+    const second = newDigestKey();
+    expect(first.type).toBe('secret');
+    expect(first.symmetricKeySize).toBe(32);
+    expect(observedTargetDigest('ConfigMap', live, first)).not.toBe(observedTargetDigest('ConfigMap', live, second));
   });
 });
 
