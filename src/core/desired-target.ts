@@ -157,13 +157,29 @@ export function otherWriter(live: TargetObject | undefined): string {
  * When the operator last wrote this object, from managedFields: lets a wiped
  * history be rebuilt with real times. Also asked of workloads, whose only
  * operator-written field is the restart annotation (their last restart).
+ * RFC 3339 in UTC, whole seconds; an entry whose time does not parse is
+ * passed over.
+ *
+ * Asked of every target the watch delivers and every write's answer, so the
+ * usual case takes no date parsing: one entry of the operator's, its time in
+ * the apiserver's own form (metav1.Time: UTC, whole seconds), which is
+ * already the answer.
  */
 export function lastWriteTime(live: { metadata?: { managedFields?: V1ManagedFieldsEntry[] } } | undefined): string | undefined {
-  const entries: V1ManagedFieldsEntry[] = live?.metadata?.managedFields ?? [];
-  const ours = entries.filter((entry) => entry.manager === FIELD_MANAGER && entry.time);
-  const latest = ours.map((entry) => new Date(entry.time as unknown as string | Date)).sort((a, b) => b.getTime() - a.getTime())[0];
-  return latest && !Number.isNaN(latest.getTime()) ? latest.toISOString().replace(/\.\d{3}Z$/, 'Z') : undefined;
+  const ours = (live?.metadata?.managedFields ?? []).filter((entry) => entry.manager === FIELD_MANAGER && entry.time);
+  const only = ours.length === 1 ? (ours[0]?.time as unknown as string | Date) : undefined;
+  if (typeof only === 'string' && APISERVER_TIME.test(only)) return only;
+  let latest: number | undefined;
+  for (const entry of ours) {
+    const ms = new Date(entry.time as unknown as string | Date).getTime();
+    if (!Number.isNaN(ms) && (latest === undefined || ms > latest)) latest = ms;
+  }
+  // toISOString always ends in ".sssZ"; the apiserver keeps whole seconds.
+  return latest === undefined ? undefined : `${new Date(latest).toISOString().slice(0, -5)}Z`;
 }
+
+/** metav1.Time as the apiserver writes it: RFC 3339, UTC, whole seconds. */
+const APISERVER_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$/;
 
 /** The label and annotation keys the target records as its spec's (the managed-metadata annotation); none if absent or unparsable. */
 export function readManagedKeys(live: TargetObject | undefined): ManagedKeys {
