@@ -1,5 +1,12 @@
-import { HttpMethod, KubeConfig, RequestContext, ResponseContext } from '@kubernetes/client-node';
-import { describe, expect, it } from 'vitest';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createSecureServer, type Http2SecureServer } from 'node:http2';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { HttpMethod, KubeConfig, RequestContext, ResponseContext, type SecurityAuthentication } from '@kubernetes/client-node';
+import type { Dispatcher } from 'undici';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConnectionReusingAuth, tlsIdentity } from '../../src/kube/connection-reuse.js';
 
 const b64 = (s: string) => Buffer.from(s).toString('base64');
@@ -114,5 +121,72 @@ describe('tlsIdentity', () => {
     expect(tlsIdentity(kubeConfig('cert-1'))).toBe(tlsIdentity(kubeConfig('cert-1')));
     expect(tlsIdentity(kubeConfig('cert-1'))).not.toBe(tlsIdentity(kubeConfig('cert-2')));
     expect(tlsIdentity(kubeConfig('cert-1'))).not.toBe(tlsIdentity(kubeConfig('cert-1', 'https://10.0.0.1:6443')));
+  });
+});
+
+describe('ConnectionReusingAuth, the pool on a real TLS connection', () => {
+  let server: Http2SecureServer;
+  let dir: string;
+  let url: string;
+  let ca: string;
+
+  beforeAll(async () => {
+    // A self-signed certificate for 127.0.0.1, and a server that offers both protocols (ALPN h2 and http/1.1), as the apiserver does.
+    dir = mkdtempSync(join(tmpdir(), 'cp-tls-'));
+    execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '1', '-subj', '/CN=127.0.0.1',
+      '-addext', 'subjectAltName=IP:127.0.0.1', '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem')], { stdio: 'ignore' });
+    ca = readFileSync(join(dir, 'cert.pem'), 'utf8');
+    server = createSecureServer({ allowHTTP1: true, key: readFileSync(join(dir, 'key.pem')), cert: ca }, (req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ httpVersion: req.httpVersion }));
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    url = `https://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  });
+
+  afterAll(async () => {
+    await new Promise((resolve) => server.close(resolve));
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  const tlsKubeConfig = () => {
+    const kc = new KubeConfig();
+    kc.loadFromOptions({
+      clusters: [{ name: 'c', server: url, caData: b64(ca), skipTLSVerify: false }],
+      users: [{ name: 'u', token: 't' }],
+      contexts: [{ name: 'x', cluster: 'c', user: 'u' }],
+      currentContext: 'x',
+    });
+    return kc;
+  };
+
+  /** The HTTP version the server saw, for a request on the dispatcher the auth picked. */
+  async function versionSeen(auth: SecurityAuthentication): Promise<string> {
+    const context = new RequestContext(`${url}/version`, HttpMethod.GET);
+    await auth.applySecurityAuthentication(context);
+    const response = await (context.getDispatcher() as unknown as Dispatcher).request({ origin: url, path: '/version', method: 'GET' });
+    return ((await response.body.json()) as { httpVersion: string }).httpVersion;
+  }
+
+  it('speaks HTTP/1.1 where client-node alone would take the HTTP/2 the server offers, with the kubeconfig CA', async () => {
+    const kc = tlsKubeConfig();
+    // The control: client-node's own per-request Agent negotiates HTTP/2 with this server.
+    expect(await versionSeen(kc)).toBe('2.0');
+    const auth = new ConnectionReusingAuth(kc);
+    expect(await versionSeen(auth)).toBe('1.1');
+    expect(await versionSeen(auth)).toBe('1.1');
+    await auth.close();
+  });
+
+  it('builds one pool for requests that arrive together before it exists', async () => {
+    const auth = new ConnectionReusingAuth(tlsKubeConfig());
+    const contexts = Array.from({ length: 8 }, () => new RequestContext(`${url}/version`, HttpMethod.GET));
+    await Promise.all(contexts.map((context) => auth.applySecurityAuthentication(context)));
+    const pools = new Set(contexts.map((context) => context.getDispatcher()));
+    expect(pools.size).toBe(1);
+    const [pool] = pools;
+    expect(isClosed(pool)).toBe(false);
+    await auth.close();
+    expect(isClosed(pool)).toBe(true);
   });
 });
