@@ -34,8 +34,10 @@ type Dispatcher = NonNullable<ReturnType<RequestContext['getDispatcher']>>;
  * tree, 4 runs each: the operator's own CPU 6.2 ms a push over HTTP/2, 5.6
  * over HTTP/1.1; the apiserver's no higher). The connections open as the
  * requests in flight need them, so there are at most as many as the
- * operator's concurrency (workers times target concurrency, plus events and
- * the lease), and undici closes one idle for its keep-alive time. A proxy
+ * operator's concurrency (workers times each push's target concurrency, its
+ * maxParallel up to 64, plus events and the lease), and undici closes one
+ * idle for its keep-alive time (4 s against the apiserver, which sends no
+ * Keep-Alive hint). A proxy
  * (proxy-url) keeps client-node's own dispatcher.
  */
 export class ConnectionReusingAuth implements SecurityAuthentication {
