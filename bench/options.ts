@@ -27,6 +27,12 @@ export interface BenchOptions {
   loadSeconds: number;
   /** The open-loop load rate, as a fraction of the slower side's measured throughput. */
   loadFraction: number;
+  /**
+   * Open-loop load runs per side, alternating which side goes first; the p99
+   * target is judged on the median ratio. One 30 s run's p99 is a handful of
+   * pushes: the same build read 48 to 73 ms across runs (docs/benchmarks.md).
+   */
+  loadRepeats: number;
   /** The fan-out phase (bench/phases/fanout.ts): one push, one target with a namespaceSelector matching each of these many namespaces. */
   fanoutSizes: number[];
   /** Fan-out runs per side, alternating which side goes first; the targets are judged on the median ratio. */
@@ -103,6 +109,7 @@ const FULL = {
   latencySamples: 50,
   loadSeconds: 30,
   loadFraction: 0.5,
+  loadRepeats: 5,
   fanoutSizes: [500, 5000],
   fanoutRepeats: 3,
   ampPushes: 10,
@@ -125,6 +132,7 @@ const SMOKE: typeof FULL = {
   latencySamples: 3,
   loadSeconds: 2,
   loadFraction: 0.5,
+  loadRepeats: 2,
   fanoutSizes: [5, 20],
   fanoutRepeats: 1,
   ampPushes: 1,
@@ -148,6 +156,7 @@ const USAGE = `usage: node <build>/bench/run.js [flags]   (npm run bench | npm r
   --resync-seconds S      operator --resync-period during the idle window (default ${FULL.resyncSeconds}); --relist-seconds S (${FULL.relistSeconds})
   --latency-samples N     sequential pushes for idle latency (default ${FULL.latencySamples})
   --load-seconds S        open-loop load duration (default ${FULL.loadSeconds}); --load-fraction F (${FULL.loadFraction})
+  --load-repeats N        open-loop load runs per side, alternating; the p99 target is judged on the median ratio (default ${FULL.loadRepeats})
   --fanout LIST           fan-out phase: one push to N namespaces through a namespaceSelector, for each N (default ${FULL.fanoutSizes.join(',')})
   --fanout-repeats N      fan-out runs per side, alternating; the targets are judged on the median ratio (default ${FULL.fanoutRepeats})
   --no-leader-elect       run the operator without --leader-elect (the manifests run it with)
@@ -190,6 +199,7 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv, root: strin
       'latency-samples': { type: 'string' },
       'load-seconds': { type: 'string' },
       'load-fraction': { type: 'string' },
+      'load-repeats': { type: 'string' },
       fanout: { type: 'string' },
       'fanout-repeats': { type: 'string' },
       'no-leader-elect': { type: 'boolean' },
@@ -253,6 +263,7 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv, root: strin
     latencySamples: num('latency-samples', values['latency-samples'], d.latencySamples),
     loadSeconds: num('load-seconds', values['load-seconds'], d.loadSeconds),
     loadFraction: num('load-fraction', values['load-fraction'], d.loadFraction),
+    loadRepeats: Math.max(1, Math.round(num('load-repeats', values['load-repeats'], d.loadRepeats))),
     fanoutSizes: list('fanout', values.fanout, d.fanoutSizes),
     fanoutRepeats: Math.max(1, num('fanout-repeats', values['fanout-repeats'], d.fanoutRepeats)),
     leaderElect: values['no-leader-elect'] !== true,

@@ -81,6 +81,13 @@ export interface LatencyRun {
   load: LatencySummary & { ratePerSecond: number; seconds: number };
 }
 
+/** One open-loop load run of the mixed phase; pairs of one operator and one baseline run share a repeat. */
+export interface LoadRun {
+  kind: ControllerKind;
+  repeat: number;
+  load: LatencySummary & { ratePerSecond: number; seconds: number };
+}
+
 export interface MemoryRun {
   kind: ControllerKind;
   idle: MemorySample;
@@ -143,6 +150,8 @@ export interface BenchResults {
   amplification: AmpRun[];
   fanout: FanoutRun[];
   latency: LatencyRun[];
+  /** Every open-loop load run of the mixed phase, the first (in `latency`) included (absent in older files). */
+  loadRuns?: LoadRun[];
   memory: MemoryRun[];
   /** bench/phases/restart.ts */
   restart?: RestartRun[];
@@ -187,6 +196,8 @@ const isOperator = (kind: ControllerKind) => kind === 'operator';
 const isBaseline = (kind: ControllerKind) => kind === 'baseline';
 const verdict = (ok: boolean | null): Figure['result'] => (ok === null ? 'info' : ok ? 'pass' : 'miss');
 /** min-max and interquartile range (nearest-rank quartiles) of a few ratios. */
+/** The middle value; of an even count, the higher of the two middle ones (for ratios where higher is worse). */
+const upperMedian = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] ?? Number.NaN;
 const spread = (values: number[]) =>
   `min ${fmt(Math.min(...values))}, max ${fmt(Math.max(...values))}, IQR ${fmt(round(percentile(values, 75) - percentile(values, 25), 2))}`;
 
@@ -435,6 +446,12 @@ export function buildFigures(r: BenchResults): Figure[] {
   }
 
   // Latency.
+  const loadRuns = r.loadRuns ?? [];
+  const loadPairs = [...new Set(loadRuns.map((l) => l.repeat))].flatMap((repeat) => {
+    const op = loadRuns.find((l) => l.repeat === repeat && isOperator(l.kind));
+    const base = loadRuns.find((l) => l.repeat === repeat && isBaseline(l.kind));
+    return op && base ? [{ op, base }] : [];
+  });
   const lOp = r.latency.find((l) => isOperator(l.kind));
   const lBase = r.latency.find((l) => isBaseline(l.kind));
   if (lOp) {
@@ -461,12 +478,42 @@ export function buildFigures(r: BenchResults): Figure[] {
         operator: `${fmt(op.p99Ms)} ms`,
         baseline: base ? `${fmt(base.p99Ms)} ms` : 'n/a',
         ratio: base ? fmt(ratio(op.p99Ms, base.p99Ms)) : '',
-        // Under load the tail is the target (issue 16); at idle it is information.
-        ...(which === 'load' && base
+        // Under load the tail is the target (issue 16); at idle it is information. With repeats, they decide.
+        ...(which === 'load' && base && loadPairs.length < 2
           ? { target: 'ratio <= 1.3', result: verdict(ratio(op.p99Ms, base.p99Ms) <= 1.3) }
-          : { target: '', result: 'info' as const }),
+          : which === 'load' && base
+            ? { target: '(one run; the repeats below decide)', result: 'info' as const }
+            : { target: '', result: 'info' as const }),
       });
     }
+  }
+  // The tail over repeats: one 30 s run's p99 rests on a few pushes.
+  if (loadPairs.length >= 2) {
+    const first = loadPairs[0]!.op.load;
+    const p99Ratios = loadPairs.map((p) => ratio(p.op.load.p99Ms, p.base.load.p99Ms));
+    const p50Ratios = loadPairs.map((p) => ratio(p.op.load.p50Ms, p.base.load.p50Ms));
+    const what = `Latency under load, ${loadPairs.length} alternating runs per side (open loop, ${first.ratePerSecond} pushes/s for ${first.seconds} s each, each run after the first on its own control plane)`;
+    add({
+      measure: what,
+      figure: `p50 per run (ratio = median of the runs' ratios, the higher middle one of an even count, spread ${spread(p50Ratios)})`,
+      operator: loadPairs.map((p) => `${fmt(p.op.load.p50Ms)}`).join(', ') + ' ms',
+      baseline: loadPairs.map((p) => `${fmt(p.base.load.p50Ms)}`).join(', ') + ' ms',
+      ratio: `${fmt(upperMedian(p50Ratios))} (${p50Ratios.map((v) => fmt(v)).join(', ')})`,
+      target: '',
+      result: 'info',
+    });
+    // Odd counts (the default 5) have one middle; with an even count the higher, worse, of the two decides.
+    const q = upperMedian(p99Ratios);
+    add({
+      measure: what,
+      figure: `p99 per run (ratio = median of the runs' ratios, the higher middle one of an even count, spread ${spread(p99Ratios)})`,
+      operator: loadPairs.map((p) => `${fmt(p.op.load.p99Ms)}`).join(', ') + ' ms',
+      baseline: loadPairs.map((p) => `${fmt(p.base.load.p99Ms)}`).join(', ') + ' ms',
+      ratio: `${fmt(q)} (${p99Ratios.map((v) => fmt(v)).join(', ')})`,
+      target: 'median ratio <= 1.3',
+      result: verdict(q <= 1.3),
+      required: true,
+    });
   }
 
   // Memory.

@@ -39,7 +39,7 @@ import { fanoutPhase } from './phases/fanout.js';
 import { processCpuSeconds, settle, startController, type ControllerKind, type ControllerProcess, type ControllerStats, type StartOptions } from './processes.js';
 import { summarizeCpuProfile, type CpuSummary, type HeapSummary } from './profile.js';
 import { spawnSync } from 'node:child_process';
-import { buildFigures, machineInfo, writeReport, type BenchResults, type MemorySample, type ThroughputRun } from './report.js';
+import { buildFigures, machineInfo, writeReport, type BenchResults, type LoadRun, type MemorySample, type ThroughputRun } from './report.js';
 import { median, round, summarize, type LatencySummary } from './stats.js';
 
 const build = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -332,16 +332,31 @@ async function mixedPhase(bench: Bench, results: BenchResults): Promise<void> {
   // The open-loop rate: a fraction of the slower side's throughput from this run's scaling phase.
   const throughputs = results.scale.filter((r) => r.pushes === options.throughputPushes).map((r) => r.throughput);
   const rate = round(Math.max(1, options.loadFraction * (throughputs.length > 0 ? Math.min(...throughputs) : 20)), 1);
+  const loadRuns: LoadRun[] = [];
+  const loadRun = async (side: Side, kind: ControllerKind, repeat: number): Promise<LoadRun['load']> => {
+    // A namespace per run: the smoke run's shared control plane still holds the earlier runs' pushes.
+    const namespace = repeat === 0 ? 'load' : `load-${repeat + 1}`;
+    const load = { ...(await latencyUnderLoad(side, namespace, rate, options.loadSeconds)), ratePerSecond: rate, seconds: options.loadSeconds };
+    log(`  ${kind} latency at ${rate} pushes/s (run ${repeat + 1}/${options.loadRepeats}): p50 ${load.p50Ms} ms, p99 ${load.p99Ms} ms`);
+    loadRuns.push({ kind, repeat, load });
+    return load;
+  };
   for (const kind of ['operator', 'baseline'] as const) {
     await bench.side(kind, 'mixed', async (side) => {
       const idle = await latencyIdle(side, options.latencySamples, 'lat-idle');
       log(`  ${kind} idle latency: p50 ${idle.p50Ms} ms, p99 ${idle.p99Ms} ms`);
       for (const targets of options.ampTargets) await amplification(side, options, targets, results);
-      const load = await latencyUnderLoad(side, rate, options.loadSeconds);
-      log(`  ${kind} latency at ${rate} pushes/s: p50 ${load.p50Ms} ms, p99 ${load.p99Ms} ms`);
-      results.latency.push({ kind, idle, load: { ...load, ratePerSecond: rate, seconds: options.loadSeconds } });
+      results.latency.push({ kind, idle, load: await loadRun(side, kind, 0) });
     });
   }
+  // More load runs, each side on a fresh control plane, alternating which
+  // goes first (as the throughput runs do): a p99 of one 30 s run is a few
+  // pushes, at the mercy of one slow fsync or collection on either side.
+  for (let repeat = 1; repeat < options.loadRepeats; repeat++) {
+    const order: ControllerKind[] = repeat % 2 === 0 ? ['operator', 'baseline'] : ['baseline', 'operator'];
+    for (const kind of order) await bench.side(kind, `load-${repeat + 1}`, (side) => loadRun(side, kind, repeat));
+  }
+  results.loadRuns = loadRuns;
 }
 
 /** Sequential single pushes, each from create to Ready, with a pause between them. */
@@ -366,8 +381,7 @@ async function latencyIdle(side: Side, samples: number, namespace: string): Prom
 }
 
 /** An open-loop stream: one push every 1/rate s for `seconds`, whatever the controller does; latency of each. */
-async function latencyUnderLoad(side: Side, rate: number, seconds: number): Promise<LatencySummary> {
-  const namespace = 'load';
+async function latencyUnderLoad(side: Side, namespace: string, rate: number, seconds: number): Promise<LatencySummary> {
   await createNamespaces(side.api, [namespace]);
   const count = Math.max(1, Math.round(rate * seconds));
   const keys: string[] = [];
@@ -542,7 +556,7 @@ async function main(): Promise<void> {
     };
     keep('scale', ['scale', 'idle']);
     keep('throughput', ['throughput']);
-    keep('mixed', ['amplification', 'latency']);
+    keep('mixed', ['amplification', 'latency', 'loadRuns']);
     keep('fanout', ['fanout']);
     keep('memory', ['memory']);
     keep('restart', ['restart']);

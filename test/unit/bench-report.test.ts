@@ -180,6 +180,50 @@ describe('bench figures of issue 16', () => {
     expect(p99(60, 50).map((f) => f.result)).toEqual(['info', 'pass']);
     expect(p99(70, 50).map((f) => f.result)).toEqual(['info', 'miss']);
   });
+
+  it('with load repeats, judges p99 under load on the median of the pairs ratios; the first run alone becomes information', () => {
+    const summary = (p99Ms: number) => ({ count: 1000, p50Ms: 20, p90Ms: 30, p99Ms, maxMs: p99Ms });
+    const load = (p99Ms: number) => ({ ...summary(p99Ms), ratePerSecond: 36, seconds: 30 });
+    // Pairs by repeat: ratios 2.0 (an outlier), 1.2, 1.1 -> median 1.2.
+    const loadRuns = [
+      { kind: 'operator' as const, repeat: 0, load: load(80) },
+      { kind: 'baseline' as const, repeat: 0, load: load(40) },
+      { kind: 'baseline' as const, repeat: 1, load: load(50) },
+      { kind: 'operator' as const, repeat: 1, load: load(60) },
+      { kind: 'operator' as const, repeat: 2, load: load(44) },
+      { kind: 'baseline' as const, repeat: 2, load: load(40) },
+    ];
+    const latency = [
+      { kind: 'operator' as const, idle: summary(30), load: load(80) },
+      { kind: 'baseline' as const, idle: summary(30), load: load(40) },
+    ];
+    const figures = buildFigures(results({ latency, loadRuns }));
+    const single = figures.find((f) => f.measure.startsWith('Latency under load, apply to Ready') && f.figure === 'p99');
+    expect(single?.result).toBe('info');
+    const repeated = figures.find((f) => f.measure.startsWith('Latency under load, 3 alternating runs') && f.figure.startsWith('p99'));
+    expect(repeated).toMatchObject({ result: 'pass', operator: '80, 60, 44 ms', baseline: '40, 50, 40 ms' });
+    expect(repeated?.ratio).toMatch(/^1\.2 /);
+    // The same runs with a second bad pair: median 2.0, a miss.
+    const worse = loadRuns.map((l) => (l.repeat === 2 && l.kind === 'operator' ? { ...l, load: load(100) } : l));
+    expect(buildFigures(results({ latency, loadRuns: worse })).find((f) => f.measure.startsWith('Latency under load, 3 alternating') && f.figure.startsWith('p99'))?.result).toBe('miss');
+    // An even count is judged on the higher middle ratio: 1.2 and 1.4 -> 1.4, a miss.
+    const even = loadRuns.filter((l) => l.repeat < 2).map((l) => (l.repeat === 1 && l.kind === 'operator' ? { ...l, load: load(70) } : l));
+    const evenRow = buildFigures(results({ latency, loadRuns: even })).find((f) => f.measure.startsWith('Latency under load, 2 alternating') && f.figure.startsWith('p99'));
+    expect(evenRow?.ratio).toMatch(/^2 /);
+    const evenClose = [
+      { kind: 'operator' as const, repeat: 0, load: load(48) },
+      { kind: 'baseline' as const, repeat: 0, load: load(40) },
+      { kind: 'baseline' as const, repeat: 1, load: load(40) },
+      { kind: 'operator' as const, repeat: 1, load: load(56) },
+    ];
+    const closeRow = buildFigures(results({ latency, loadRuns: evenClose })).find((f) => f.measure.startsWith('Latency under load, 2 alternating') && f.figure.startsWith('p99'));
+    expect(closeRow).toMatchObject({ result: 'miss' });
+    expect(closeRow?.ratio).toMatch(/^1\.4 /);
+    // Five repeats by default; the smoke run does two, so CI covers the pairing.
+    expect(parseOptions([], {}, root).loadRepeats).toBe(5);
+    expect(parseOptions(['--smoke'], {}, root).loadRepeats).toBe(2);
+    expect(parseOptions(['--load-repeats', '3'], {}, root).loadRepeats).toBe(3);
+  });
 });
 
 describe('merging one run into the day\'s results', () => {
