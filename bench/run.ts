@@ -36,6 +36,7 @@ import { restartPhase } from './phases/restart.js';
 import { throttlePhase } from './phases/throttle.js';
 import { DEFAULT_KUBE_API_BURST, DEFAULT_KUBE_API_QPS } from '../src/operator/config.js';
 import { fanoutPhase } from './phases/fanout.js';
+import { PHASE_FIELDS } from './merge-results.js';
 import { processCpuSeconds, settle, startController, type ControllerKind, type ControllerProcess, type ControllerStats, type StartOptions } from './processes.js';
 import { summarizeCpuProfile, type CpuSummary, type HeapSummary } from './profile.js';
 import { spawnSync } from 'node:child_process';
@@ -383,6 +384,12 @@ async function latencyIdle(side: Side, samples: number, namespace: string): Prom
 /** An open-loop stream: one push every 1/rate s for `seconds`, whatever the controller does; latency of each. */
 async function latencyUnderLoad(side: Side, namespace: string, rate: number, seconds: number): Promise<LatencySummary> {
   await createNamespaces(side.api, [namespace]);
+  // One push first, not counted, as latencyIdle does: on a control plane
+  // started seconds ago the first pushes took ~2 s to Ready for either side
+  // (a repeat's p99 read 2,020-2,060 ms on both), the apiserver warming up.
+  await createPush(side.api, namespace, 'load-warmup', pushSpec(0, [{ kind: 'ConfigMap', name: 'load-warmup' }]));
+  await side.tracker.waitAll([readyKey(namespace, 'load-warmup', 1)], 60_000);
+  await settle(side.controller, quietMs);
   const count = Math.max(1, Math.round(rate * seconds));
   const keys: string[] = [];
   const startedAt: number[] = [];
@@ -550,19 +557,11 @@ async function main(): Promise<void> {
     figures: [],
   };
   if (previous) {
-    const keep = (phase: string, fields: (keyof BenchResults)[]) => {
-      if (options.phases.includes(phase as never) || (phase === 'profile' && options.profile)) return;
+    // The phases not run now keep the day's figures (the same fields merge-results.ts folds in).
+    for (const [phase, fields] of Object.entries(PHASE_FIELDS)) {
+      if (options.phases.includes(phase as never) || (phase === 'profile' && options.profile)) continue;
       for (const field of fields) (results as unknown as Record<string, unknown>)[field] = previous[field];
-    };
-    keep('scale', ['scale', 'idle']);
-    keep('throughput', ['throughput']);
-    keep('mixed', ['amplification', 'latency', 'loadRuns']);
-    keep('fanout', ['fanout']);
-    keep('memory', ['memory']);
-    keep('restart', ['restart']);
-    keep('memory-fanout', ['memoryFanout']);
-    keep('profile', ['profiles']);
-    keep('throttle', ['throttle']);
+    }
     results.startedAt = previous.startedAt;
     results.machine.loadAverageAtStart = previous.machine.loadAverageAtStart;
     results.updates = [...(previous.updates ?? []), { at: new Date().toISOString(), phases: options.phases, loadAverageAtStart: loadavg().map((v) => round(v, 2)) }];
