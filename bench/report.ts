@@ -11,6 +11,7 @@ import { memoryFanoutFigures, memoryFanoutTable, type FanoutMemoryRun } from './
 import { restartFigures, restartTable, type RestartRun } from './phases/restart.js';
 import { throttleTable, type ThrottleRun } from './phases/throttle.js';
 import { median, percentile, round, type LatencySummary } from './stats.js';
+import { timelineTable, type WriteTimeline } from './write-timeline.js';
 
 export interface MemorySample {
   rssBytes: number;
@@ -85,7 +86,8 @@ export interface LatencyRun {
 export interface LoadRun {
   kind: ControllerKind;
   repeat: number;
-  load: LatencySummary & { ratePerSecond: number; seconds: number };
+  /** With the run's writes on the apiserver's clock (bench/write-timeline.ts; absent in older files). */
+  load: LatencySummary & { ratePerSecond: number; seconds: number; timeline?: WriteTimeline };
 }
 
 export interface MemoryRun {
@@ -690,7 +692,7 @@ function markdown(r: BenchResults): string {
       }
     }
   }
-  lines.push(...restartTable(r.restart ?? []), ...memoryFanoutTable(r.memoryFanout ?? []));
+  lines.push(...timelineTable(r.loadRuns ?? []), ...restartTable(r.restart ?? []), ...memoryFanoutTable(r.memoryFanout ?? []));
   const withHeap = r.memory.filter((m2) => m2.heapSnapshot);
   for (const run of withHeap) {
     const h = run.heapSnapshot as HeapSummary;

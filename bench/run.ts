@@ -37,6 +37,7 @@ import { throttlePhase } from './phases/throttle.js';
 import { DEFAULT_KUBE_API_BURST, DEFAULT_KUBE_API_QPS } from '../src/operator/config.js';
 import { fanoutPhase } from './phases/fanout.js';
 import { PHASE_FIELDS } from './merge-results.js';
+import { writeTimeline, type WriteTimeline } from './write-timeline.js';
 import { processCpuSeconds, settle, startController, type ControllerKind, type ControllerProcess, type ControllerStats, type StartOptions } from './processes.js';
 import { summarizeCpuProfile, type CpuSummary, type HeapSummary } from './profile.js';
 import { spawnSync } from 'node:child_process';
@@ -382,7 +383,7 @@ async function latencyIdle(side: Side, samples: number, namespace: string): Prom
 }
 
 /** An open-loop stream: one push every 1/rate s for `seconds`, whatever the controller does; latency of each. */
-async function latencyUnderLoad(side: Side, namespace: string, rate: number, seconds: number): Promise<LatencySummary> {
+async function latencyUnderLoad(side: Side, namespace: string, rate: number, seconds: number): Promise<LatencySummary & { timeline: WriteTimeline }> {
   await createNamespaces(side.api, [namespace]);
   // One push first, not counted, as latencyIdle does: on a control plane
   // started seconds ago the first pushes took ~2 s to Ready for either side
@@ -391,6 +392,7 @@ async function latencyUnderLoad(side: Side, namespace: string, rate: number, sec
   await side.tracker.waitAll([readyKey(namespace, 'load-warmup', 1)], 60_000);
   await settle(side.controller, quietMs);
   const count = Math.max(1, Math.round(rate * seconds));
+  const mark = side.audit.mark();
   const keys: string[] = [];
   const startedAt: number[] = [];
   const creates: Promise<unknown>[] = [];
@@ -407,7 +409,9 @@ async function latencyUnderLoad(side: Side, namespace: string, rate: number, sec
   await Promise.all(creates);
   const readyAt = await side.tracker.waitAll(keys, readyTimeout(count));
   await settle(side.controller, quietMs);
-  return summarize(readyAt.map((t, i) => t - (startedAt[i] as number)));
+  // The same pushes on the apiserver's clock: which writes the time to Ready is made of.
+  const timeline = writeTimeline(side.audit.since(mark), namespace, /^(load-\d+)(?:$|[-.])/, BENCH_USER_AGENT);
+  return { ...summarize(readyAt.map((t, i) => t - (startedAt[i] as number))), timeline };
 }
 
 /** Writes per target and per generation, from the audit log, for pushes of `targets` targets. */
