@@ -29,6 +29,7 @@ import { PatchStrategy, makeInformer, setHeaderOptions, type KubernetesListObjec
 import { FINALIZER, GROUP, PLURAL, VERSION } from '../src/api/constants.js';
 import type { ConfigPush, ConfigPushStatus, TargetStatus } from '../src/api/types.js';
 import { TARGET_STATUS_LIMIT } from '../src/core/build-status.js';
+import { observeGc } from './controller-gc.js';
 import { BASELINE_USER_AGENT, forEachLimit, makeApi, type Api } from './kube.js';
 
 const MANAGED_BY = 'app.kubernetes.io/managed-by';
@@ -338,10 +339,12 @@ async function main(): Promise<void> {
   const baseline = new Baseline(api, Number(values.workers), Number(values['target-concurrency']), values.records === true);
   await baseline.start();
   const send = (message: object) => process.send?.(message);
+  // GC pauses, tallied as prom-client does for the operator (bench/controller-gc.ts).
+  const gc = observeGc();
   process.on('message', (message: Message) => {
     if (message.type === 'stats') {
       const memory = process.memoryUsage();
-      send({ type: 'stats', processed: baseline.processed, depth: baseline.depth, writes: baseline.writes, errors: baseline.errors, rss: memory.rss, heapUsed: memory.heapUsed, heapTotal: memory.heapTotal });
+      send({ type: 'stats', processed: baseline.processed, depth: baseline.depth, writes: baseline.writes, errors: baseline.errors, rss: memory.rss, heapUsed: memory.heapUsed, heapTotal: memory.heapTotal, gc: gc.read() });
     } else if (message.type === 'stop') {
       void baseline.stop().finally(() => process.exit(0));
     }

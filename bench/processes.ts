@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { openSync, closeSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
+import { pausesFromMetrics, statCpuSeconds, type GcPauses } from './controller-gc.js';
 import { LEASE_NAMESPACE, sleep } from './kube.js';
 
 /** What the bench reads from a running controller (operator or baseline). */
@@ -16,6 +17,8 @@ export interface ControllerStats {
   heapTotalBytes: number;
   /** Operator only: its own counters (from /metrics). */
   counters?: Record<string, number>;
+  /** The main thread's GC pauses so far (bench/controller-gc.ts); absent if the process does not report them. */
+  gc?: GcPauses;
 }
 
 export type ControllerKind = 'operator' | 'baseline';
@@ -70,17 +73,12 @@ export async function startController(options: StartOptions): Promise<Controller
 }
 
 /**
- * CPU seconds (user + system) a process has used so far, from /proc/<pid>/stat
- * (utime and stime, fields 14 and 15, in clock ticks: 100 a second on
- * Linux). Undefined when the process is gone or /proc is missing.
+ * CPU seconds (user + system) a process has used so far, from /proc/<pid>/stat.
+ * Undefined when the process is gone or /proc is missing.
  */
 export function processCpuSeconds(pid: number): number | undefined {
   try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    // The command name (field 2) is in parentheses and may hold spaces: count fields after its closing one.
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    const ticks = Number(fields[11]) + Number(fields[12]);
-    return Number.isFinite(ticks) ? ticks / 100 : undefined;
+    return statCpuSeconds(readFileSync(`/proc/${pid}/stat`, 'utf8'));
   } catch {
     return undefined;
   }
@@ -204,6 +202,7 @@ async function startOperatorProcess(options: StartOptions): Promise<ControllerPr
         heapUsedBytes: metrics.get('nodejs_heap_size_used_bytes') ?? 0,
         heapTotalBytes: metrics.get('nodejs_heap_size_total_bytes') ?? 0,
         counters,
+        ...optional('gc', pausesFromMetrics(metrics)),
       };
     },
     stop: () => stopChild(child, options.kind),
@@ -243,7 +242,7 @@ async function startBaseline(options: StartOptions): Promise<ControllerProcess> 
     ...(options.baselineRecords ? ['--records'] : []),
   ];
   const child = spawnLogged(args, options.logFile, true);
-  type Reply = { type: string; processed?: number; depth?: number; rss?: number; heapUsed?: number; heapTotal?: number };
+  type Reply = { type: string; processed?: number; depth?: number; rss?: number; heapUsed?: number; heapTotal?: number; gc?: GcPauses };
   const replies: ((reply: Reply) => void)[] = [];
   let onReady: (() => void) | undefined;
   child.on('message', (message: Reply) => {
@@ -282,10 +281,16 @@ async function startBaseline(options: StartOptions): Promise<ControllerProcess> 
         peakRssBytes: memory.hwm,
         heapUsedBytes: reply.heapUsed ?? 0,
         heapTotalBytes: reply.heapTotal ?? 0,
+        ...optional('gc', reply.gc),
       };
     },
     stop: () => stopChild(child, options.kind),
   };
+}
+
+/** `{[key]: value}` when there is a value, else nothing (exactOptionalPropertyTypes forbids an explicit undefined). */
+function optional<K extends string, V>(key: K, value: V | undefined): { [P in K]?: V } {
+  return (value === undefined ? {} : { [key]: value }) as { [P in K]?: V };
 }
 
 /** Waits until the controller has nothing queued and its processed count held still for `quietMs`. */

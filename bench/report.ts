@@ -2,6 +2,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, release, totalmem } from 'node:os';
 import { join } from 'node:path';
 import type { ApiserverSpend } from './apiserver-metrics.js';
+import { gcPer1000, type ControllerGc } from './controller-gc.js';
 import type { WriteBreakdown } from './audit-counts.js';
 import { COLORS, renderChart, type Panel } from './chart.js';
 import type { BenchOptions } from './options.js';
@@ -74,6 +75,9 @@ export interface FanoutRun {
   writes: WriteBreakdown;
   /** The apiserver's CPU and requests from the push's create until the controller settled. */
   apiserver?: ApiserverSpend;
+  /** The controller process's own CPU seconds over the same span, and of it GC (absent in older files). */
+  controllerCpuSeconds?: number;
+  controllerGc?: ControllerGc;
 }
 
 export interface LatencyRun {
@@ -87,7 +91,7 @@ export interface LoadRun {
   kind: ControllerKind;
   repeat: number;
   /** With the run's writes on the apiserver's clock (bench/write-timeline.ts; absent in older files). */
-  load: LatencySummary & { ratePerSecond: number; seconds: number; timeline?: WriteTimeline };
+  load: LatencySummary & { ratePerSecond: number; seconds: number; timeline?: WriteTimeline; controllerGc?: ControllerGc };
 }
 
 export interface MemoryRun {
@@ -135,6 +139,8 @@ export interface ThroughputRun {
   apiserver?: ApiserverSpend;
   /** The controller process's own CPU seconds (user + system) over the same span (absent in older files). */
   controllerCpuSeconds?: number;
+  /** Of it, garbage collection: main-thread pauses and V8's worker threads (bench/controller-gc.ts; absent in older files). */
+  controllerGc?: ControllerGc;
 }
 
 export interface BenchResults {
@@ -377,6 +383,18 @@ export function buildFigures(r: BenchResults): Figure[] {
           result: 'info',
         });
       }
+      // What of it is GC: the image's --optimize-for-size trades it for memory (docs/benchmarks.md).
+      if (pairs.some((p) => p.op.controllerGc || p.base.controllerGc)) {
+        add({
+          measure: `Controller GC per 1,000 pushes applied (the throughput runs, the same span)`,
+          figure: `main-thread pauses by kind (V8's gc performance entries) and the CPU of V8's worker threads (/proc/<pid>/task), median of the runs`,
+          operator: gcPer1000(pairs.map((p) => ({ pushes: p.op.pushes, gc: p.op.controllerGc }))),
+          baseline: gcPer1000(pairs.map((p) => ({ pushes: p.base.pushes, gc: p.base.controllerGc }))),
+          ratio: '',
+          target: '',
+          result: 'info',
+        });
+      }
       const verbs = (t: ThroughputRun) => t.apiserver?.requests ?? {};
       const perPushOf = (side: 'op' | 'base', verb: string) => round(median(measured.map((p) => (verbs(p[side])[verb] ?? 0) / p[side].pushes)), 2);
       const shown = [...new Set(measured.flatMap((p) => [...Object.keys(verbs(p.op)), ...Object.keys(verbs(p.base))]))].sort();
@@ -441,6 +459,20 @@ export function buildFigures(r: BenchResults): Figure[] {
         operator: withCpu.map((p) => per1000(p.op)).join(', '),
         baseline: withCpu.map((p) => per1000(p.base)).join(', '),
         ratio: fmt(median(withCpu.map((p) => ratio(per1000(p.op), per1000(p.base))))),
+        target: '',
+        result: 'info',
+      });
+    }
+    // The controller's own share of the cores, and what of it is GC.
+    const withOwn = fanPairs.filter((p) => p.op.controllerCpuSeconds !== undefined && p.base.controllerCpuSeconds !== undefined);
+    if (withOwn.length > 0) {
+      const own1000 = (f: FanoutRun) => round((1000 * (f.controllerCpuSeconds ?? Number.NaN)) / f.namespaces, 2);
+      add({
+        measure: `Fan-out, one push to ${size} namespaces`,
+        figure: `controller CPU seconds per 1,000 targets (/proc/<pid>/stat, the same span), per run; and of it GC, per 1,000 targets (median): main-thread pauses by kind, V8's worker threads`,
+        operator: `${withOwn.map((p) => own1000(p.op)).join(', ')} s; ${gcPer1000(withOwn.map((p) => ({ pushes: p.op.namespaces, gc: p.op.controllerGc })))}`,
+        baseline: `${withOwn.map((p) => own1000(p.base)).join(', ')} s; ${gcPer1000(withOwn.map((p) => ({ pushes: p.base.namespaces, gc: p.base.controllerGc })))}`,
+        ratio: fmt(median(withOwn.map((p) => ratio(own1000(p.op), own1000(p.base))))),
         target: '',
         result: 'info',
       });
@@ -516,6 +548,18 @@ export function buildFigures(r: BenchResults): Figure[] {
       result: verdict(q <= 1.3),
       required: true,
     });
+    if (loadPairs.some((p) => p.op.load.controllerGc || p.base.load.controllerGc)) {
+      const pushesOf = (l: LoadRun) => l.load.count;
+      add({
+        measure: what,
+        figure: `controller GC per 1,000 pushes over each run (create of the first push until the controller settled): main-thread pauses by kind and V8's worker threads, median of the runs`,
+        operator: gcPer1000(loadPairs.map((p) => ({ pushes: pushesOf(p.op), gc: p.op.load.controllerGc }))),
+        baseline: gcPer1000(loadPairs.map((p) => ({ pushes: pushesOf(p.base), gc: p.base.load.controllerGc }))),
+        ratio: '',
+        target: '',
+        result: 'info',
+      });
+    }
   }
 
   // Memory.

@@ -11,6 +11,7 @@ import { loadavg } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { apiserverSpent, readApiserver, readIdleApiserver } from './apiserver-metrics.js';
+import { gcBetween, readGc, threadCpuSeconds, type ControllerGc } from './controller-gc.js';
 import { AuditWindow, breakdown, type WriteBreakdown } from './audit-counts.js';
 import { BenchCluster } from './cluster.js';
 import {
@@ -310,16 +311,19 @@ async function throughputPhase(bench: Bench, results: BenchResults): Promise<voi
         // The apiserver's idle rate with this controller started and quiet, then the run's own cost (apiserver-metrics.ts).
         const { idleCpuPerSecond, reading: before } = await readIdleApiserver(side.clusterDir, options.smoke ? 1000 : 5000);
         const controllerCpuBefore = processCpuSeconds(side.controller.pid);
+        const gcBefore = await readGc(side.controller);
         const applied = await applyPushes(side, `tp${repeat}`, 0, pushes, options.applyConcurrency);
         const readyAt = await side.tracker.waitAll(applied.keys, readyTimeout(pushes));
         const seconds = (Math.max(...readyAt) - applied.firstStart) / 1000;
         // The apiserver's CPU for the whole run: until the controller is quiet (its Events and echoes included).
-        await settle(side.controller, quietMs);
+        const settled = await settle(side.controller, quietMs);
         const apiserver = apiserverSpent(before, await readApiserver(side.clusterDir), idleCpuPerSecond);
         const controllerCpuAfter = processCpuSeconds(side.controller.pid);
         // The controller's own CPU over the same span: on a CPU-bound machine it competes with the apiserver for the cores.
         const controllerCpuSeconds = controllerCpuBefore !== undefined && controllerCpuAfter !== undefined ? round(controllerCpuAfter - controllerCpuBefore, 2) : undefined;
-        runs.push({ kind, repeat, pushes, seconds: round(seconds, 2), throughput: round(pushes / seconds, 2), apiserver, ...(controllerCpuSeconds !== undefined ? { controllerCpuSeconds } : {}) });
+        // And what of it is garbage collection: the main thread's pauses and V8's worker threads.
+        const controllerGc = gcBetween(gcBefore, { pauses: settled.gc, threads: threadCpuSeconds(side.controller.pid) });
+        runs.push({ kind, repeat, pushes, seconds: round(seconds, 2), throughput: round(pushes / seconds, 2), apiserver, ...(controllerCpuSeconds !== undefined ? { controllerCpuSeconds } : {}), ...(controllerGc ? { controllerGc } : {}) });
         log(
           `  ${kind} run ${repeat + 1}/${options.throughputRepeats}: ${pushes} pushes in ${round(seconds, 2)} s, ${round(pushes / seconds, 2)}/s; apiserver ${apiserver.cpuSeconds} CPU s in ${apiserver.seconds} s, ${apiserver.netCpuSeconds} net of its idle ${apiserver.idleCpuPerSecond}/s; controller ${controllerCpuSeconds ?? 'n/a'} CPU s`,
         );
@@ -383,7 +387,7 @@ async function latencyIdle(side: Side, samples: number, namespace: string): Prom
 }
 
 /** An open-loop stream: one push every 1/rate s for `seconds`, whatever the controller does; latency of each. */
-async function latencyUnderLoad(side: Side, namespace: string, rate: number, seconds: number): Promise<LatencySummary & { timeline: WriteTimeline }> {
+async function latencyUnderLoad(side: Side, namespace: string, rate: number, seconds: number): Promise<LatencySummary & { timeline: WriteTimeline; controllerGc?: ControllerGc }> {
   await createNamespaces(side.api, [namespace]);
   // One push first, not counted, as latencyIdle does: on a control plane
   // started seconds ago the first pushes took ~2 s to Ready for either side
@@ -393,6 +397,7 @@ async function latencyUnderLoad(side: Side, namespace: string, rate: number, sec
   await settle(side.controller, quietMs);
   const count = Math.max(1, Math.round(rate * seconds));
   const mark = side.audit.mark();
+  const gcBefore = await readGc(side.controller);
   const keys: string[] = [];
   const startedAt: number[] = [];
   const creates: Promise<unknown>[] = [];
@@ -408,10 +413,11 @@ async function latencyUnderLoad(side: Side, namespace: string, rate: number, sec
   }
   await Promise.all(creates);
   const readyAt = await side.tracker.waitAll(keys, readyTimeout(count));
-  await settle(side.controller, quietMs);
+  const settled = await settle(side.controller, quietMs);
   // The same pushes on the apiserver's clock: which writes the time to Ready is made of.
   const timeline = writeTimeline(side.audit.since(mark), namespace, /^(load-\d+)(?:$|[-.])/, BENCH_USER_AGENT);
-  return { ...summarize(readyAt.map((t, i) => t - (startedAt[i] as number))), timeline };
+  const controllerGc = gcBetween(gcBefore, { pauses: settled.gc, threads: threadCpuSeconds(side.controller.pid) });
+  return { ...summarize(readyAt.map((t, i) => t - (startedAt[i] as number))), timeline, ...(controllerGc ? { controllerGc } : {}) };
 }
 
 /** Writes per target and per generation, from the audit log, for pushes of `targets` targets. */

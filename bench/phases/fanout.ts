@@ -17,9 +17,10 @@
  */
 import { apiserverSpent, readApiserver, readIdleApiserver, type ApiserverSpend } from '../apiserver-metrics.js';
 import { breakdown, type AuditWindow } from '../audit-counts.js';
+import { gcBetween, readGc, threadCpuSeconds } from '../controller-gc.js';
 import { createNamespaces, createPush, readyKey, type Api, type ReadyTracker } from '../kube.js';
 import type { BenchOptions } from '../options.js';
-import { settle, type ControllerKind, type ControllerProcess } from '../processes.js';
+import { processCpuSeconds, settle, type ControllerKind, type ControllerProcess } from '../processes.js';
 import type { BenchResults, FanoutRun } from '../report.js';
 import { round } from '../stats.js';
 
@@ -79,6 +80,8 @@ async function fanoutOnce(ctx: PhaseContext, side: PhaseSide, size: number, repe
   const name = `fanout-${size}`;
   const mark = side.audit.mark();
   const { idleCpuPerSecond, reading: before } = await readIdleApiserver(side.clusterDir, ctx.options.smoke ? 1000 : 5000);
+  const cpuBefore = processCpuSeconds(side.controller.pid);
+  const gcBefore = await readGc(side.controller);
   const t0 = performance.now();
   await createPush(side.api, SOURCE_NAMESPACE, name, {
     targets: [{ kind: 'ConfigMap', name, namespaceSelector: { matchLabels: { [fanoutLabel(size)]: 'true' } } }],
@@ -86,8 +89,10 @@ async function fanoutOnce(ctx: PhaseContext, side: PhaseSide, size: number, repe
   });
   const [readyAt = Number.NaN] = await side.tracker.waitAll([readyKey(SOURCE_NAMESPACE, name, 1)], Math.max(120_000, size * 300));
   const seconds = (readyAt - t0) / 1000;
-  await settle(side.controller, ctx.quietMs);
+  const settled = await settle(side.controller, ctx.quietMs);
   const apiserver: ApiserverSpend = apiserverSpent(before, await readApiserver(side.clusterDir), idleCpuPerSecond);
+  const cpuAfter = processCpuSeconds(side.controller.pid);
+  const controllerGc = gcBetween(gcBefore, { pauses: settled.gc, threads: threadCpuSeconds(side.controller.pid) });
   const writes = breakdown(side.audit.since(mark), side.userAgent);
   const run: FanoutRun = {
     kind: side.kind,
@@ -100,6 +105,8 @@ async function fanoutOnce(ctx: PhaseContext, side: PhaseSide, size: number, repe
     targetWritesPerTarget: round((writes.byResource.configmaps?.ok ?? 0) / size, 3),
     writes,
     apiserver,
+    ...(cpuBefore !== undefined && cpuAfter !== undefined ? { controllerCpuSeconds: round(cpuAfter - cpuBefore, 2) } : {}),
+    ...(controllerGc ? { controllerGc } : {}),
   };
   ctx.log(
     `  ${side.kind} fan-out to ${size} namespaces: ${run.seconds} s, ${run.targetsPerSecond} targets/s, ${run.targetWritesPerTarget} writes/target; apiserver ${apiserver.cpuSeconds} CPU s (${apiserver.netCpuSeconds} net of idle)`,
