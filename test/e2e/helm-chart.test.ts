@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
 import { writes, type AuditEvent } from '../support/audit.js';
 import { CHART_DIR, helmBinary, kubectl, runHelm, serviceAccountKubeconfig } from '../support/helm.js';
+import { imageProgram } from '../support/image.js';
 import { createPush, newNamespace, testKubeConfig, waitReady } from '../support/kube.js';
 import { startTestOperator } from '../support/operator.js';
 import { OPERATOR_NAMESPACE, OPERATOR_SERVICE_ACCOUNT, OPERATOR_USERNAME, writeOperatorKubeconfig } from '../support/operator-identity.js';
@@ -194,6 +195,7 @@ describe('charts/configpush-operator', () => {
       '--set', 'metrics.serviceMonitor.enabled=true,metrics.serviceMonitor.labels.release=prom',
       '--set', 'prometheusRule.enabled=true,prometheusRule.labels.release=prom',
       '--set', 'grafanaDashboard.enabled=true,grafanaDashboard.namespace=grafana',
+      '--set-json', 'nodeFlags=["--max-semi-space-size=1"]',
     );
     const find = (kind: string, name?: string) => {
       const found = objects.filter((o) => o.kind === kind && (name === undefined || o.metadata.name === name));
@@ -217,6 +219,12 @@ describe('charts/configpush-operator', () => {
       '--workers=8',
     ]);
     expect(container.resources).toEqual({ requests: { cpu: '50m', memory: '256Mi' }, limits: { cpu: '500m', memory: '2Gi' } });
+    // nodeFlags replaces the image's node flags (its ENTRYPOINT: node, flags, program); by default the image's stand.
+    const program = imageProgram(repoRoot);
+    expect(container.command).toEqual(['node', '--max-semi-space-size=1', program]);
+    const containerOf = (objects: K8sObject[]) => (objects.find((o) => o.kind === 'Deployment') as typeof deployment).spec.template.spec.containers[0]!;
+    expect(containerOf(template('--set-json', 'nodeFlags=[]')).command).toEqual(['node', program]);
+    expect(containerOf(template())).not.toHaveProperty('command');
     expect(find('Role').metadata.namespace).toBe('elections');
     expect(find('RoleBinding').metadata.namespace).toBe('elections');
     expect((find('Service') as K8sObject & { spec: { ports: { port: number }[] } }).spec.ports[0]!.port).toBe(9090);
@@ -247,6 +255,7 @@ describe('charts/configpush-operator', () => {
       [['--set', 'leaderElection.enabled=yes'], "- at '/leaderElection/enabled': got string, want boolean"],
       [['--set', 'replica=2'], "- at '': additional properties 'replica' not allowed"],
       [['--set', 'extraArgs[0]=workers=8'], "- at '/extraArgs/0': 'workers=8' does not match pattern '^--[a-z]'"],
+      [['--set', 'nodeFlags[0]=optimize-for-size'], "- at '/nodeFlags/0': 'optimize-for-size' does not match pattern '^--[a-z]'"],
       [['--set', 'metrics.port=0'], "- at '/metrics/port': minimum: got 0, want 1"],
       [['--set', 'resources.requests.memory=lots'], "- at '/resources/requests/memory'"],
     ];
