@@ -6,7 +6,7 @@ import { gcPer1000, type ControllerGc } from './controller-gc.js';
 import type { WriteBreakdown } from './audit-counts.js';
 import { COLORS, renderChart, type Panel } from './chart.js';
 import type { BenchOptions } from './options.js';
-import type { ControllerKind } from './processes.js';
+import type { ControllerKind, QueueSpend } from './processes.js';
 import type { CpuSummary, HeapSummary } from './profile.js';
 import { memoryFanoutFigures, memoryFanoutTable, type FanoutMemoryRun } from './phases/memory-fanout.js';
 import { restartFigures, restartTable, type RestartRun } from './phases/restart.js';
@@ -91,7 +91,7 @@ export interface LoadRun {
   kind: ControllerKind;
   repeat: number;
   /** With the run's writes on the apiserver's clock (bench/write-timeline.ts; absent in older files). */
-  load: LatencySummary & { ratePerSecond: number; seconds: number; timeline?: WriteTimeline; controllerGc?: ControllerGc };
+  load: LatencySummary & { ratePerSecond: number; seconds: number; timeline?: WriteTimeline; controllerGc?: ControllerGc; operatorQueue?: QueueSpend };
 }
 
 export interface MemoryRun {
@@ -555,6 +555,20 @@ export function buildFigures(r: BenchResults): Figure[] {
         figure: `controller GC per 1,000 pushes over each run (create of the first push until the controller settled): main-thread pauses by kind and V8's worker threads, median of the runs`,
         operator: gcPer1000(loadPairs.map((p) => ({ pushes: pushesOf(p.op), gc: p.op.load.controllerGc }))),
         baseline: gcPer1000(loadPairs.map((p) => ({ pushes: pushesOf(p.base), gc: p.base.load.controllerGc }))),
+        ratio: '',
+        target: '',
+        result: 'info',
+      });
+    }
+    // Whether the tail waits in the operator's work queue or before it (docs/benchmarks.md, "GC in every run").
+    const queues = loadPairs.flatMap((p) => (p.op.load.operatorQueue ? [{ pushes: p.op.load.count, q: p.op.load.operatorQueue }] : []));
+    if (queues.length > 0) {
+      const share = (part: number, whole: number) => (whole > 0 ? `${round((100 * part) / whole, 1)}%` : 'n/a');
+      add({
+        measure: what,
+        figure: `the operator's reconciles per push, keys taken from its work queue within 1 ms, reconciles done within 25 ms (its own histograms), per run`,
+        operator: queues.map(({ pushes, q }) => `${round(q.reconciles / pushes, 2)} / ${share(q.queuedWithin1ms, q.queued)} / ${share(q.reconcilesWithin25ms, q.reconciles)}`).join(', '),
+        baseline: 'n/a',
         ratio: '',
         target: '',
         result: 'info',

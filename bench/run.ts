@@ -39,7 +39,7 @@ import { DEFAULT_KUBE_API_BURST, DEFAULT_KUBE_API_QPS } from '../src/operator/co
 import { fanoutPhase } from './phases/fanout.js';
 import { PHASE_FIELDS } from './merge-results.js';
 import { writeTimeline, type WriteTimeline } from './write-timeline.js';
-import { processCpuSeconds, settle, startController, type ControllerKind, type ControllerProcess, type ControllerStats, type StartOptions } from './processes.js';
+import { processCpuSeconds, queueBetween, settle, startController, type QueueSpend, type ControllerKind, type ControllerProcess, type ControllerStats, type StartOptions } from './processes.js';
 import { summarizeCpuProfile, type CpuSummary, type HeapSummary } from './profile.js';
 import { spawnSync } from 'node:child_process';
 import { buildFigures, machineInfo, writeReport, type BenchResults, type LoadRun, type MemorySample, type ThroughputRun } from './report.js';
@@ -387,7 +387,7 @@ async function latencyIdle(side: Side, samples: number, namespace: string): Prom
 }
 
 /** An open-loop stream: one push every 1/rate s for `seconds`, whatever the controller does; latency of each. */
-async function latencyUnderLoad(side: Side, namespace: string, rate: number, seconds: number): Promise<LatencySummary & { timeline: WriteTimeline; controllerGc?: ControllerGc }> {
+async function latencyUnderLoad(side: Side, namespace: string, rate: number, seconds: number): Promise<LatencySummary & { timeline: WriteTimeline; controllerGc?: ControllerGc; operatorQueue?: QueueSpend }> {
   await createNamespaces(side.api, [namespace]);
   // One push first, not counted, as latencyIdle does: on a control plane
   // started seconds ago the first pushes took ~2 s to Ready for either side
@@ -398,6 +398,7 @@ async function latencyUnderLoad(side: Side, namespace: string, rate: number, sec
   const count = Math.max(1, Math.round(rate * seconds));
   const mark = side.audit.mark();
   const gcBefore = await readGc(side.controller);
+  const countersBefore = (await side.controller.stats()).counters;
   const keys: string[] = [];
   const startedAt: number[] = [];
   const creates: Promise<unknown>[] = [];
@@ -417,7 +418,8 @@ async function latencyUnderLoad(side: Side, namespace: string, rate: number, sec
   // The same pushes on the apiserver's clock: which writes the time to Ready is made of.
   const timeline = writeTimeline(side.audit.since(mark), namespace, /^(load-\d+)(?:$|[-.])/, BENCH_USER_AGENT);
   const controllerGc = gcBetween(gcBefore, { pauses: settled.gc, threads: threadCpuSeconds(side.controller.pid) });
-  return { ...summarize(readyAt.map((t, i) => t - (startedAt[i] as number))), timeline, ...(controllerGc ? { controllerGc } : {}) };
+  const operatorQueue = queueBetween(countersBefore, settled.counters);
+  return { ...summarize(readyAt.map((t, i) => t - (startedAt[i] as number))), timeline, ...(controllerGc ? { controllerGc } : {}), ...(operatorQueue ? { operatorQueue } : {}) };
 }
 
 /** Writes per target and per generation, from the audit log, for pushes of `targets` targets. */

@@ -3,6 +3,7 @@ import { apiserverSpent, parseApiserverMetrics } from '../../bench/apiserver-met
 import { mergeResults } from '../../bench/merge-results.js';
 import type { WriteBreakdown } from '../../bench/audit-counts.js';
 import { parseOptions } from '../../bench/options.js';
+import { queueBetween } from '../../bench/processes.js';
 import { buildFigures, type BenchResults, type FanoutRun, type ThroughputRun } from '../../bench/report.js';
 
 // Other phases that report.ts imports reach test/support/kube.ts, which loads a cluster's kubeconfig at import; no cluster here.
@@ -223,6 +224,52 @@ describe('bench figures of issue 16', () => {
     expect(parseOptions([], {}, root).loadRepeats).toBe(5);
     expect(parseOptions(['--smoke'], {}, root).loadRepeats).toBe(2);
     expect(parseOptions(['--load-repeats', '3'], {}, root).loadRepeats).toBe(3);
+  });
+});
+
+describe('GC and the work queue in the report', () => {
+  const pauses = (minor: number, major: number) => ({
+    minor: { count: minor, seconds: minor / 1000 },
+    major: { count: major, seconds: (major * 8) / 1000 },
+    incremental: { count: 0, seconds: 0 },
+    weakcb: { count: 0, seconds: 0 },
+  });
+
+  it('gives the controllers GC per 1,000 pushes of the throughput runs beside their CPU, as information', () => {
+    const gc = (r: ThroughputRun, minor: number, major: number, workers: number): ThroughputRun => ({ ...r, controllerCpuSeconds: 5, controllerGc: { pauses: pauses(minor, major), threads: { main: 4, v8Workers: workers, other: 0 } } });
+    const throughput = [gc(run('operator', 0, 40, 12), 500, 16, 1.1), gc(run('baseline', 0, 40, 10), 9, 2, 0.6), gc(run('operator', 1, 40, 12), 520, 14, 1.2), gc(run('baseline', 1, 40, 10), 7, 2, 0.5)];
+    const row = buildFigures(results({ throughput })).find((f) => f.measure.startsWith('Controller GC per 1,000 pushes'));
+    expect(row).toMatchObject({
+      operator: 'minor 510 pauses 0.51 s, major 15 pauses 0.12 s; V8 workers 1.15 s of CPU',
+      baseline: 'minor 8 pauses 0.01 s, major 2 pauses 0.02 s; V8 workers 0.55 s of CPU',
+      result: 'info',
+    });
+    // Older files carry no GC: no row.
+    expect(buildFigures(results({ throughput: throughput.map(({ controllerGc: _, ...r }) => r) })).some((f) => f.measure.startsWith('Controller GC'))).toBe(false);
+  });
+
+  it('gives the load runs GC, and the operators reconciles per push, queue and reconcile times, as information', () => {
+    const load = (extra: object) => ({ count: 1000, p50Ms: 20, p90Ms: 30, p99Ms: 40, maxMs: 50, ratePerSecond: 36, seconds: 30, ...extra });
+    const queue = (queuedWithin1ms: number, reconcilesWithin25ms: number) => ({ reconciles: 1000, queued: 1000, queuedWithin1ms, reconcilesWithin25ms });
+    const loadRuns = [
+      { kind: 'operator' as const, repeat: 0, load: load({ operatorQueue: queue(1000, 940), controllerGc: { pauses: pauses(500, 15) } }) },
+      { kind: 'baseline' as const, repeat: 0, load: load({ controllerGc: { pauses: pauses(6, 5) } }) },
+      { kind: 'operator' as const, repeat: 1, load: load({ operatorQueue: queue(990, 925), controllerGc: { pauses: pauses(520, 15) } }) },
+      { kind: 'baseline' as const, repeat: 1, load: load({ controllerGc: { pauses: pauses(6, 5) } }) },
+    ];
+    const figures = buildFigures(results({ loadRuns }));
+    const gcRow = figures.find((f) => f.measure.startsWith('Latency under load, 2 alternating') && f.figure.startsWith('controller GC'));
+    expect(gcRow).toMatchObject({ operator: 'minor 510 pauses 0.51 s, major 15 pauses 0.12 s; threads n/a', baseline: 'minor 6 pauses 0.01 s, major 5 pauses 0.04 s; threads n/a', result: 'info' });
+    const queueRow = figures.find((f) => f.measure.startsWith('Latency under load, 2 alternating') && f.figure.startsWith("the operator's reconciles per push"));
+    expect(queueRow).toMatchObject({ operator: '1 / 100% / 94%, 1 / 99% / 92.5%', baseline: 'n/a', result: 'info' });
+  });
+
+  it('takes the operators queue counters between two readings; the baseline has none', () => {
+    const before = { reconciles: 10, queued: 12, queuedWithin1ms: 12, reconcilesWithin25ms: 9 };
+    const after = { reconciles: 1090, queued: 1092, queuedWithin1ms: 1090, reconcilesWithin25ms: 1000 };
+    expect(queueBetween(before, after)).toEqual({ reconciles: 1080, queued: 1080, queuedWithin1ms: 1078, reconcilesWithin25ms: 991 });
+    expect(queueBetween(undefined, undefined)).toBeUndefined();
+    expect(queueBetween({ processed: 1 }, { processed: 2 })).toBeUndefined();
   });
 });
 
