@@ -10,13 +10,16 @@
  * shapes measured minutes apart on one control plane.
  *
  *   npx tsc -p tsconfig.json --outDir .cache/bench-dist && node hack/bundle-client-node.mjs .cache/bench-dist
- *   node .cache/bench-dist/bench/status-write-cost.js [--pushes 400] [--rounds 3] [--cluster-dir DIR]
+ *   node .cache/bench-dist/bench/status-write-cost.js [--pushes 400] [--rounds 3] [--targets 1] [--cluster-dir DIR]
+ *
+ * `--targets 5000` gives each push the status of a fan-out to 5,000
+ * namespaces (1,000 of them listed, as both sides list at most that many).
  */
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { GROUP, PLURAL, VERSION } from '../src/api/constants.js';
 import type { ConfigPush, ConfigPushStatus } from '../src/api/types.js';
-import { buildStatus } from '../src/core/build-status.js';
+import { TARGET_STATUS_LIMIT, buildStatus } from '../src/core/build-status.js';
 import { readApiserver } from './apiserver-metrics.js';
 import { BenchCluster } from './cluster.js';
 import { BENCH_USER_AGENT, createNamespaces, createPush, forEachLimit, makeApi, pushSpec } from './kube.js';
@@ -29,17 +32,21 @@ const DIGEST = `sha256:${'0'.repeat(64)}`;
 
 type Shape = (push: ConfigPush, now: string) => ConfigPushStatus;
 
-/** The operator's status of a push whose one target was just written under its key. */
+/** Targets per push (--targets): 1 as a single-target push, or a fan-out's, one ConfigMap per namespace `fan-<i>`. */
+let TARGETS = 1;
+const targetAt = (push: ConfigPush, i: number) =>
+  TARGETS === 1 ? { kind: 'ConfigMap' as const, name: push.spec.targets[0]?.name ?? 'cfg', namespace: NAMESPACE } : { kind: 'ConfigMap' as const, name: 'fanout', namespace: `fan-${i}` };
+
+/** The operator's status of a push whose targets were just written under its key. */
 const operator: Shape = (push, now) => {
   const key = `1-${push.metadata.uid.replace(/-/g, '').slice(0, 10)}`;
-  const target = { kind: 'ConfigMap' as const, name: push.spec.targets[0]?.name ?? 'cfg', namespace: NAMESPACE };
   return buildStatus({
     push,
     operationKey: key,
     digest: DIGEST,
-    outcomes: [{ target, state: 'Applied', operationKey: key, resourceVersion: '1000', wrote: 'created', driftCorrected: false }],
+    outcomes: Array.from({ length: TARGETS }, (_, i) => ({ target: targetAt(push, i), state: 'Applied' as const, operationKey: key, resourceVersion: String(1000 + i), wrote: 'created' as const, driftCorrected: false })),
     suspended: false,
-    rollout: { phase: 'Complete', currentWave: 1, totalWaves: 1, progress: '1/1 targets, wave 1/1' },
+    rollout: { phase: 'Complete', currentWave: 1, totalWaves: 1, progress: `${TARGETS}/${TARGETS} targets, wave 1/1` },
     revision: 1,
     now,
   });
@@ -60,17 +67,18 @@ const withFalseConditions: Shape = (push, now) => {
 /** bench/baseline.ts's status. */
 const baseline: Shape = (push, now) => ({
   observedGeneration: push.metadata.generation,
-  conditions: [{ type: 'Ready', status: 'True', reason: 'Applied', message: 'applied to 1 targets', observedGeneration: push.metadata.generation, lastTransitionTime: now }],
+  conditions: [{ type: 'Ready', status: 'True', reason: 'Applied', message: `applied to ${TARGETS} targets`, observedGeneration: push.metadata.generation, lastTransitionTime: now }],
   contentDigest: DIGEST,
-  targetSummary: '1/1',
-  targets: [{ kind: 'ConfigMap', name: push.spec.targets[0]?.name ?? 'cfg', namespace: NAMESPACE, state: 'Applied', resourceVersion: '1000' }],
+  targetSummary: `${TARGETS}/${TARGETS}`,
+  targets: Array.from({ length: Math.min(TARGETS, TARGET_STATUS_LIMIT) }, (_, i) => ({ ...targetAt(push, i), state: 'Applied' as const, resourceVersion: String(1000 + i) })),
 });
 
 const SHAPES: Record<string, Shape> = { operator, 'operator, three False conditions': withFalseConditions, baseline };
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { pushes: { type: 'string', default: '400' }, rounds: { type: 'string', default: '3' }, 'cluster-dir': { type: 'string' } } });
+  const { values } = parseArgs({ options: { pushes: { type: 'string', default: '400' }, rounds: { type: 'string', default: '3' }, targets: { type: 'string', default: '1' }, 'cluster-dir': { type: 'string' } } });
   const pushes = Number(values.pushes);
+  TARGETS = Number(values.targets);
   const rounds = Number(values.rounds);
   const cluster = new BenchCluster(root, values['cluster-dir'] ?? join(root, '.cache/cluster-status-cost'));
   await cluster.fresh();
