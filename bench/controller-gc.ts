@@ -12,6 +12,7 @@
  */
 import { readFileSync, readdirSync } from 'node:fs';
 import { PerformanceObserver, constants, type PerformanceEntry } from 'node:perf_hooks';
+import { median } from './stats.js';
 
 export const GC_KINDS = ['minor', 'major', 'incremental', 'weakcb'] as const;
 export type GcKind = (typeof GC_KINDS)[number];
@@ -123,9 +124,13 @@ export interface ControllerGc {
 
 /** The totals so far of a running controller (processes.ts's ControllerProcess). */
 export async function readGc(controller: { pid: number; stats(): Promise<{ gc?: GcPauses }> }): Promise<ControllerGc> {
-  const { gc } = await controller.stats();
-  const threads = threadCpuSeconds(controller.pid);
-  return { ...(gc ? { pauses: gc } : {}), ...(threads ? { threads } : {}) };
+  return gcOf(await controller.stats(), controller.pid);
+}
+
+/** The same from a stats reading already taken (its pauses) and the process's threads now. */
+export function gcOf(stats: { gc?: GcPauses }, pid: number): ControllerGc {
+  const threads = threadCpuSeconds(pid);
+  return { ...(stats.gc ? { pauses: stats.gc } : {}), ...(threads ? { threads } : {}) };
 }
 
 /** What was spent between two readings; undefined when neither part could be read twice. */
@@ -137,27 +142,23 @@ export function gcBetween(before: ControllerGc, after: { pauses?: GcPauses | und
 }
 
 /**
- * One side's GC per 1,000 pushes, the median over its runs, as a report
+ * One side's GC per 1,000 pushes, the median over its runs (stats.ts's, as
+ * every other row), as a report
  * cell: "minor 545 pauses 0.46 s, major 18 pauses 0.13 s; V8 workers 0.91 s
  * of CPU". Kinds no run paused for are left out.
  */
 export function gcPer1000(runs: { pushes: number; gc: ControllerGc | undefined }[]): string {
   const per = (value: number, pushes: number) => (1000 * value) / pushes;
-  const med = (values: number[]) => {
-    const sorted = [...values].sort((a, b) => a - b);
-    const mid = Math.floor(sorted.length / 2);
-    return sorted.length % 2 === 1 ? (sorted[mid] as number) : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
-  };
   const withPauses = runs.filter((r) => r.gc?.pauses);
   const withThreads = runs.filter((r) => r.gc?.threads);
   const parts: string[] = [];
   for (const kind of GC_KINDS) {
     if (!withPauses.some((r) => (r.gc?.pauses?.[kind].count ?? 0) > 0)) continue;
-    const count = med(withPauses.map((r) => per(r.gc?.pauses?.[kind].count ?? 0, r.pushes)));
-    const seconds = med(withPauses.map((r) => per(r.gc?.pauses?.[kind].seconds ?? 0, r.pushes)));
+    const count = median(withPauses.map((r) => per(r.gc?.pauses?.[kind].count ?? 0, r.pushes)));
+    const seconds = median(withPauses.map((r) => per(r.gc?.pauses?.[kind].seconds ?? 0, r.pushes)));
     parts.push(`${kind} ${Math.round(count)} pauses ${seconds.toFixed(2)} s`);
   }
   const pauses = parts.length > 0 ? parts.join(', ') : withPauses.length > 0 ? 'no pauses' : 'pauses n/a';
-  const threads = withThreads.length > 0 ? `V8 workers ${med(withThreads.map((r) => per(r.gc?.threads?.v8Workers ?? 0, r.pushes))).toFixed(2)} s of CPU` : 'threads n/a';
+  const threads = withThreads.length > 0 ? `V8 workers ${median(withThreads.map((r) => per(r.gc?.threads?.v8Workers ?? 0, r.pushes))).toFixed(2)} s of CPU` : 'threads n/a';
   return `${pauses}; ${threads}`;
 }

@@ -11,7 +11,7 @@ import { loadavg } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { apiserverSpent, readApiserver, readIdleApiserver } from './apiserver-metrics.js';
-import { gcBetween, readGc, threadCpuSeconds, type ControllerGc } from './controller-gc.js';
+import { gcBetween, gcOf, readGc, threadCpuSeconds, type ControllerGc } from './controller-gc.js';
 import { AuditWindow, breakdown, type WriteBreakdown } from './audit-counts.js';
 import { BenchCluster } from './cluster.js';
 import {
@@ -397,8 +397,9 @@ async function latencyUnderLoad(side: Side, namespace: string, rate: number, sec
   await settle(side.controller, quietMs);
   const count = Math.max(1, Math.round(rate * seconds));
   const mark = side.audit.mark();
-  const gcBefore = await readGc(side.controller);
-  const countersBefore = (await side.controller.stats()).counters;
+  const before = await side.controller.stats();
+  const gcBefore = gcOf(before, side.controller.pid);
+  const countersBefore = before.counters;
   const keys: string[] = [];
   const startedAt: number[] = [];
   const creates: Promise<unknown>[] = [];
