@@ -8,9 +8,8 @@ import { UndiciRequestLibrary } from './undici-http-library.js';
 
 /**
  * The API clients the operator uses, all built from one KubeConfig with the
- * same middleware chain. client-node has no request timeout of its own, so a
- * hung connection would hold a worker forever; the timeout middleware turns it
- * into a transient error that the queue retries with backoff.
+ * same middleware chain and the same request library (undici-http-library.ts:
+ * the throttle, each request's deadline, the pool's health).
  */
 export interface ApiClients {
   kubeConfig: KubeConfig;
@@ -38,18 +37,6 @@ export interface ClientOptions {
 /** The budget `options` ask for, or undefined for unlimited. */
 export function budgetFor(options: ClientOptions): RequestBudget | undefined {
   return options.budget && options.budget.qps > 0 ? new RequestBudget(options.budget) : undefined;
-}
-
-export function timeoutMiddleware(timeoutMs: number): Middleware {
-  return {
-    pre: async (context: RequestContext) => {
-      const existing = context.getSignal();
-      const timeout = AbortSignal.timeout(timeoutMs);
-      context.setSignal(existing ? AbortSignal.any([existing, timeout]) : timeout);
-      return context;
-    },
-    post: async (context: ResponseContext) => context,
-  };
 }
 
 function userAgentMiddleware(userAgent: string): Middleware {
@@ -83,18 +70,18 @@ export function makeClients(
       promiseMiddleware: [
         inOrder([
           userAgentMiddleware(options.userAgent ?? 'configpush-operator'),
-          timeoutMiddleware(options.requestTimeoutMs),
-          auth.healthMiddleware(),
           ...(options.middleware ?? []),
         ]),
       ],
     });
-  const throttled = configuration(new UndiciRequestLibrary(throttle));
+  // The deadline and the pool's health live in the request library, which alone knows when a request is over (request-deadline.ts).
+  const perRequest = { timeoutMs: options.requestTimeoutMs, health: auth };
+  const throttled = configuration(new UndiciRequestLibrary({ ...perRequest, throttle }));
   // Lease renewals go around the throttle, as client-go's leader election has
   // its own client: a renewal queued behind a backlog of work, or held by a
   // Retry-After, would cost the lease (a renew deadline of 10 s), and then
   // every replica's work. They are one request every 2 s.
-  const unthrottled = configuration(new UndiciRequestLibrary());
+  const unthrottled = configuration(new UndiciRequestLibrary(perRequest));
   return {
     kubeConfig,
     // Failures leave these clients already mapped to errors that carry their retry decision.

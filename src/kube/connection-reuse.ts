@@ -1,8 +1,9 @@
 import { createHash } from 'node:crypto';
 import type { AgentOptions, RequestOptions } from 'node:https';
-import type { KubeConfig, Middleware, RequestContext, ResponseContext, SecurityAuthentication } from '@kubernetes/client-node';
+import type { KubeConfig, RequestContext, SecurityAuthentication } from '@kubernetes/client-node';
 import { Agent } from 'undici';
 import { bufferFromFileOrString } from './client-node.js';
+import type { PoolHealth } from './undici-http-library.js';
 
 type Dispatcher = NonNullable<ReturnType<RequestContext['getDispatcher']>>;
 
@@ -25,7 +26,8 @@ type Dispatcher = NonNullable<ReturnType<RequestContext['getDispatcher']>>;
  * every request on the kept HTTP/2 session hang until its timeout, for good,
  * where a new connection per request would have recovered. So a request that
  * times out with no response at all arriving on the pool since it was sent
- * condemns the pool (healthMiddleware): it is destroyed and the next request
+ * condemns the pool (the request library reports answers and timeouts,
+ * `answered` and `timedOut`): it is destroyed and the next request
  * starts a new one.
  *
  * The kept pool speaks HTTP/1.1, one request per connection at a time, where
@@ -40,7 +42,7 @@ type Dispatcher = NonNullable<ReturnType<RequestContext['getDispatcher']>>;
  * Keep-Alive hint). A proxy
  * (proxy-url) keeps client-node's own dispatcher.
  */
-export class ConnectionReusingAuth implements SecurityAuthentication {
+export class ConnectionReusingAuth implements SecurityAuthentication, PoolHealth {
   /** The pool of the current TLS identity, once built (`dispatcher`), or while it is being built. */
   private pool: { identity: string; ready: Promise<Dispatcher>; dispatcher?: Dispatcher } | undefined;
   /** When the last response (any status) came back: proof the pool is alive. */
@@ -88,36 +90,13 @@ export class ConnectionReusingAuth implements SecurityAuthentication {
     return new Agent({ connect: plan.connect as NonNullable<Agent.Options['connect']>, allowH2: false }) as unknown as Dispatcher;
   }
 
-  /**
-   * Watches requests for the pool's health; it must run after the timeout
-   * middleware, whose signal (aborted with a TimeoutError) it listens to.
-   */
-  healthMiddleware(): Middleware {
-    return {
-      pre: async (context: RequestContext) => {
-        const dispatcher = context.getDispatcher();
-        const signal = context.getSignal();
-        if (dispatcher !== undefined && signal !== undefined) {
-          const sentAt = performance.now();
-          signal.addEventListener(
-            'abort',
-            () => {
-              if ((signal.reason as { name?: string } | undefined)?.name === 'TimeoutError') this.timedOut(dispatcher, sentAt);
-            },
-            { once: true },
-          );
-        }
-        return context;
-      },
-      post: async (context: ResponseContext) => {
-        this.lastResponseAt = performance.now();
-        return context;
-      },
-    };
+  /** A response came back on some request (any status): the pool is alive. */
+  answered(): void {
+    this.lastResponseAt = performance.now();
   }
 
-  /** A request sent at `sentAt` on `dispatcher` timed out: if nothing answered since, the pool is dead. */
-  private timedOut(dispatcher: Dispatcher, sentAt: number): void {
+  /** A request sent at `sentAt` on `dispatcher` reached its deadline unanswered: if nothing answered since, the pool is dead. */
+  timedOut(dispatcher: Dispatcher, sentAt: number): void {
     if (this.pool === undefined || dispatcher !== this.pool.dispatcher || this.lastResponseAt >= sentAt) return;
     this.pool = undefined;
     // destroy, not close: the requests still on it are hung, not finishing.

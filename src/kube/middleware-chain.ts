@@ -7,10 +7,11 @@ import type { Middleware, RequestContext, ResponseContext } from '@kubernetes/cl
  * Why: client-node 2.0.1 reverses its configuration's middleware array in
  * place on every response (`ObservableAPI`: `_config.middleware.reverse()`),
  * so with several middlewares the order alternates from one request to the
- * next (docs/throttling.md). The pool's health check needs the timeout's
- * signal, which the timeout middleware sets: on every other request it ran
- * first, found no signal, and that request could never condemn a dead pool.
- * A one-element array reversed is the same array, so the order holds.
+ * next (docs/throttling.md). A later middleware must see what an earlier one
+ * set: the fault suite's middlewares read the impersonation header, and the
+ * pool's health check once needed the timeout middleware's signal (on every
+ * other request it ran first, found none, and could never condemn a dead
+ * pool). A one-element array reversed is the same array, so the order holds.
  */
 export function inOrder(chain: readonly Middleware[]): Middleware {
   const middlewares = [...chain];

@@ -4,8 +4,8 @@ import { createSecureServer, type Http2SecureServer } from 'node:http2';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { HttpMethod, KubeConfig, RequestContext, ResponseContext, type SecurityAuthentication } from '@kubernetes/client-node';
-import type { Dispatcher } from 'undici';
+import { HttpMethod, KubeConfig, RequestContext, type SecurityAuthentication } from '@kubernetes/client-node';
+import { Agent, type Dispatcher } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConnectionReusingAuth, tlsIdentity } from '../../src/kube/connection-reuse.js';
 
@@ -73,21 +73,14 @@ describe('ConnectionReusingAuth', () => {
   });
 });
 
-describe('ConnectionReusingAuth.healthMiddleware', () => {
-  /** One request through auth + health middleware with its own abort controller; returns how to end it. */
+describe('ConnectionReusingAuth as the pool health the request library reports to', () => {
+  /** One request's dispatcher and send time; the request library reports how it ended. */
   async function send(auth: ConnectionReusingAuth) {
     const context = new RequestContext('https://127.0.0.1:6443/api', HttpMethod.GET);
     await auth.applySecurityAuthentication(context);
-    const controller = new AbortController();
-    context.setSignal(controller.signal);
-    const health = auth.healthMiddleware();
-    await health.pre(context);
-    return {
-      dispatcher: context.getDispatcher(),
-      timeOut: () => controller.abort(new DOMException('timed out', 'TimeoutError')),
-      cancel: () => controller.abort(new DOMException('cancelled', 'AbortError')),
-      answer: async () => health.post(new ResponseContext(200, {}, {} as ConstructorParameters<typeof ResponseContext>[2])),
-    };
+    const dispatcher = context.getDispatcher()!;
+    const sentAt = performance.now();
+    return { dispatcher, timeOut: () => auth.timedOut(dispatcher, sentAt) };
   }
 
   it('condemns a pool on which a request timed out with nothing answered since it was sent', async () => {
@@ -102,16 +95,25 @@ describe('ConnectionReusingAuth.healthMiddleware', () => {
     await auth.close();
   });
 
-  it('keeps a pool that answered after the request was sent, and ignores cancellations', async () => {
+  it('keeps a pool that answered after the request was sent', async () => {
     const auth = new ConnectionReusingAuth(kubeConfig('cert-1'));
     const slow = await send(auth);
-    const quick = await send(auth);
-    await quick.answer(); // the pool is alive: one slow request is not its fault
+    await new Promise((resolve) => setTimeout(resolve, 2));
+    auth.answered(); // the pool is alive: one slow request is not its fault
     slow.timeOut();
-    const cancelled = await send(auth);
-    cancelled.cancel(); // a caller giving up says nothing about the pool
     const next = await send(auth);
     expect(next.dispatcher).toBe(slow.dispatcher);
+    expect((slow.dispatcher as unknown as { destroyed: boolean }).destroyed).toBe(false);
+    await auth.close();
+  });
+
+  it('ignores a timeout on a dispatcher that is not its pool', async () => {
+    const auth = new ConnectionReusingAuth(kubeConfig('cert-1'));
+    const pooled = await send(auth);
+    const other = new Agent();
+    auth.timedOut(other as unknown as typeof pooled.dispatcher, performance.now() - 1_000);
+    expect((await send(auth)).dispatcher).toBe(pooled.dispatcher);
+    await other.close();
     await auth.close();
   });
 });

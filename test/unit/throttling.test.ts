@@ -198,7 +198,7 @@ describe('UndiciRequestLibrary with a throttle (loopback server)', () => {
     const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
     const throttle = new RequestThrottle(undefined);
     const core = withApiErrors(
-      new CoreV1Api(createConfiguration({ baseServer: new ServerConfiguration(base, {}), httpApi: wrapHttpLibrary(new UndiciRequestLibrary(throttle)) })),
+      new CoreV1Api(createConfiguration({ baseServer: new ServerConfiguration(base, {}), httpApi: wrapHttpLibrary(new UndiciRequestLibrary({ throttle })) })),
     );
     const failure = await core.readNamespacedConfigMap({ namespace: 'ns', name: 'cfg' }).catch((err: unknown) => err);
     expect(failure).toBeInstanceOf(ApiError);
@@ -212,7 +212,7 @@ describe('UndiciRequestLibrary with a throttle (loopback server)', () => {
     const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
     arrivals.push(0); // no 429 in this test
     const throttle = new RequestThrottle(new RequestBudget({ qps: 5, burst: 2 }));
-    const core = new CoreV1Api(createConfiguration({ baseServer: new ServerConfiguration(base, {}), httpApi: wrapHttpLibrary(new UndiciRequestLibrary(throttle)) }));
+    const core = new CoreV1Api(createConfiguration({ baseServer: new ServerConfiguration(base, {}), httpApi: wrapHttpLibrary(new UndiciRequestLibrary({ throttle })) }));
     const t0 = performance.now();
     await Promise.all(Array.from({ length: 6 }, () => core.readNamespacedConfigMap({ namespace: 'ns', name: 'cfg' })));
     expect(performance.now() - t0).toBeGreaterThanOrEqual(790);

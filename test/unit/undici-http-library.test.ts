@@ -3,7 +3,10 @@ import type { AddressInfo } from 'node:net';
 import { gzipSync } from 'node:zlib';
 import { ApiException, CoreV1Api, HttpMethod, RequestContext, ServerConfiguration, createConfiguration, wrapHttpLibrary } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { UndiciRequestLibrary } from '../../src/kube/undici-http-library.js';
+import { getEventListeners } from 'node:events';
+import { getGlobalDispatcher, type Dispatcher } from 'undici';
+import type { RequestThrottle } from '../../src/kube/request-throttle.js';
+import { UndiciRequestLibrary, type PoolHealth } from '../../src/kube/undici-http-library.js';
 
 /**
  * The HTTP layer alone, against a plain local HTTP server standing in for the
@@ -88,5 +91,89 @@ describe('UndiciRequestLibrary', () => {
     context.setSignal(AbortSignal.timeout(50));
     const error = await new UndiciRequestLibrary().send(context).catch((err: unknown) => err);
     expect((error as Error).name).toBe('TimeoutError');
+  });
+
+  describe('each request\'s deadline and the pool\'s health', () => {
+    /** The pool health the library reports to, recording what it was told. */
+    function recordingHealth() {
+      const told: { answered: number; timedOut: { dispatcher: unknown; sentAt: number }[] } = { answered: 0, timedOut: [] };
+      const health: PoolHealth = {
+        answered: () => void told.answered++,
+        timedOut: (dispatcher, sentAt) => void told.timedOut.push({ dispatcher, sentAt }),
+      };
+      return { told, health };
+    }
+
+    /** A dispatcher that hands requests to undici's global one and keeps the signal each was given. */
+    function capturingDispatcher() {
+      const signals: AbortSignal[] = [];
+      const dispatcher = {
+        request: (options: Dispatcher.RequestOptions) => {
+          if (options.signal instanceof AbortSignal) signals.push(options.signal);
+          return getGlobalDispatcher().request(options);
+        },
+      };
+      return { signals, dispatcher: dispatcher as unknown as NonNullable<ReturnType<RequestContext['getDispatcher']>> };
+    }
+
+    it('times a request out at timeoutMs as a TimeoutError and tells the health which pool, sent when', async () => {
+      routes.set('GET /hangs', () => undefined); // never answers
+      const { told, health } = recordingHealth();
+      const { dispatcher } = capturingDispatcher();
+      const context = new RequestContext(`${base}/hangs`, HttpMethod.GET);
+      context.setDispatcher(dispatcher);
+      const before = performance.now();
+      const error = await new UndiciRequestLibrary({ timeoutMs: 80, health }).send(context).catch((err: unknown) => err);
+      expect((error as Error).name).toBe('TimeoutError');
+      expect(told.answered).toBe(0);
+      expect(told.timedOut).toHaveLength(1);
+      expect(told.timedOut[0]?.dispatcher).toBe(dispatcher);
+      expect(told.timedOut[0]?.sentAt).toBeGreaterThanOrEqual(before);
+    });
+
+    it('tells the health of every answer, whatever its status, and leaves nothing armed behind it', async () => {
+      routes.set('GET /ok', (_req, res) => res.writeHead(200, { 'content-type': 'application/json' }).end('{}'));
+      const { told, health } = recordingHealth();
+      const { signals, dispatcher } = capturingDispatcher();
+      const caller = new AbortController();
+      const library = new UndiciRequestLibrary({ timeoutMs: 60, health });
+      for (const path of ['/ok', '/missing']) {
+        const context = new RequestContext(`${base}${path}`, HttpMethod.GET);
+        context.setDispatcher(dispatcher);
+        context.setSignal(caller.signal);
+        await library.send(context);
+      }
+      expect(told.answered).toBe(2);
+      expect(told.timedOut).toHaveLength(0);
+      // No listener on either signal (a listener keeps a timed signal alive until it fires), and no deadline still armed.
+      // undici lets go of its own listener once the body stream has closed, a tick after the body was read.
+      await new Promise((resolve) => setImmediate(resolve));
+      expect(getEventListeners(caller.signal, 'abort')).toHaveLength(0);
+      expect(signals).toHaveLength(2);
+      for (const signal of signals) expect(getEventListeners(signal, 'abort')).toHaveLength(0);
+      await new Promise((resolve) => setTimeout(resolve, 120));
+      expect(signals.map((signal) => signal.aborted)).toEqual([false, false]);
+    });
+
+    it("a caller giving up, or a timeout while the request still waited on the throttle, says nothing about the pool", async () => {
+      routes.set('GET /hangs', () => undefined);
+      const { told, health } = recordingHealth();
+      const caller = new AbortController();
+      const context = new RequestContext(`${base}/hangs`, HttpMethod.GET);
+      context.setSignal(caller.signal);
+      const cancelled = new UndiciRequestLibrary({ timeoutMs: 10_000, health }).send(context).catch((err: unknown) => err);
+      setTimeout(() => caller.abort(new DOMException('stopping', 'AbortError')), 30);
+      expect(((await cancelled) as Error).name).toBe('AbortError');
+
+      // A throttle that holds the request until its signal aborts (a Retry-After longer than the deadline).
+      const holding = {
+        beforeSend: (signal?: AbortSignal) => new Promise<void>((_resolve, reject) => signal?.addEventListener('abort', () => reject(signal.reason as Error))),
+        afterResponse: () => undefined,
+      } as unknown as RequestThrottle;
+      const held = new RequestContext(`${base}/hangs`, HttpMethod.GET);
+      const error = await new UndiciRequestLibrary({ timeoutMs: 40, health, throttle: holding }).send(held).catch((err: unknown) => err);
+      expect((error as Error).name).toBe('TimeoutError');
+      expect(told.timedOut).toHaveLength(0);
+    });
   });
 });
