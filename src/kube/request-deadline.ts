@@ -8,9 +8,9 @@
  * listener is left on it. A listener left behind (the pool's health check
  * once was one) kept every request's signal, timer, listener and event table
  * (~1 KiB) for the whole 30 s timeout, then built a DOMException with a stack
- * trace for a request long done: at 400 requests/s, ~12,000 objects promoted
- * out of the young generation for nothing (heap snapshot at 20,000 pushes:
- * 8,775 live AbortSignals). `settle()` clears the timer and unlinks the
+ * trace for a request long done: at 400 requests/s, 12,000 requests' worth
+ * of objects promoted out of the young generation for nothing (heap snapshot
+ * at 20,000 pushes: 8,775 live AbortSignals). `settle()` clears the timer and unlinks the
  * caller's signal the moment the request is done, so both are young garbage.
  */
 export class RequestDeadline {
