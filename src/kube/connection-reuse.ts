@@ -3,9 +3,7 @@ import type { AgentOptions, RequestOptions } from 'node:https';
 import type { KubeConfig, RequestContext, SecurityAuthentication } from '@kubernetes/client-node';
 import { Agent } from 'undici';
 import { bufferFromFileOrString } from './client-node.js';
-import type { PoolHealth } from './undici-http-library.js';
-
-type Dispatcher = NonNullable<ReturnType<RequestContext['getDispatcher']>>;
+import type { Dispatcher, PoolHealth } from './undici-http-library.js';
 
 /**
  * The kubeconfig's authentication, but with one connection pool per TLS

@@ -7,7 +7,8 @@ import { settleOnAbort } from './abort-race.js';
 import { RequestDeadline } from './request-deadline.js';
 import type { RequestThrottle } from './request-throttle.js';
 
-type Dispatcher = NonNullable<ReturnType<RequestContext['getDispatcher']>>;
+/** The dispatcher a request goes out on, as client-node types it (the kept pool is one). */
+export type Dispatcher = NonNullable<ReturnType<RequestContext['getDispatcher']>>;
 
 /** Told how each request on a pool ended, so a pool that stopped answering can be replaced (connection-reuse.ts). */
 export interface PoolHealth {

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { getEventListeners } from 'node:events';
 import { getGlobalDispatcher, type Dispatcher } from 'undici';
 import type { RequestThrottle } from '../../src/kube/request-throttle.js';
-import { UndiciRequestLibrary, type PoolHealth } from '../../src/kube/undici-http-library.js';
+import { UndiciRequestLibrary, type Dispatcher as PoolDispatcher, type PoolHealth } from '../../src/kube/undici-http-library.js';
 
 /**
  * The HTTP layer alone, against a plain local HTTP server standing in for the
@@ -113,7 +113,7 @@ describe('UndiciRequestLibrary', () => {
           return getGlobalDispatcher().request(options);
         },
       };
-      return { signals, dispatcher: dispatcher as unknown as NonNullable<ReturnType<RequestContext['getDispatcher']>> };
+      return { signals, dispatcher: dispatcher as unknown as PoolDispatcher };
     }
 
     it('times a request out at timeoutMs as a TimeoutError and tells the health which pool, sent when', async () => {
