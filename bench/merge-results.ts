@@ -18,7 +18,7 @@ import { buildFigures, writeReport, type BenchResults } from './report.js';
 export const PHASE_FIELDS: Record<string, (keyof BenchResults)[]> = {
   scale: ['scale', 'idle'],
   throughput: ['throughput'],
-  mixed: ['amplification', 'latency', 'loadRuns'],
+  mixed: ['amplification', 'latency', 'loadRuns', 'loadRate'],
   fanout: ['fanout'],
   memory: ['memory'],
   restart: ['restart' as keyof BenchResults],

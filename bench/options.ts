@@ -27,6 +27,8 @@ export interface BenchOptions {
   loadSeconds: number;
   /** The open-loop load rate, as a fraction of the slower side's measured throughput. */
   loadFraction: number;
+  /** An open-loop rate given by hand (--load-rate); absent: taken from a measured throughput (load-rate.ts). */
+  loadRate?: number;
   /**
    * Open-loop load runs per side, alternating which side goes first; the p99
    * target is judged on the median ratio. One 30 s run's p99 is a handful of
@@ -156,6 +158,8 @@ const USAGE = `usage: node <build>/bench/run.js [flags]   (npm run bench | npm r
   --resync-seconds S      operator --resync-period during the idle window (default ${FULL.resyncSeconds}); --relist-seconds S (${FULL.relistSeconds})
   --latency-samples N     sequential pushes for idle latency (default ${FULL.latencySamples})
   --load-seconds S        open-loop load duration (default ${FULL.loadSeconds}); --load-fraction F (${FULL.loadFraction})
+  --load-rate R           open-loop rate in pushes/s (default: --load-fraction of the slower side's throughput, from this
+                          run's scaling or throughput phase, else from a calibration burst per side; bench/load-rate.ts)
   --load-repeats N        open-loop load runs per side, alternating; the p99 target is judged on the median ratio (default ${FULL.loadRepeats})
   --fanout LIST           fan-out phase: one push to N namespaces through a namespaceSelector, for each N (default ${FULL.fanoutSizes.join(',')})
   --fanout-repeats N      fan-out runs per side, alternating; the targets are judged on the median ratio (default ${FULL.fanoutRepeats})
@@ -199,6 +203,7 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv, root: strin
       'latency-samples': { type: 'string' },
       'load-seconds': { type: 'string' },
       'load-fraction': { type: 'string' },
+      'load-rate': { type: 'string' },
       'load-repeats': { type: 'string' },
       fanout: { type: 'string' },
       'fanout-repeats': { type: 'string' },
@@ -263,6 +268,7 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv, root: strin
     latencySamples: num('latency-samples', values['latency-samples'], d.latencySamples),
     loadSeconds: num('load-seconds', values['load-seconds'], d.loadSeconds),
     loadFraction: num('load-fraction', values['load-fraction'], d.loadFraction),
+    ...(values['load-rate'] !== undefined ? { loadRate: num('load-rate', values['load-rate'], 0) } : {}),
     loadRepeats: Math.max(1, Math.round(num('load-repeats', values['load-repeats'], d.loadRepeats))),
     fanoutSizes: list('fanout', values.fanout, d.fanoutSizes),
     fanoutRepeats: Math.max(1, num('fanout-repeats', values['fanout-repeats'], d.fanoutRepeats)),

@@ -13,6 +13,7 @@ import { restartFigures, restartTable, type RestartRun } from './phases/restart.
 import { throttleTable, type ThrottleRun } from './phases/throttle.js';
 import { median, percentile, round, type LatencySummary } from './stats.js';
 import { timelineTable, type WriteTimeline } from './write-timeline.js';
+import { describeLoadRate, type LoadRate } from './load-rate.js';
 
 export interface MemorySample {
   rssBytes: number;
@@ -160,6 +161,8 @@ export interface BenchResults {
   latency: LatencyRun[];
   /** Every open-loop load run of the mixed phase, the first (in `latency`) included (absent in older files). */
   loadRuns?: LoadRun[];
+  /** The load runs' open-loop rate and where it came from (bench/load-rate.ts; absent in older files). */
+  loadRate?: LoadRate;
   memory: MemoryRun[];
   /** bench/phases/restart.ts */
   restart?: RestartRun[];
@@ -724,6 +727,10 @@ function markdown(r: BenchResults): string {
   }
   lines.push('');
   lines.push('Ratios are operator / baseline (for times and latencies, lower is better; for throughput, higher is better).');
+  if (r.loadRate) {
+    lines.push('');
+    lines.push(describeLoadRate(r.loadRate));
+  }
   if (r.scale.length > 0) {
     lines.push('');
     lines.push('## Scaling runs');

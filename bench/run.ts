@@ -38,6 +38,7 @@ import { throttlePhase } from './phases/throttle.js';
 import { DEFAULT_KUBE_API_BURST, DEFAULT_KUBE_API_QPS } from '../src/operator/config.js';
 import { fanoutPhase } from './phases/fanout.js';
 import { PHASE_FIELDS } from './merge-results.js';
+import { calibrationRate, describeLoadRate, loadRateFrom, type BurstRun, type LoadRate } from './load-rate.js';
 import { writeTimeline, type WriteTimeline } from './write-timeline.js';
 import { processCpuSeconds, queueBetween, settle, startController, type QueueSpend, type ControllerKind, type ControllerProcess, type ControllerStats, type StartOptions } from './processes.js';
 import { summarizeCpuProfile, type CpuSummary, type HeapSummary } from './profile.js';
@@ -335,9 +336,13 @@ async function throughputPhase(bench: Bench, results: BenchResults): Promise<voi
 
 async function mixedPhase(bench: Bench, results: BenchResults): Promise<void> {
   const { options } = bench;
-  // The open-loop rate: a fraction of the slower side's throughput from this run's scaling phase.
-  const throughputs = results.scale.filter((r) => r.pushes === options.throughputPushes).map((r) => r.throughput);
-  const rate = round(Math.max(1, options.loadFraction * (throughputs.length > 0 ? Math.min(...throughputs) : 20)), 1);
+  // The open-loop rate: a fraction of the slower side's throughput, measured in this run (load-rate.ts).
+  const loadRate =
+    loadRateFrom({ given: options.loadRate, fraction: options.loadFraction, pushes: options.throughputPushes, scale: results.scale, throughput: results.throughput ?? [] }) ??
+    (await calibrateLoadRate(bench));
+  results.loadRate = loadRate;
+  log(`  ${describeLoadRate(loadRate)}`);
+  const rate = loadRate.perSecond;
   const loadRuns: LoadRun[] = [];
   const loadRun = async (side: Side, kind: ControllerKind, repeat: number): Promise<LoadRun['load']> => {
     // A namespace per run: the smoke run's shared control plane still holds the earlier runs' pushes.
@@ -363,6 +368,27 @@ async function mixedPhase(bench: Bench, results: BenchResults): Promise<void> {
     for (const kind of order) await bench.side(kind, `load-${repeat + 1}`, (side) => loadRun(side, kind, repeat));
   }
   results.loadRuns = loadRuns;
+}
+
+/**
+ * Neither the scaling nor the throughput phase is in this run: one burst of
+ * `--throughput` pushes per side, each on a fresh control plane, measured as
+ * the scaling phase measures it, gives the throughput the rate is a fraction of.
+ */
+async function calibrateLoadRate(bench: Bench): Promise<LoadRate> {
+  const { options } = bench;
+  const runs: BurstRun[] = [];
+  for (const kind of ['baseline', 'operator'] as const) {
+    await bench.side(kind, 'load-calibration', async (side) => {
+      const pushes = options.throughputPushes;
+      const applied = await applyPushes(side, 'calibrate', 0, pushes, options.applyConcurrency);
+      const readyAt = await side.tracker.waitAll(applied.keys, readyTimeout(pushes));
+      const throughput = round(pushes / ((Math.max(...readyAt) - applied.firstStart) / 1000), 2);
+      log(`  ${kind} calibration burst: ${pushes} pushes, ${throughput}/s`);
+      runs.push({ kind, pushes, throughput });
+    });
+  }
+  return calibrationRate(runs, options.loadFraction, options.throughputPushes);
 }
 
 /** Sequential single pushes, each from create to Ready, with a pause between them. */
