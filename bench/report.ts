@@ -79,6 +79,8 @@ export interface FanoutRun {
   /** The controller process's own CPU seconds over the same span, and of it GC (absent in older files). */
   controllerCpuSeconds?: number;
   controllerGc?: ControllerGc;
+  /** Operator only: its requests that waited on its client-side budget (over 1 ms), and the seconds they waited in all (absent in older files). */
+  budgetWait?: { requests: number; seconds: number };
 }
 
 export interface LatencyRun {
@@ -476,6 +478,19 @@ export function buildFigures(r: BenchResults): Figure[] {
         operator: `${withOwn.map((p) => own1000(p.op)).join(', ')} s; ${gcPer1000(withOwn.map((p) => ({ pushes: p.op.namespaces, gc: p.op.controllerGc })))}`,
         baseline: `${withOwn.map((p) => own1000(p.base)).join(', ')} s; ${gcPer1000(withOwn.map((p) => ({ pushes: p.base.namespaces, gc: p.base.controllerGc })))}`,
         ratio: fmt(median(withOwn.map((p) => ratio(own1000(p.op), own1000(p.base))))),
+        target: '',
+        result: 'info',
+      });
+    }
+    // The operator's own request budget can pace a large fan-out; the baseline has none (docs/throttling.md).
+    const budgeted = fanPairs.filter((p) => p.op.budgetWait !== undefined);
+    if (budgeted.length > 0) {
+      add({
+        measure: `Fan-out, one push to ${size} namespaces`,
+        figure: "the operator's requests that waited on its client-side request budget (over 1 ms), and the seconds they waited in all, per run (the baseline has no budget)",
+        operator: budgeted.map((p) => `${p.op.budgetWait!.requests} (${fmt(p.op.budgetWait!.seconds)} s)`).join(', '),
+        baseline: 'n/a',
+        ratio: '',
         target: '',
         result: 'info',
       });

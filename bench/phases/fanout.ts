@@ -82,6 +82,8 @@ async function fanoutOnce(ctx: PhaseContext, side: PhaseSide, size: number, repe
   const { idleCpuPerSecond, reading: before } = await readIdleApiserver(side.clusterDir, ctx.options.smoke ? 1000 : 5000);
   const cpuBefore = processCpuSeconds(side.controller.pid);
   const gcBefore = await readGc(side.controller);
+  // The operator's request budget (docs/throttling.md): a fan-out is the largest burst of requests it makes.
+  const budgetBefore = (await side.controller.stats()).counters;
   const t0 = performance.now();
   await createPush(side.api, SOURCE_NAMESPACE, name, {
     targets: [{ kind: 'ConfigMap', name, namespaceSelector: { matchLabels: { [fanoutLabel(size)]: 'true' } } }],
@@ -107,9 +109,16 @@ async function fanoutOnce(ctx: PhaseContext, side: PhaseSide, size: number, repe
     apiserver,
     ...(cpuBefore !== undefined && cpuAfter !== undefined ? { controllerCpuSeconds: round(cpuAfter - cpuBefore, 2) } : {}),
     ...(controllerGc ? { controllerGc } : {}),
+    ...(budgetBefore && settled.counters ? { budgetWait: budgetWaitBetween(budgetBefore, settled.counters) } : {}),
   };
   ctx.log(
     `  ${side.kind} fan-out to ${size} namespaces: ${run.seconds} s, ${run.targetsPerSecond} targets/s, ${run.targetWritesPerTarget} writes/target; apiserver ${apiserver.cpuSeconds} CPU s (${apiserver.netCpuSeconds} net of idle)`,
   );
   return run;
+}
+
+/** Requests that waited on the operator's budget (over 1 ms) between two readings of its counters, and the seconds they waited in all. */
+export function budgetWaitBetween(before: Record<string, number>, after: Record<string, number>): { requests: number; seconds: number } {
+  const delta = (key: string) => (after[key] ?? 0) - (before[key] ?? 0);
+  return { requests: delta('budgetWaited'), seconds: round(delta('budgetWaitSeconds'), 2) };
 }

@@ -4,6 +4,7 @@ import { mergeResults } from '../../bench/merge-results.js';
 import type { WriteBreakdown } from '../../bench/audit-counts.js';
 import { parseOptions } from '../../bench/options.js';
 import { queueBetween } from '../../bench/processes.js';
+import { budgetWaitBetween } from '../../bench/phases/fanout.js';
 import { buildFigures, type BenchResults, type FanoutRun, type ThroughputRun } from '../../bench/report.js';
 
 // Other phases that report.ts imports reach test/support/kube.ts, which loads a cluster's kubeconfig at import; no cluster here.
@@ -169,6 +170,18 @@ describe('bench figures of issue 16', () => {
     expect(at5000?.result).toBe('miss');
     const doubled = buildFigures(results({ fanout: [fan('operator', 0, 500, 400, 1), fan('operator', 1, 500, 400, 2), fan('baseline', 0, 500, 400)] }));
     expect(doubled.find((f) => f.figure.startsWith('target writes per target'))?.result).toBe('miss');
+  });
+
+  it("reports the operator's waits on its own request budget in each fan-out run, as information", () => {
+    const waited = (f: FanoutRun, requests: number, seconds: number): FanoutRun => ({ ...f, budgetWait: { requests, seconds } });
+    const fanout = [waited(fan('operator', 0, 5000, 600), 3900, 7810.4), fan('baseline', 0, 5000, 900), waited(fan('operator', 1, 5000, 900), 0, 0), fan('baseline', 1, 5000, 900)];
+    const row = buildFigures(results({ fanout })).find((f) => f.measure === 'Fan-out, one push to 5000 namespaces' && f.figure.includes('request budget'));
+    expect(row?.operator).toBe('3900 (7810.4 s), 0 (0 s)');
+    expect(row?.baseline).toBe('n/a');
+    expect(row?.result).toBe('info');
+    // Older files carry no budget waits: no row.
+    expect(buildFigures(results({ fanout: [fan('operator', 0, 5000, 600), fan('baseline', 0, 5000, 900)] })).some((f) => f.figure.includes('request budget'))).toBe(false);
+    expect(budgetWaitBetween({ budgetWaited: 10, budgetWaitSeconds: 1.5 }, { budgetWaited: 3910, budgetWaitSeconds: 7811.9 })).toEqual({ requests: 3900, seconds: 7810.4 });
   });
 
   it('judges p99 latency under load against 1.3 times the baseline; idle p99 stays information', () => {
