@@ -319,6 +319,12 @@ function optional<K extends string, V>(key: K, value: V | undefined): { [P in K]
   return (value === undefined ? {} : { [key]: value }) as { [P in K]?: V };
 }
 
+/** Operator only: its requests that waited on its client-side budget (over 1 ms) between two readings of its counters, and the seconds they waited in all. */
+export function budgetWaitBetween(before: Record<string, number>, after: Record<string, number>): { requests: number; seconds: number } {
+  const delta = (key: string) => (after[key] ?? 0) - (before[key] ?? 0);
+  return { requests: delta('budgetWaited'), seconds: Math.round(delta('budgetWaitSeconds') * 100) / 100 };
+}
+
 /** Waits until the controller has nothing queued and its processed count held still for `quietMs`. */
 export async function settle(controller: ControllerProcess, quietMs = 2_000, timeoutMs = 600_000): Promise<ControllerStats> {
   const deadline = Date.now() + timeoutMs;

@@ -144,6 +144,8 @@ export interface ThroughputRun {
   controllerCpuSeconds?: number;
   /** Of it, garbage collection: main-thread pauses and V8's worker threads (bench/controller-gc.ts; absent in older files). */
   controllerGc?: ControllerGc;
+  /** Operator only: its requests that waited on its client-side budget (over 1 ms), and the seconds they waited in all (absent in older files). */
+  budgetWait?: { requests: number; seconds: number };
 }
 
 export interface BenchResults {
@@ -395,6 +397,19 @@ export function buildFigures(r: BenchResults): Figure[] {
           figure: `main-thread pauses by kind (V8's gc performance entries) and the CPU of V8's worker threads (/proc/<pid>/task), median of the runs`,
           operator: gcPer1000(pairs.map((p) => ({ pushes: p.op.pushes, gc: p.op.controllerGc }))),
           baseline: gcPer1000(pairs.map((p) => ({ pushes: p.base.pushes, gc: p.base.controllerGc }))),
+          ratio: '',
+          target: '',
+          result: 'info',
+        });
+      }
+      // The operator's own request budget: at full throughput it should pace nothing (docs/throttling.md); the baseline has none.
+      const budgeted = pairs.filter((p) => p.op.budgetWait !== undefined);
+      if (budgeted.length > 0) {
+        add({
+          measure: `Throughput, the operator's request budget`,
+          figure: "the operator's requests that waited on its client-side request budget (over 1 ms), and the seconds they waited in all, per run (the baseline has no budget)",
+          operator: budgeted.map((p) => `${p.op.budgetWait!.requests} (${fmt(p.op.budgetWait!.seconds)} s)`).join(', '),
+          baseline: 'n/a',
           ratio: '',
           target: '',
           result: 'info',

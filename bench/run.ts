@@ -40,7 +40,7 @@ import { fanoutPhase } from './phases/fanout.js';
 import { PHASE_FIELDS } from './merge-results.js';
 import { calibrationRate, describeLoadRate, loadRateFrom, type BurstRun, type LoadRate } from './load-rate.js';
 import { writeTimeline, type WriteTimeline } from './write-timeline.js';
-import { processCpuSeconds, queueBetween, settle, startController, type QueueSpend, type ControllerKind, type ControllerProcess, type ControllerStats, type StartOptions } from './processes.js';
+import { budgetWaitBetween, processCpuSeconds, queueBetween, settle, startController, type QueueSpend, type ControllerKind, type ControllerProcess, type ControllerStats, type StartOptions } from './processes.js';
 import { summarizeCpuProfile, type CpuSummary, type HeapSummary } from './profile.js';
 import { spawnSync } from 'node:child_process';
 import { buildFigures, machineInfo, writeReport, type BenchResults, type LoadRun, type MemorySample, type ThroughputRun } from './report.js';
@@ -313,6 +313,7 @@ async function throughputPhase(bench: Bench, results: BenchResults): Promise<voi
         const { idleCpuPerSecond, reading: before } = await readIdleApiserver(side.clusterDir, options.smoke ? 1000 : 5000);
         const controllerCpuBefore = processCpuSeconds(side.controller.pid);
         const gcBefore = await readGc(side.controller);
+        const budgetBefore = (await side.controller.stats()).counters;
         const applied = await applyPushes(side, `tp${repeat}`, 0, pushes, options.applyConcurrency);
         const readyAt = await side.tracker.waitAll(applied.keys, readyTimeout(pushes));
         const seconds = (Math.max(...readyAt) - applied.firstStart) / 1000;
@@ -324,7 +325,9 @@ async function throughputPhase(bench: Bench, results: BenchResults): Promise<voi
         const controllerCpuSeconds = controllerCpuBefore !== undefined && controllerCpuAfter !== undefined ? round(controllerCpuAfter - controllerCpuBefore, 2) : undefined;
         // And what of it is garbage collection: the main thread's pauses and V8's worker threads.
         const controllerGc = gcBetween(gcBefore, { pauses: settled.gc, threads: threadCpuSeconds(side.controller.pid) });
-        runs.push({ kind, repeat, pushes, seconds: round(seconds, 2), throughput: round(pushes / seconds, 2), apiserver, ...(controllerCpuSeconds !== undefined ? { controllerCpuSeconds } : {}), ...(controllerGc ? { controllerGc } : {}) });
+        // The operator's own request budget (docs/throttling.md): does it pace the operator at full throughput?
+        const budgetWait = budgetBefore && settled.counters ? budgetWaitBetween(budgetBefore, settled.counters) : undefined;
+        runs.push({ kind, repeat, pushes, seconds: round(seconds, 2), throughput: round(pushes / seconds, 2), apiserver, ...(controllerCpuSeconds !== undefined ? { controllerCpuSeconds } : {}), ...(controllerGc ? { controllerGc } : {}), ...(budgetWait ? { budgetWait } : {}) });
         log(
           `  ${kind} run ${repeat + 1}/${options.throughputRepeats}: ${pushes} pushes in ${round(seconds, 2)} s, ${round(pushes / seconds, 2)}/s; apiserver ${apiserver.cpuSeconds} CPU s in ${apiserver.seconds} s, ${apiserver.netCpuSeconds} net of its idle ${apiserver.idleCpuPerSecond}/s; controller ${controllerCpuSeconds ?? 'n/a'} CPU s`,
         );

@@ -20,7 +20,7 @@ import { breakdown, type AuditWindow } from '../audit-counts.js';
 import { gcBetween, readGc, threadCpuSeconds } from '../controller-gc.js';
 import { createNamespaces, createPush, readyKey, type Api, type ReadyTracker } from '../kube.js';
 import type { BenchOptions } from '../options.js';
-import { processCpuSeconds, settle, type ControllerKind, type ControllerProcess } from '../processes.js';
+import { budgetWaitBetween, processCpuSeconds, settle, type ControllerKind, type ControllerProcess } from '../processes.js';
 import type { BenchResults, FanoutRun } from '../report.js';
 import { round } from '../stats.js';
 
@@ -115,10 +115,4 @@ async function fanoutOnce(ctx: PhaseContext, side: PhaseSide, size: number, repe
     `  ${side.kind} fan-out to ${size} namespaces: ${run.seconds} s, ${run.targetsPerSecond} targets/s, ${run.targetWritesPerTarget} writes/target; apiserver ${apiserver.cpuSeconds} CPU s (${apiserver.netCpuSeconds} net of idle)`,
   );
   return run;
-}
-
-/** Requests that waited on the operator's budget (over 1 ms) between two readings of its counters, and the seconds they waited in all. */
-export function budgetWaitBetween(before: Record<string, number>, after: Record<string, number>): { requests: number; seconds: number } {
-  const delta = (key: string) => (after[key] ?? 0) - (before[key] ?? 0);
-  return { requests: delta('budgetWaited'), seconds: round(delta('budgetWaitSeconds'), 2) };
 }

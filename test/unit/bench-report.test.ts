@@ -3,8 +3,7 @@ import { apiserverSpent, parseApiserverMetrics } from '../../bench/apiserver-met
 import { mergeResults } from '../../bench/merge-results.js';
 import type { WriteBreakdown } from '../../bench/audit-counts.js';
 import { parseOptions } from '../../bench/options.js';
-import { queueBetween } from '../../bench/processes.js';
-import { budgetWaitBetween } from '../../bench/phases/fanout.js';
+import { budgetWaitBetween, queueBetween } from '../../bench/processes.js';
 import { buildFigures, type BenchResults, type FanoutRun, type ThroughputRun } from '../../bench/report.js';
 
 // Other phases that report.ts imports reach test/support/kube.ts, which loads a cluster's kubeconfig at import; no cluster here.
@@ -148,6 +147,14 @@ describe('bench figures of issue 16', () => {
     expect(row?.baseline).toBe('4, 5, 5 s (5)');
     expect(row?.ratio).toBe('1.4 (1.5, 1.4, 1)');
     expect(row?.result).toBe('info');
+  });
+
+  it("reports the operator's waits on its own request budget in each throughput run, as information", () => {
+    const throughput = [{ ...run('operator', 0, 40, 12), budgetWait: { requests: 0, seconds: 0 } }, run('baseline', 0, 40, 10), { ...run('operator', 1, 40, 12), budgetWait: { requests: 12, seconds: 0.35 } }, run('baseline', 1, 40, 10)];
+    const row = buildFigures(results({ throughput })).find((f) => f.measure === "Throughput, the operator's request budget");
+    expect(row?.operator).toBe('0 (0 s), 12 (0.35 s)');
+    expect(row?.result).toBe('info');
+    expect(buildFigures(results({ throughput: [run('operator', 0, 40, 12), run('baseline', 0, 40, 10)] })).some((f) => f.measure === "Throughput, the operator's request budget")).toBe(false);
   });
 
   it('judges each fan-out size on the median of its repeats ratios, and every run on exactly one write per target', () => {
