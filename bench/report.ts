@@ -216,6 +216,21 @@ const upperMedian = (values: number[]) => [...values].sort((a, b) => a - b)[Math
 const spread = (values: number[]) =>
   `min ${fmt(Math.min(...values))}, max ${fmt(Math.max(...values))}, IQR ${fmt(round(percentile(values, 75) - percentile(values, 25), 2))}`;
 
+/** The operator's waits on its own request budget in each run, as information; undefined for runs from before it was recorded. */
+function budgetWaitFigure(measure: string, runs: { budgetWait?: { requests: number; seconds: number } }[]): Figure | undefined {
+  const waits = runs.flatMap((r) => (r.budgetWait ? [r.budgetWait] : []));
+  if (waits.length === 0) return undefined;
+  return {
+    measure,
+    figure: "the operator's requests that waited on its client-side request budget (over 1 ms), and the seconds they waited in all, per run (the baseline has no budget)",
+    operator: waits.map((w) => `${w.requests} (${fmt(w.seconds)} s)`).join(', '),
+    baseline: 'n/a',
+    ratio: '',
+    target: '',
+    result: 'info',
+  };
+}
+
 export function buildFigures(r: BenchResults): Figure[] {
   const figures: Figure[] = [];
   const add = (f: Omit<Figure, 'pass'> & { pass?: boolean | null }) => figures.push({ ...f, pass: f.pass ?? (f.result === 'info' ? true : f.result === 'pass') });
@@ -403,18 +418,8 @@ export function buildFigures(r: BenchResults): Figure[] {
         });
       }
       // The operator's own request budget: at full throughput it should pace nothing (docs/throttling.md); the baseline has none.
-      const budgeted = pairs.filter((p) => p.op.budgetWait !== undefined);
-      if (budgeted.length > 0) {
-        add({
-          measure: `Throughput, the operator's request budget`,
-          figure: "the operator's requests that waited on its client-side request budget (over 1 ms), and the seconds they waited in all, per run (the baseline has no budget)",
-          operator: budgeted.map((p) => `${p.op.budgetWait!.requests} (${fmt(p.op.budgetWait!.seconds)} s)`).join(', '),
-          baseline: 'n/a',
-          ratio: '',
-          target: '',
-          result: 'info',
-        });
-      }
+      const throughputBudget = budgetWaitFigure(`Throughput, the operator's request budget`, pairs.map((p) => p.op));
+      if (throughputBudget) add(throughputBudget);
       const verbs = (t: ThroughputRun) => t.apiserver?.requests ?? {};
       const perPushOf = (side: 'op' | 'base', verb: string) => round(median(measured.map((p) => (verbs(p[side])[verb] ?? 0) / p[side].pushes)), 2);
       const shown = [...new Set(measured.flatMap((p) => [...Object.keys(verbs(p.op)), ...Object.keys(verbs(p.base))]))].sort();
@@ -498,18 +503,8 @@ export function buildFigures(r: BenchResults): Figure[] {
       });
     }
     // The operator's own request budget can pace a large fan-out; the baseline has none (docs/throttling.md).
-    const budgeted = fanPairs.filter((p) => p.op.budgetWait !== undefined);
-    if (budgeted.length > 0) {
-      add({
-        measure: `Fan-out, one push to ${size} namespaces`,
-        figure: "the operator's requests that waited on its client-side request budget (over 1 ms), and the seconds they waited in all, per run (the baseline has no budget)",
-        operator: budgeted.map((p) => `${p.op.budgetWait!.requests} (${fmt(p.op.budgetWait!.seconds)} s)`).join(', '),
-        baseline: 'n/a',
-        ratio: '',
-        target: '',
-        result: 'info',
-      });
-    }
+    const fanoutBudget = budgetWaitFigure(`Fan-out, one push to ${size} namespaces`, fanPairs.map((p) => p.op));
+    if (fanoutBudget) add(fanoutBudget);
   }
 
   // Latency.

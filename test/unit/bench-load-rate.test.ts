@@ -6,6 +6,7 @@ import { calibrationRate, describeLoadRate, loadRateFrom, type BurstRun } from '
 import { mergeResults } from '../../bench/merge-results.js';
 import { parseOptions } from '../../bench/options.js';
 import { writeReport, type BenchResults } from '../../bench/report.js';
+import { benchResults } from '../support/bench-results.js';
 
 // report.ts's phases reach test/support/kube.ts, which loads a cluster's kubeconfig at import; no cluster here.
 vi.mock('../../test/support/kube.js', () => ({}));
@@ -67,24 +68,8 @@ describe('--load-rate and the report', () => {
     expect(() => parseOptions(['--load-rate', '0'], {}, root)).toThrow(/--load-rate must be a positive number/);
   });
 
-  const results = (over: Partial<BenchResults>): BenchResults => ({
-    date: '2026-11-30',
-    startedAt: '',
-    finishedAt: '',
-    durationSeconds: 0,
-    smoke: false,
-    machine: { cpu: 'x', cores: 2, memoryGiB: 1, kernel: 'k', node: 'v24', kubeApiserver: 'v', etcd: 'v', loadAverageAtStart: [0, 0, 0], note: '' },
-    options: parseOptions([], {}, root),
-    scale: [],
-    idle: [],
-    amplification: [],
-    fanout: [],
-    latency: [],
-    memory: [],
-    profiles: [],
-    figures: [],
-    ...over,
-  });
+  const results = (over: Partial<BenchResults>): BenchResults => benchResults({ date: '2026-11-30', ...over });
+
 
   it('the report states the rate and its source, and a merge of the mixed phase carries it', () => {
     const dir = mkdtempSync(join(tmpdir(), 'load-rate-'));

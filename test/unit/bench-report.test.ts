@@ -4,7 +4,8 @@ import { mergeResults } from '../../bench/merge-results.js';
 import type { WriteBreakdown } from '../../bench/audit-counts.js';
 import { parseOptions } from '../../bench/options.js';
 import { budgetWaitBetween, queueBetween } from '../../bench/processes.js';
-import { buildFigures, type BenchResults, type FanoutRun, type ThroughputRun } from '../../bench/report.js';
+import { buildFigures, type FanoutRun, type ThroughputRun } from '../../bench/report.js';
+import { benchResults } from '../support/bench-results.js';
 
 // Other phases that report.ts imports reach test/support/kube.ts, which loads a cluster's kubeconfig at import; no cluster here.
 vi.mock('../../test/support/kube.js', () => ({}));
@@ -12,26 +13,7 @@ vi.mock('../../test/support/kube.js', () => ({}));
 const root = new URL('../..', import.meta.url).pathname.replace(/\/$/, '');
 const noWrites: WriteBreakdown = { ok: 0, failed: 0, byResource: {}, byVerb: {} } as unknown as WriteBreakdown;
 
-function results(over: Partial<BenchResults>): BenchResults {
-  return {
-    date: '2026-11-29',
-    startedAt: '',
-    finishedAt: '',
-    durationSeconds: 0,
-    smoke: false,
-    machine: { cpu: 'x', cores: 2, memoryGiB: 1, kernel: 'k', node: 'v24', kubeApiserver: 'v', etcd: 'v', loadAverageAtStart: [0, 0, 0], note: '' },
-    options: parseOptions([], {}, root),
-    scale: [],
-    idle: [],
-    amplification: [],
-    fanout: [],
-    latency: [],
-    memory: [],
-    profiles: [],
-    figures: [],
-    ...over,
-  };
-}
+const results = benchResults;
 
 const run = (kind: 'operator' | 'baseline', repeat: number, throughput: number, cpuSeconds?: number): ThroughputRun => ({
   kind,
