@@ -180,6 +180,11 @@ export interface BenchResults {
   updates?: { at: string; phases: string[]; loadAverageAtStart?: number[]; loadAverageAtEnd?: number[] }[];
 }
 
+/** A results file with nothing measured yet: what a run starts from (and the bench's unit tests). */
+export function emptyResults(head: Pick<BenchResults, 'date' | 'startedAt' | 'smoke' | 'machine' | 'options'>): BenchResults {
+  return { ...head, finishedAt: '', durationSeconds: 0, scale: [], idle: [], amplification: [], fanout: [], latency: [], memory: [], profiles: [], figures: [] };
+}
+
 export function machineInfo(root: string): Machine {
   const versions = (() => {
     try {

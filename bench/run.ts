@@ -43,7 +43,7 @@ import { writeTimeline, type WriteTimeline } from './write-timeline.js';
 import { budgetWaitBetween, processCpuSeconds, queueBetween, settle, startController, type QueueSpend, type ControllerKind, type ControllerProcess, type ControllerStats, type StartOptions } from './processes.js';
 import { summarizeCpuProfile, type CpuSummary, type HeapSummary } from './profile.js';
 import { spawnSync } from 'node:child_process';
-import { buildFigures, machineInfo, writeReport, type BenchResults, type LoadRun, type MemorySample, type ThroughputRun } from './report.js';
+import { buildFigures, emptyResults, machineInfo, writeReport, type BenchResults, type LoadRun, type MemorySample, type ThroughputRun } from './report.js';
 import { median, round, summarize, type LatencySummary } from './stats.js';
 
 const build = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -581,23 +581,7 @@ async function main(): Promise<void> {
   const previous = options.update && existsSync(previousFile) ? (JSON.parse(readFileSync(previousFile, 'utf8')) as BenchResults) : undefined;
   quietMs = options.quietMs;
   sampleGapMs = options.smoke ? 100 : 1000;
-  const results: BenchResults = {
-    date: options.date,
-    startedAt: new Date().toISOString(),
-    finishedAt: '',
-    durationSeconds: 0,
-    smoke: options.smoke,
-    machine: machineInfo(root),
-    options,
-    scale: [],
-    idle: [],
-    amplification: [],
-    fanout: [],
-    latency: [],
-    memory: [],
-    profiles: [],
-    figures: [],
-  };
+  const results: BenchResults = emptyResults({ date: options.date, startedAt: new Date().toISOString(), smoke: options.smoke, machine: machineInfo(root), options });
   if (previous) {
     // The phases not run now keep the day's figures (the same fields merge-results.ts folds in).
     for (const [phase, fields] of Object.entries(PHASE_FIELDS)) {
