@@ -48,11 +48,9 @@ export interface LoadRateInputs {
   throughput: BurstRun[];
 }
 
-const isOperator = (kind: ControllerKind) => !kind.startsWith('baseline');
-
 /** Each side's throughput in `runs` (median over its runs of `pushes`), or undefined unless both sides ran. */
 export function sideThroughputs(runs: BurstRun[], pushes: number): { operator: number; baseline: number } | undefined {
-  const of = (operator: boolean) => runs.filter((r) => r.pushes === pushes && isOperator(r.kind) === operator).map((r) => r.throughput);
+  const of = (operator: boolean) => runs.filter((r) => r.pushes === pushes && (r.kind === 'operator') === operator).map((r) => r.throughput);
   const operator = of(true);
   const baseline = of(false);
   if (operator.length === 0 || baseline.length === 0) return undefined;

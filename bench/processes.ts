@@ -3,6 +3,7 @@ import { openSync, closeSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { pausesFromMetrics, statCpuSeconds, type GcPauses } from './controller-gc.js';
 import { LEASE_NAMESPACE, sleep } from './kube.js';
+import { round } from './stats.js';
 
 /** What the bench reads from a running controller (operator or baseline). */
 export interface ControllerStats {
@@ -322,7 +323,7 @@ function optional<K extends string, V>(key: K, value: V | undefined): { [P in K]
 /** Operator only: its requests that waited on its client-side budget (over 1 ms) between two readings of its counters, and the seconds they waited in all. */
 export function budgetWaitBetween(before: Record<string, number>, after: Record<string, number>): { requests: number; seconds: number } {
   const delta = (key: string) => (after[key] ?? 0) - (before[key] ?? 0);
-  return { requests: delta('budgetWaited'), seconds: Math.round(delta('budgetWaitSeconds') * 100) / 100 };
+  return { requests: delta('budgetWaited'), seconds: round(delta('budgetWaitSeconds'), 2) };
 }
 
 /** Waits until the controller has nothing queued and its processed count held still for `quietMs`. */
