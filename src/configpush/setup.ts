@@ -1,19 +1,19 @@
 import type { KubernetesListObject, KubernetesObject, V1ConfigMap, V1ControllerRevision, V1Namespace, V1Secret } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
-import { ANNOTATION, GROUP, KIND, MANAGED_SELECTOR, PLURAL, SOURCE_COPY_TO_ANNOTATION, VERSION } from '../api/constants.js';
-import type { ConfigPush, SourceKind, TargetKind } from '../api/types.js';
+import { ANNOTATION, GROUP, KIND, MANAGED_SELECTOR, PLURAL, VERSION } from '../api/constants.js';
+import type { ConfigPush, TargetKind } from '../api/types.js';
 import type { ResolvedSpec, ResolvedTarget } from '../core/resolve-spec.js';
 import { desiredTargetDigest, newDigestKey, verificationFromCache, type DigestKey } from '../core/target-digest.js';
 import type { ClientFactory } from '../kube/clients.js';
 import { kubeConfigPushClient } from '../kube/configpush-client.js';
 import { EventRecorder } from '../kube/event-recorder.js';
-import { ResilientInformer, type InformerHandlers } from '../kube/resilient-informer.js';
+import { ResilientInformer } from '../kube/resilient-informer.js';
 import { REVISION_OF_LABEL } from '../core/revisions.js';
 import { kubeRevisionClient } from '../kube/revision-client.js';
 import { kubeSourceClient } from '../kube/source-client.js';
 import { kubeTargetClient } from '../kube/target-client.js';
 import { kubeWorkloadClient } from '../kube/workload-client.js';
-import { cachedTargetFacts, dropManagedFields, keepMetadataOnly, keepTargetFacts, trimPush } from '../runtime/cache-transforms.js';
+import { cachedTargetFacts, dropManagedFields, keepTargetFacts, trimPush } from '../runtime/cache-transforms.js';
 import { Controller, type ReconcileObserver, type RuntimeOptions } from '../runtime/controller.js';
 import { allOf, enqueueForObject, enqueueForOwner, enqueueMapped, keyOf } from '../runtime/handlers.js';
 import type { ControllerMetrics } from '../runtime/metrics.js';
@@ -25,6 +25,7 @@ import { ConfigPushReconciler } from './reconciler.js';
 import { keepRevisionMetadata, RevisionStore, shareRevisionStrings } from './revisions.js';
 import { ownerOf, shareOwnerStrings } from './owner-strings.js';
 import { recordingPushClient, recordingTargetClient } from './recording-clients.js';
+import { sourceInformerFactory } from './source-informer.js';
 import { SourceReadMemo } from './source-read-memo.js';
 import { SourceWatches } from './source-watches.js';
 import type { TargetVerifier } from './target-applier.js';
@@ -144,19 +145,7 @@ export function setupConfigPushController(
 
   // Sources are watched per (kind, namespace) that some push references, metadata only.
   const sourceWatches = new SourceWatches({
-    watch: (kind: SourceKind, namespace: string, handlers: InformerHandlers<KubernetesObject>) =>
-      new ResilientInformer<KubernetesObject>({
-        kubeConfig: clients.kubeConfig,
-        path: `/api/v1/namespaces/${namespace}/${kind === 'Secret' ? 'secrets' : 'configmaps'}`,
-        list: () =>
-          (kind === 'Secret' ? clients.core.listNamespacedSecret({ namespace }) : clients.core.listNamespacedConfigMap({ namespace })) as Promise<
-            KubernetesListObject<KubernetesObject>
-          >,
-        handlers,
-        transform: keepMetadataOnly([SOURCE_COPY_TO_ANNOTATION]),
-        log,
-        relistIntervalMs: options.relistPeriodMs,
-      }),
+    watch: sourceInformerFactory({ kubeConfig: clients.kubeConfig, core: clients.core, log, relistIntervalMs: options.relistPeriodMs }),
     enqueue: (key) => controller.enqueue(key),
     log,
   });

@@ -298,9 +298,10 @@ export function cachedTargetFacts(obj: V1ConfigMap | V1Secret): CachedTargetFact
 /**
  * For watches of objects the operator does not own and reads live whenever
  * it needs their content (a push's sources): only name, namespace, uid,
- * resourceVersion and the annotations named are kept. Everything else (a
- * Secret's data above all) is dropped before the object is cached, so the
- * watch holds no values in memory.
+ * resourceVersion and the annotations named are kept. Everything else is
+ * dropped before the object is cached. The source watches also ask the
+ * apiserver for metadata only (kube/metadata-only.ts), so a Secret's data
+ * does not arrive at all; this holds the line for a watch that did not.
  */
 export function keepMetadataOnly(annotationKeys: readonly string[]): (obj: KubernetesObject) => void {
   return (obj) => {
