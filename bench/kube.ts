@@ -237,3 +237,30 @@ export class ReadyTracker {
     );
   }
 }
+
+/**
+ * `count` ConfigMaps shaped as the operator's targets (its label and
+ * annotations, one small key), created 4 at a time: the objects of the
+ * watch probes (watch-read-cost.ts, watch-delivery-cost.ts).
+ */
+export async function createTargetShapedConfigMaps(api: Api, namespace: string, count: number): Promise<void> {
+  await forEachLimit(Array.from({ length: count }, (_, i) => i), 4, async (i) => {
+    await api.core.createNamespacedConfigMap({
+      namespace,
+      body: {
+        metadata: {
+          name: `cm-${i}`,
+          labels: { 'app.kubernetes.io/managed-by': 'configpush-operator' },
+          annotations: {
+            'configpush.io/owner-uid': '0b8f9a52-6c1e-4d2a-9e57-3f1c2b7d8e90',
+            'configpush.io/owner': 'fanout/fanout-5000',
+            'configpush.io/operation-key': '1-0b8f9a526c',
+            'configpush.io/content-digest': `sha256:${'5f2c'.repeat(16)}`,
+            'configpush.io/managed-keys': '{"labels":[],"annotations":[]}',
+          },
+        },
+        data: { 'app.properties': `color=blue\nindex=${i}\n` },
+      },
+    });
+  });
+}

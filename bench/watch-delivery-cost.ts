@@ -29,7 +29,7 @@ import { parseArgs } from 'node:util';
 import { Agent, request } from 'undici';
 import { readApiserver, readIdleApiserver } from './apiserver-metrics.js';
 import { BenchCluster } from './cluster.js';
-import { BENCH_USER_AGENT, createNamespaces, forEachLimit, makeApi, sleep, type Api } from './kube.js';
+import { BENCH_USER_AGENT, createNamespaces, createTargetShapedConfigMaps, makeApi, sleep, type Api } from './kube.js';
 import { median, round } from './stats.js';
 
 const MODES = ['no watcher', 'one JSON watcher', 'one protobuf watcher'] as const;
@@ -128,25 +128,7 @@ async function main(): Promise<void> {
         const watcher = mode === 'no watcher' ? undefined : await openWatcher(api, agent, mode, namespace, resourceVersion);
         await sleep(500);
         const { idleCpuPerSecond, reading: before } = await readIdleApiserver(cluster.dir, 3_000);
-        await forEachLimit(Array.from({ length: objects }, (_, i) => i), 4, async (i) => {
-          await api.core.createNamespacedConfigMap({
-            namespace,
-            body: {
-              metadata: {
-                name: `cm-${i}`,
-                labels: { 'app.kubernetes.io/managed-by': 'configpush-operator' },
-                annotations: {
-                  'configpush.io/owner-uid': '0b8f9a52-6c1e-4d2a-9e57-3f1c2b7d8e90',
-                  'configpush.io/owner': 'fanout/fanout-5000',
-                  'configpush.io/operation-key': '1-0b8f9a526c',
-                  'configpush.io/content-digest': `sha256:${'5f2c'.repeat(16)}`,
-                  'configpush.io/managed-keys': '{"labels":[],"annotations":[]}',
-                },
-              },
-              data: { 'app.properties': `color=blue\nindex=${i}\n` },
-            },
-          });
-        });
+        await createTargetShapedConfigMaps(api, namespace, objects);
         const bytes = watcher ? await watcher.received(objects) : 0;
         const after = await readApiserver(cluster.dir);
         watcher?.close();

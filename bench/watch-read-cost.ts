@@ -27,7 +27,7 @@ import { parseArgs } from 'node:util';
 import { Agent, request } from 'undici';
 import { KubeConfig, Watch } from '../src/kube/client-node.js';
 import { BenchCluster } from './cluster.js';
-import { BENCH_USER_AGENT, createNamespaces, forEachLimit, makeApi, sleep } from './kube.js';
+import { BENCH_USER_AGENT, createNamespaces, createTargetShapedConfigMaps, makeApi, sleep } from './kube.js';
 import { median, round } from './stats.js';
 
 const READERS = ['client-node Watch', 'undici request, Buffer lines'] as const;
@@ -127,25 +127,7 @@ async function main(): Promise<void> {
       const order = r % 2 === 0 ? READERS : [...READERS].reverse();
       const results = order.map((reader) => startWatcher({ reader, kubeconfig: cluster.kubeconfig, namespace, objects, resourceVersion }, nodeFlags));
       await sleep(1_500); // both watches established
-      await forEachLimit(Array.from({ length: objects }, (_, i) => i), 4, async (i) => {
-        await api.core.createNamespacedConfigMap({
-          namespace,
-          body: {
-            metadata: {
-              name: `cm-${i}`,
-              labels: { 'app.kubernetes.io/managed-by': 'configpush-operator' },
-              annotations: {
-                'configpush.io/owner-uid': '0b8f9a52-6c1e-4d2a-9e57-3f1c2b7d8e90',
-                'configpush.io/owner': 'fanout/fanout-5000',
-                'configpush.io/operation-key': '1-0b8f9a526c',
-                'configpush.io/content-digest': `sha256:${'5f2c'.repeat(16)}`,
-                'configpush.io/managed-keys': '{"labels":[],"annotations":[]}',
-              },
-            },
-            data: { 'app.properties': `color=blue\nindex=${i}\n` },
-          },
-        });
-      });
+      await createTargetShapedConfigMaps(api, namespace, objects);
       const spent = await Promise.all(results);
       order.forEach((reader, i) => perEvent.get(reader)!.push(round(spent[i]!, 4)));
       process.stdout.write(`round ${r + 1}/${rounds}: ${order.map((reader, i) => `${reader} ${round(spent[i]!, 4)} ms`).join(', ')} of CPU per event\n`);
