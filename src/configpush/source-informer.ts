@@ -1,4 +1,4 @@
-import type { KubeConfig, KubernetesObject, CoreV1Api } from '@kubernetes/client-node';
+import type { CoreV1Api, KubeConfig, KubernetesObject } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import { SOURCE_COPY_TO_ANNOTATION } from '../api/constants.js';
 import type { SourceKind } from '../api/types.js';

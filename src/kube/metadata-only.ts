@@ -1,5 +1,4 @@
-import type { ConfigurationOptions, KubeConfig, KubernetesListObject, KubernetesObject, RequestContext } from '@kubernetes/client-node';
-import type { CoreV1Api } from '@kubernetes/client-node';
+import type { ConfigurationOptions, CoreV1Api, KubeConfig, KubernetesListObject, KubernetesObject, RequestContext } from '@kubernetes/client-node';
 import { setHeaderOptions } from './client-node.js';
 
 /**
