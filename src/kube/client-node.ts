@@ -15,7 +15,6 @@ export {
   ApiException,
   ApiextensionsV1Api,
   AppsV1Api,
-  bufferFromFileOrString,
   CoordinationV1Api,
   CoreV1Api,
   createConfiguration,

@@ -1,8 +1,7 @@
-import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import type { AgentOptions, RequestOptions } from 'node:https';
 import type { KubeConfig, RequestContext, SecurityAuthentication } from '@kubernetes/client-node';
 import { Agent } from 'undici';
-import { bufferFromFileOrString } from './client-node.js';
 import type { Dispatcher, PoolHealth } from './undici-http-library.js';
 
 /**
@@ -42,7 +41,7 @@ import type { Dispatcher, PoolHealth } from './undici-http-library.js';
  */
 export class ConnectionReusingAuth implements SecurityAuthentication, PoolHealth {
   /** The pool of the current TLS identity, once built (`dispatcher`), or while it is being built. */
-  private pool: { identity: string; ready: Promise<Dispatcher>; dispatcher?: Dispatcher } | undefined;
+  private pool: { identity: TlsIdentity; ready: Promise<Dispatcher>; dispatcher?: Dispatcher } | undefined;
   /** When the last response (any status) came back: proof the pool is alive. */
   private lastResponseAt = -Infinity;
 
@@ -57,7 +56,7 @@ export class ConnectionReusingAuth implements SecurityAuthentication, PoolHealth
     const fresh = context.getDispatcher();
     if (fresh === undefined) return; // plain http, no TLS options: fetch's global pool already reuses
     const identity = tlsIdentity(this.kubeConfig);
-    if (this.pool?.identity !== identity) {
+    if (this.pool === undefined || !sameTlsIdentity(this.pool.identity, identity)) {
       const previous = this.pool;
       // Built once per identity: requests that arrive while it is being built wait for the same pool.
       const pool: NonNullable<typeof this.pool> = { identity, ready: this.http1Pool(fresh) };
@@ -110,24 +109,50 @@ export class ConnectionReusingAuth implements SecurityAuthentication, PoolHealth
 }
 
 /**
- * A digest of everything client-node feeds into the Agent's TLS options.
- * Files are read each time, as client-node itself does per request, so a
- * certificate rotated on disk is noticed on the next call.
+ * Everything client-node feeds into the Agent's TLS options, as it stands for
+ * this request. Files are read each time, as client-node itself does per
+ * request, so a certificate rotated on disk is noticed on the next call.
+ * Inline data stays the kubeconfig's own base64 string: comparing it to the
+ * last one is a pointer check while the kubeconfig is unchanged, where
+ * decoding and hashing all three parts cost ~20 µs a request, most of what
+ * this wrapper added to each call (bench/request-auth-cost.ts).
  */
-export function tlsIdentity(kubeConfig: KubeConfig): string {
+export type TlsIdentity = readonly [
+  server: string | undefined,
+  proxyUrl: string | undefined,
+  skipTLSVerify: boolean | undefined,
+  tlsServerName: string | undefined,
+  ca: Buffer | string | undefined,
+  cert: Buffer | string | undefined,
+  key: Buffer | string | undefined,
+];
+
+export function tlsIdentity(kubeConfig: KubeConfig): TlsIdentity {
   const cluster = kubeConfig.getCurrentCluster();
   const user = kubeConfig.getCurrentUser();
-  const hash = createHash('sha256');
-  const part = (value: string | Buffer | boolean | undefined | null) => {
-    hash.update(value === undefined || value === null ? '\0' : typeof value === 'boolean' ? String(value) : value);
-    hash.update('\x1f');
-  };
-  part(cluster?.server);
-  part(cluster?.proxyUrl);
-  part(cluster?.skipTLSVerify);
-  part(cluster?.tlsServerName);
-  part(cluster ? bufferFromFileOrString(cluster.caFile, cluster.caData) : null);
-  part(user ? bufferFromFileOrString(user.certFile, user.certData) : null);
-  part(user ? bufferFromFileOrString(user.keyFile, user.keyData) : null);
-  return hash.digest('hex');
+  return [
+    cluster?.server,
+    cluster?.proxyUrl,
+    cluster?.skipTLSVerify,
+    cluster?.tlsServerName,
+    fileOrData(cluster?.caFile, cluster?.caData),
+    fileOrData(user?.certFile, user?.certData),
+    fileOrData(user?.keyFile, user?.keyData),
+  ];
+}
+
+/** The file's bytes when it is named, else the inline base64 text: client-node's precedence (bufferFromFileOrString). */
+function fileOrData(file: string | undefined, data: string | undefined): Buffer | string | undefined {
+  if (file) return readFileSync(file);
+  return data || undefined;
+}
+
+/** Whether two identities would give client-node the same TLS options. */
+export function sameTlsIdentity(a: TlsIdentity, b: TlsIdentity): boolean {
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i];
+    const y = b[i];
+    if (Buffer.isBuffer(x) && Buffer.isBuffer(y) ? !x.equals(y) : x !== y) return false;
+  }
+  return true;
 }

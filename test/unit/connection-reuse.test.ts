@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createSecureServer, type Http2SecureServer } from 'node:http2';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { HttpMethod, KubeConfig, RequestContext, type SecurityAuthentication } from '@kubernetes/client-node';
 import { Agent, type Dispatcher } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ConnectionReusingAuth, tlsIdentity } from '../../src/kube/connection-reuse.js';
+import { ConnectionReusingAuth, sameTlsIdentity, tlsIdentity } from '../../src/kube/connection-reuse.js';
 
 const b64 = (s: string) => Buffer.from(s).toString('base64');
 
@@ -119,10 +119,49 @@ describe('ConnectionReusingAuth as the pool health the request library reports t
 });
 
 describe('tlsIdentity', () => {
+  const same = (a: KubeConfig, b: KubeConfig) => sameTlsIdentity(tlsIdentity(a), tlsIdentity(b));
+
   it('depends on the server and the certificate, not on anything per request', () => {
-    expect(tlsIdentity(kubeConfig('cert-1'))).toBe(tlsIdentity(kubeConfig('cert-1')));
-    expect(tlsIdentity(kubeConfig('cert-1'))).not.toBe(tlsIdentity(kubeConfig('cert-2')));
-    expect(tlsIdentity(kubeConfig('cert-1'))).not.toBe(tlsIdentity(kubeConfig('cert-1', 'https://10.0.0.1:6443')));
+    expect(same(kubeConfig('cert-1'), kubeConfig('cert-1'))).toBe(true);
+    expect(same(kubeConfig('cert-1'), kubeConfig('cert-2'))).toBe(false);
+    expect(same(kubeConfig('cert-1'), kubeConfig('cert-1', 'https://10.0.0.1:6443'))).toBe(false);
+  });
+
+  it('reads named files on every call, so a certificate rotated on disk is a new identity', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cp-identity-'));
+    try {
+      for (const [file, text] of [['ca.crt', 'ca'], ['tls.crt', 'cert-1'], ['tls.key', 'key-1']] as const) writeFileSync(join(dir, file), text);
+      const kc = new KubeConfig();
+      kc.loadFromOptions({
+        clusters: [{ name: 'c', server: 'https://127.0.0.1:6443', caFile: join(dir, 'ca.crt'), skipTLSVerify: false }],
+        users: [{ name: 'u', certFile: join(dir, 'tls.crt'), keyFile: join(dir, 'tls.key') }],
+        contexts: [{ name: 'x', cluster: 'c', user: 'u' }],
+        currentContext: 'x',
+      });
+      const before = tlsIdentity(kc);
+      expect(sameTlsIdentity(before, tlsIdentity(kc))).toBe(true);
+      writeFileSync(join(dir, 'tls.key'), 'key-2');
+      expect(sameTlsIdentity(before, tlsIdentity(kc))).toBe(false);
+      writeFileSync(join(dir, 'tls.key'), 'key-1'); // rotated back: the same bytes are the same identity
+      expect(sameTlsIdentity(before, tlsIdentity(kc))).toBe(true);
+      writeFileSync(join(dir, 'ca.crt'), 'ca-2');
+      expect(sameTlsIdentity(before, tlsIdentity(kc))).toBe(false);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('tells a file apart from inline data, and either from none', () => {
+    const inline = kubeConfig('cert-1');
+    const none = new KubeConfig();
+    none.loadFromOptions({
+      clusters: [{ name: 'c', server: 'https://127.0.0.1:6443', skipTLSVerify: false }],
+      users: [{ name: 'u', token: 't' }],
+      contexts: [{ name: 'x', cluster: 'c', user: 'u' }],
+      currentContext: 'x',
+    });
+    expect(same(inline, none)).toBe(false);
+    expect(same(none, none)).toBe(true);
   });
 });
 
