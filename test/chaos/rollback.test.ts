@@ -23,7 +23,7 @@ import {
   type RollbackPush,
 } from './rollback-fleet.js';
 import { evidence, startScenario, type Scenario } from './scenario.js';
-import { forEachLimit, getPush, operationKey, pushId, retrying, sleep, updateSpec, waitConverged, type PlannedPush } from './workload.js';
+import { forEachLimit, getPush, operationKey, purgePushes, pushId, retrying, sleep, updateSpec, waitConverged, type PlannedPush } from './workload.js';
 import type { ConfigPush } from '../../src/api/types.js';
 
 /**
@@ -60,6 +60,8 @@ describe('kill -9 during a rollback', () => {
   let history: ChangeHistory | undefined;
   afterAll(async () => {
     await stopAll();
+    // As the other scenarios do, so later scenarios' operators do not re-reconcile these pushes.
+    if (scenario) await purgePushes(scenario.c, scenario.namespaces);
     await deployments?.stop();
     await history?.stop();
   });
