@@ -39,6 +39,8 @@ export interface BenchOptions {
   fanoutSizes: number[];
   /** Fan-out runs per side, alternating which side goes first; the targets are judged on the median ratio. */
   fanoutRepeats: number;
+  /** Also read the apiserver's CPU over this many seconds from each fan-out's create, the same span on both sides (0: not read). */
+  fanoutWindowSeconds: number;
   /** Run the operator with --leader-elect, as the manifests do. */
   leaderElect: boolean;
   /** One control plane per family (baseline kinds / operator kinds) instead of a fresh one per side: the smoke run's shortcut. */
@@ -114,6 +116,7 @@ const FULL = {
   loadRepeats: 5,
   fanoutSizes: [500, 5000],
   fanoutRepeats: 3,
+  fanoutWindowSeconds: 0,
   ampPushes: 10,
   ampGenerations: 3,
   ampTargets: [1, 10],
@@ -137,6 +140,7 @@ const SMOKE: typeof FULL = {
   loadRepeats: 2,
   fanoutSizes: [5, 20],
   fanoutRepeats: 1,
+  fanoutWindowSeconds: 3,
   ampPushes: 1,
   ampGenerations: 2,
   ampTargets: [1, 2],
@@ -163,6 +167,8 @@ const USAGE = `usage: node <build>/bench/run.js [flags]   (npm run bench | npm r
   --load-repeats N        open-loop load runs per side, alternating; the p99 target is judged on the median ratio (default ${FULL.loadRepeats})
   --fanout LIST           fan-out phase: one push to N namespaces through a namespaceSelector, for each N (default ${FULL.fanoutSizes.join(',')})
   --fanout-repeats N      fan-out runs per side, alternating; the targets are judged on the median ratio (default ${FULL.fanoutRepeats})
+  --fanout-window S       also read the apiserver's CPU over S seconds from each fan-out's create, one span for both sides
+                          (default ${FULL.fanoutWindowSeconds}: not read; smoke ${SMOKE.fanoutWindowSeconds})
   --no-leader-elect       run the operator without --leader-elect (the manifests run it with)
   --share-clusters        one control plane per family instead of a fresh one per phase (default in --smoke)
   --quiet-ms MS           quiet time that counts as settled (default 3000, smoke 600)
@@ -207,6 +213,7 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv, root: strin
       'load-repeats': { type: 'string' },
       fanout: { type: 'string' },
       'fanout-repeats': { type: 'string' },
+      'fanout-window': { type: 'string' },
       'no-leader-elect': { type: 'boolean' },
       'share-clusters': { type: 'boolean' },
       'quiet-ms': { type: 'string' },
@@ -272,6 +279,7 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv, root: strin
     loadRepeats: Math.max(1, Math.round(num('load-repeats', values['load-repeats'], d.loadRepeats))),
     fanoutSizes: list('fanout', values.fanout, d.fanoutSizes),
     fanoutRepeats: Math.max(1, num('fanout-repeats', values['fanout-repeats'], d.fanoutRepeats)),
+    fanoutWindowSeconds: num('fanout-window', values['fanout-window'], d.fanoutWindowSeconds),
     leaderElect: values['no-leader-elect'] !== true,
     shareClusters: values['share-clusters'] ?? smoke,
     quietMs: num('quiet-ms', values['quiet-ms'], smoke ? 600 : 3000),

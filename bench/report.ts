@@ -76,6 +76,8 @@ export interface FanoutRun {
   writes: WriteBreakdown;
   /** The apiserver's CPU and requests from the push's create until the controller settled. */
   apiserver?: ApiserverSpend;
+  /** The same from the create to --fanout-window seconds after it, one span for both sides (absent unless asked for). */
+  apiserverWindow?: ApiserverSpend;
   /** The controller process's own CPU seconds over the same span, and of it GC (absent in older files). */
   controllerCpuSeconds?: number;
   controllerGc?: ControllerGc;
@@ -489,6 +491,20 @@ export function buildFigures(r: BenchResults): Figure[] {
         operator: withCpu.map((p) => per1000(p.op)).join(', '),
         baseline: withCpu.map((p) => per1000(p.base)).join(', '),
         ratio: fmt(median(withCpu.map((p) => ratio(per1000(p.op), per1000(p.base))))),
+        target: '',
+        result: 'info',
+      });
+    }
+    const withWindow = fanPairs.filter((p) => p.op.apiserverWindow && p.base.apiserverWindow);
+    if (withWindow.length > 0) {
+      const inWindow = (f: FanoutRun) => round((1000 * (f.apiserverWindow?.netCpuSeconds ?? f.apiserverWindow?.cpuSeconds ?? Number.NaN)) / f.namespaces, 2);
+      const spans = withWindow.flatMap((p) => [p.op.apiserverWindow?.seconds ?? Number.NaN, p.base.apiserverWindow?.seconds ?? Number.NaN]);
+      add({
+        measure: `Fan-out, one push to ${size} namespaces`,
+        figure: `apiserver CPU seconds per 1,000 targets over one span for both sides (--fanout-window ${r.options.fanoutWindowSeconds} s from the reading before the create; spans read ${Math.min(...spans)} to ${Math.max(...spans)} s), net of its idle rate, per run`,
+        operator: withWindow.map((p) => inWindow(p.op)).join(', '),
+        baseline: withWindow.map((p) => inWindow(p.base)).join(', '),
+        ratio: fmt(median(withWindow.map((p) => ratio(inWindow(p.op), inWindow(p.base))))),
         target: '',
         result: 'info',
       });

@@ -14,11 +14,18 @@
  * (bench/apiserver-metrics.ts), the second time after the controller has
  * settled, so the Events and watch echoes of the fan-out are in it; its idle
  * rate, read over a few quiet seconds just before, is taken off.
+ *
+ * That span is each side's own, so the side that takes longer also has more
+ * of the apiserver's deferred work after a burst (its garbage collection,
+ * say) inside it, and more idle taken off. With --fanout-window S a second
+ * reading is taken S seconds after the create on both sides, the same span
+ * for both: if the two readings disagree between the sides, the span's
+ * length is part of what the first one shows.
  */
-import { apiserverSpent, readApiserver, readIdleApiserver, type ApiserverSpend } from '../apiserver-metrics.js';
+import { apiserverSpent, readApiserver, readIdleApiserver, type ApiserverReading, type ApiserverSpend } from '../apiserver-metrics.js';
 import { breakdown, type AuditWindow } from '../audit-counts.js';
 import { gcBetween, readGc, threadCpuSeconds } from '../controller-gc.js';
-import { createNamespaces, createPush, readyKey, type Api, type ReadyTracker } from '../kube.js';
+import { createNamespaces, createPush, readyKey, sleep, type Api, type ReadyTracker } from '../kube.js';
 import type { BenchOptions } from '../options.js';
 import { budgetWaitBetween, processCpuSeconds, settle, type ControllerKind, type ControllerProcess } from '../processes.js';
 import type { BenchResults, FanoutRun } from '../report.js';
@@ -95,6 +102,7 @@ async function fanoutOnce(ctx: PhaseContext, side: PhaseSide, size: number, repe
   const apiserver: ApiserverSpend = apiserverSpent(before, await readApiserver(side.clusterDir), idleCpuPerSecond);
   const cpuAfter = processCpuSeconds(side.controller.pid);
   const controllerGc = gcBetween(gcBefore, { pauses: settled.gc, threads: threadCpuSeconds(side.controller.pid) });
+  const apiserverWindow = await readWindow(ctx, side, t0, before, idleCpuPerSecond);
   const writes = breakdown(side.audit.since(mark), side.userAgent);
   const run: FanoutRun = {
     kind: side.kind,
@@ -107,6 +115,7 @@ async function fanoutOnce(ctx: PhaseContext, side: PhaseSide, size: number, repe
     targetWritesPerTarget: round((writes.byResource.configmaps?.ok ?? 0) / size, 3),
     writes,
     apiserver,
+    ...(apiserverWindow ? { apiserverWindow } : {}),
     ...(cpuBefore !== undefined && cpuAfter !== undefined ? { controllerCpuSeconds: round(cpuAfter - cpuBefore, 2) } : {}),
     ...(controllerGc ? { controllerGc } : {}),
     ...(budgetBefore && settled.counters ? { budgetWait: budgetWaitBetween(budgetBefore, settled.counters) } : {}),
@@ -115,4 +124,17 @@ async function fanoutOnce(ctx: PhaseContext, side: PhaseSide, size: number, repe
     `  ${side.kind} fan-out to ${size} namespaces: ${run.seconds} s, ${run.targetsPerSecond} targets/s, ${run.targetWritesPerTarget} writes/target; apiserver ${apiserver.cpuSeconds} CPU s (${apiserver.netCpuSeconds} net of idle)`,
   );
   return run;
+}
+
+/**
+ * The apiserver's CPU from the reading before the create to --fanout-window
+ * seconds after it (or to now, when the side settled later: the report says
+ * so), net of the same idle rate.
+ */
+async function readWindow(ctx: PhaseContext, side: PhaseSide, t0: number, before: ApiserverReading, idleCpuPerSecond: number): Promise<ApiserverSpend | undefined> {
+  const windowMs = ctx.options.fanoutWindowSeconds * 1000;
+  if (windowMs <= 0) return undefined;
+  const wait = t0 + windowMs - performance.now();
+  if (wait > 0) await sleep(wait);
+  return apiserverSpent(before, await readApiserver(side.clusterDir), idleCpuPerSecond);
 }
