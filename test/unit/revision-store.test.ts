@@ -5,7 +5,7 @@ import { API_VERSION } from '../../src/api/constants.js';
 import type { ConfigPush, ConfigPushSpec } from '../../src/api/types.js';
 import { contentDigest, type DesiredContent } from '../../src/core/content-digest.js';
 import { revisionName } from '../../src/core/revisions.js';
-import { keepRevisionMetadata, RevisionStore, shareRevisionStrings } from '../../src/configpush/revisions.js';
+import { keepRevisionMetadata, recordOf, RevisionStore, revisionOwnerUid, shareRevisionStrings } from '../../src/configpush/revisions.js';
 import { ApiError } from '../../src/kube/api-errors.js';
 import type { RevisionClient } from '../../src/kube/revision-client.js';
 
@@ -205,8 +205,9 @@ describe('RevisionStore', () => {
 
 describe('the revision cache and the push cache share strings', () => {
   const digest = 'sha256:' + 'a'.repeat(64);
-  const revision = (pushUid: string, d = digest, key = '1-aaaaaaaaaa'): V1ControllerRevision => {
-    const obj: V1ControllerRevision = JSON.parse(
+  /** A revision as the apiserver sends it (a watch event, a LIST item). */
+  const asSent = (pushUid: string, d = digest, key = '1-aaaaaaaaaa', more: Record<string, string> = {}): V1ControllerRevision =>
+    JSON.parse(
       JSON.stringify({
         apiVersion: 'apps/v1',
         kind: 'ControllerRevision',
@@ -216,13 +217,16 @@ describe('the revision cache and the push cache share strings', () => {
           uid: 'rev-uid',
           resourceVersion: '5',
           labels: { 'configpush.io/revision-of': pushUid, other: 'x' },
-          annotations: { 'configpush.io/content-digest': d, 'configpush.io/operation-key': key, 'configpush.io/owner': 'home/web' },
+          annotations: { 'configpush.io/content-digest': d, 'configpush.io/operation-key': key, 'configpush.io/owner': 'home/web', ...more },
           ownerReferences: [{ apiVersion: 'configpush.io/v1alpha1', kind: 'ConfigPush', name: 'web', uid: pushUid, controller: true }],
         },
         data: { 'revision.json': { spec: {} } },
         revision: 1,
       }),
     ) as V1ControllerRevision;
+  /** The same, as the revision cache keeps it. */
+  const revision = (pushUid: string, d = digest, key = '1-aaaaaaaaaa'): V1ControllerRevision => {
+    const obj = asSent(pushUid, d, key);
     keepRevisionMetadata(obj);
     return obj;
   };
@@ -242,7 +246,7 @@ describe('the revision cache and the push cache share strings', () => {
       }),
     ) as { metadata: { uid: string }; status: Record<string, unknown> };
 
-  it('keeps of a revision its metadata, label and annotations the store reads, no data; one shared kind string', () => {
+  it('keeps of a revision what the informer compares, its uid, and the label and annotations the store reads as flat fields; no data', () => {
     const obj = revision('push-uid');
     expect(JSON.parse(JSON.stringify(obj))).toEqual({
       apiVersion: 'apps/v1',
@@ -252,11 +256,39 @@ describe('the revision cache and the push cache share strings', () => {
         namespace: 'home',
         uid: 'rev-uid',
         resourceVersion: '5',
-        labels: { 'configpush.io/revision-of': 'push-uid' },
-        annotations: { 'configpush.io/content-digest': digest, 'configpush.io/operation-key': '1-aaaaaaaaaa' },
+        pushUid: 'push-uid',
+        digest,
+        operationKey: '1-aaaaaaaaaa',
+        contentSecret: false,
       },
       revision: 1,
     });
+    // Trimming twice (a watch-list's object reaching the informer's add) keeps it as it is.
+    const again = structuredClone(obj);
+    keepRevisionMetadata(again);
+    expect(again).toEqual(obj);
+  });
+
+  it('reads the same record from a cached revision and from one as the apiserver sends it', () => {
+    const sent = asSent('push-uid', digest, '1-aaaaaaaaaa', { 'configpush.io/content-secret': 'web-aaaaaaaaaa' });
+    const cached = structuredClone(sent);
+    keepRevisionMetadata(cached);
+    const expected = { name: 'web-aaaaaaaaaa', namespace: 'home', uid: 'rev-uid', resourceVersion: '5', revision: 1, digest, operationKey: '1-aaaaaaaaaa', contentSecret: true };
+    expect(recordOf(sent)).toEqual(expected);
+    expect(recordOf(cached)).toEqual(expected);
+    expect(revisionOwnerUid(sent)).toBe('push-uid');
+    expect(revisionOwnerUid(cached)).toBe('push-uid');
+  });
+
+  it('forgets a cached revision on a DELETE event, which carries the object as the apiserver sends it (untrimmed)', () => {
+    const store = new RevisionStore({} as RevisionClient, silent);
+    const owner = { metadata: { uid: 'push-uid' } } as ConfigPush;
+    store.observe(revision('push-uid'), false);
+    expect(store.records(owner).map((r) => r.name)).toEqual(['web-aaaaaaaaaa']);
+    const deleted = asSent('push-uid');
+    deleted.metadata!.resourceVersion = '9';
+    store.observe(deleted, true);
+    expect(store.records(owner)).toEqual([]);
   });
 
   it('a push takes the cached revisions\' strings, from the store or from a revision that arrives later; values unchanged', () => {
