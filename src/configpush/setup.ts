@@ -1,6 +1,6 @@
 import type { KubernetesListObject, KubernetesObject, V1ConfigMap, V1ControllerRevision, V1Namespace, V1Secret } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
-import { ANNOTATION, GROUP, KIND, MANAGED_SELECTOR, PLURAL, VERSION } from '../api/constants.js';
+import { GROUP, KIND, MANAGED_SELECTOR, PLURAL, VERSION } from '../api/constants.js';
 import type { ConfigPush, TargetKind } from '../api/types.js';
 import type { ResolvedSpec, ResolvedTarget } from '../core/resolve-spec.js';
 import { desiredTargetDigest, newDigestKey, verificationFromCache, type DigestKey } from '../core/target-digest.js';
@@ -13,7 +13,7 @@ import { kubeRevisionClient } from '../kube/revision-client.js';
 import { kubeSourceClient } from '../kube/source-client.js';
 import { kubeTargetClient } from '../kube/target-client.js';
 import { kubeWorkloadClient } from '../kube/workload-client.js';
-import { cachedTargetFacts, dropManagedFields, keepTargetFacts, trimPush } from '../runtime/cache-transforms.js';
+import { cachedTargetFacts, dropManagedFields, keepTargetFacts, targetOwnership, trimPush } from '../runtime/cache-transforms.js';
 import { Controller, type ReconcileObserver, type RuntimeOptions } from '../runtime/controller.js';
 import { allOf, enqueueForObject, enqueueForOwner, enqueueMapped, keyOf } from '../runtime/handlers.js';
 import type { ControllerMetrics } from '../runtime/metrics.js';
@@ -184,7 +184,7 @@ export function setupConfigPushController(
   const targetOwner = (kind: TargetKind) => ({
     ownerKey: ownerKeyOf,
     observe: (target: V1ConfigMap | V1Secret, deleted: boolean): string[] => {
-      const { namespace = '', name = '', annotations } = target.metadata ?? {};
+      const { namespace = '', name = '' } = target.metadata ?? {};
       if (deleted) {
         ownerIndex.delete(kind, namespace, name);
         verified.forget(objectId(kind, namespace, name));
@@ -192,7 +192,7 @@ export function setupConfigPushController(
       }
       verified.saw(objectId(kind, namespace, name), target.metadata?.resourceVersion);
       // Taken over by another push (or released by hand): the push that owned it must see that too. Rare, so a scan of the cache.
-      const lostBy = ownerIndex.upsert(kind, namespace, name, annotations?.[ANNOTATION.ownerUid]);
+      const lostBy = ownerIndex.upsert(kind, namespace, name, targetOwnership(target).ownerUid);
       const previous = lostBy === undefined ? undefined : pushInformer.list().find((p) => p.metadata?.uid === lostBy);
       return previous ? [keyOf(previous)] : [];
     },
@@ -272,7 +272,7 @@ function targetVerifier(
     lookup(target, wanted) {
       const object = cached(target.kind, target.namespace, target.name);
       const metadata = object?.metadata;
-      const view = metadata && { resourceVersion: metadata.resourceVersion, ownerUid: metadata.annotations?.[ANNOTATION.ownerUid] };
+      const view = object && metadata && { resourceVersion: metadata.resourceVersion, ownerUid: targetOwnership(object).ownerUid };
       const held = verified.get(id(target));
       const facts = object && wanted && (held === undefined || held.resourceVersion !== view?.resourceVersion) ? cachedTargetFacts(object) : undefined;
       const fromCache =
@@ -306,7 +306,7 @@ function pushesAffectedBy(name: string | undefined, pushes: ConfigPush[]): strin
 
 /** The namespace/name of the push a target's owner annotation names, if well-formed. */
 function ownerKeyOf(target: V1ConfigMap | V1Secret): string | undefined {
-  const owner = target.metadata?.annotations?.[ANNOTATION.owner];
+  const owner = targetOwnership(target).owner;
   return owner && /^[^/]+\/[^/]+$/.test(owner) ? owner : undefined;
 }
 

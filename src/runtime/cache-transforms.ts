@@ -207,8 +207,8 @@ function shareWithinStatus(status: Record<string, unknown>): void {
 
 /**
  * Target caches serve ownership lookups and echo detection: name, namespace,
- * resourceVersion and the two owner annotations (the informer itself
- * compares only name, namespace and resourceVersion). Dropping the content
+ * resourceVersion and the two owner annotations, as KeptTargetMetadata (the
+ * informer itself compares only name, namespace and resourceVersion). Dropping the content
  * also keeps Secret values out of the operator's long-lived memory. The
  * operator's target watches use keepTargetFacts, which keeps a keyed digest
  * of the content as well.
@@ -218,33 +218,69 @@ export function keepTargetMetadataOnly(obj: V1ConfigMap | V1Secret): void {
 }
 
 /**
- * keepTargetMetadataOnly, with `facts` (keepTargetFacts's packed string) in
- * the annotations. The metadata and its annotations are each one literal of
- * fixed shape, as keepRevisionMetadata's: built from spreads, or with the
- * facts added after, their fields went to a separate properties array (~90
+ * What a target cache keeps of a target's metadata: what the informer
+ * compares (name, namespace, resourceVersion), the two owner annotations and
+ * keepTargetFacts's packed facts, as fields of their own. A target as the
+ * apiserver sends it carries the annotations in a map: one object more per
+ * cached target (322 -> 282 B a target with the map gone, bench/cache-memory.ts). Never a real object's
+ * metadata, and never written (writes start from a live read). Read it
+ * through targetOwnership and cachedTargetFacts, which also take a target
+ * as the apiserver sends it (a watch's DELETE event is not trimmed).
+ */
+export interface KeptTargetMetadata {
+  name: string | undefined;
+  namespace: string | undefined;
+  resourceVersion: string | undefined;
+  /** The configpush.io/owner annotation: `<namespace>/<name>` of the owning push. */
+  owner: string | undefined;
+  /** The configpush.io/owner-uid annotation. */
+  ownerUid: string | undefined;
+  /** keepTargetFacts's packed string; undefined under keepTargetMetadataOnly. */
+  facts: string | undefined;
+}
+
+function isKeptTarget(metadata: object): metadata is KeptTargetMetadata {
+  return 'ownerUid' in metadata;
+}
+
+/** A target's owner annotations, from either shape. */
+export function targetOwnership(obj: V1ConfigMap | V1Secret): { owner: string | undefined; ownerUid: string | undefined } {
+  const metadata = obj.metadata;
+  if (metadata === undefined) return { owner: undefined, ownerUid: undefined };
+  if (isKeptTarget(metadata)) return { owner: metadata.owner, ownerUid: metadata.ownerUid };
+  return { owner: metadata.annotations?.[ANNOTATION.owner], ownerUid: metadata.annotations?.[ANNOTATION.ownerUid] };
+}
+
+/** Sets a cached target's owner strings to other copies of equal values (owner-strings.ts); a target not trimmed is left alone. */
+export function shareTargetOwnership(obj: V1ConfigMap | V1Secret, strings: { ownerUid?: string }): void {
+  const metadata = obj.metadata;
+  if (metadata === undefined || !isKeptTarget(metadata)) return;
+  if (strings.ownerUid !== undefined && metadata.ownerUid === strings.ownerUid) metadata.ownerUid = strings.ownerUid;
+}
+
+/**
+ * keepTargetMetadataOnly, with `facts` (keepTargetFacts's packed string).
+ * One literal of fixed shape, as keepRevisionMetadata's: built from spreads,
+ * or with fields added after, they went to a separate properties array (~90
  * B more per cached target, bench/cache-memory.ts). An absent field is
  * undefined, which readers (property reads only) and JSON treat as absent.
  */
 function keepTargetMetadata(obj: V1ConfigMap | V1Secret, facts: string | undefined): void {
   const { name, namespace, resourceVersion, annotations } = obj.metadata ?? {};
-  // Assigned into {} (which has room for four fields in itself): a literal with computed keys takes 8 B more.
-  const kept: Record<string, string | undefined> = {};
-  kept[ANNOTATION.owner] = annotations?.[ANNOTATION.owner];
-  kept[ANNOTATION.ownerUid] = annotations?.[ANNOTATION.ownerUid];
-  kept[CACHED_FACTS_ANNOTATION] = facts;
-  obj.metadata = { name, namespace, resourceVersion, annotations: kept } as NonNullable<V1ConfigMap['metadata']>;
+  const kept: KeptTargetMetadata = {
+    name,
+    namespace,
+    resourceVersion,
+    owner: annotations?.[ANNOTATION.owner],
+    ownerUid: annotations?.[ANNOTATION.ownerUid],
+    facts,
+  };
+  obj.metadata = kept as NonNullable<V1ConfigMap['metadata']>;
   // Not `delete`: see dropManagedFields.
   if (obj.data !== undefined) unset(obj, 'data');
   if ('binaryData' in obj && obj.binaryData !== undefined) unset(obj, 'binaryData');
   if ('stringData' in obj && obj.stringData !== undefined) unset(obj, 'stringData');
 }
-
-/**
- * The cache-only annotation keepTargetFacts adds: never on a real object (the
- * transform rebuilds the annotations from known keys, so a real annotation of
- * this name is dropped first), never written (writes start from a live read).
- */
-export const CACHED_FACTS_ANNOTATION = 'cache.configpush.io/target-facts';
 
 /** What keepTargetFacts keeps of a target's content and history, besides its metadata. */
 export interface CachedTargetFacts {
@@ -266,6 +302,8 @@ export interface CachedTargetFacts {
  */
 export function keepTargetFacts(kind: TargetKind, key: DigestKey): (obj: V1ConfigMap | V1Secret) => void {
   return (obj) => {
+    // Trimmed already (its content is gone): a digest now would be of nothing.
+    if (obj.metadata !== undefined && isKeptTarget(obj.metadata)) return;
     const targetDigest = observedTargetDigest(kind, obj, key);
     const operationKey = obj.metadata?.annotations?.[ANNOTATION.operationKey];
     const lastWrittenAt = lastWriteTime(obj);
@@ -281,7 +319,8 @@ function flat(text: string): string {
 
 /** The facts keepTargetFacts packed into a cached target; undefined if it has none. */
 export function cachedTargetFacts(obj: V1ConfigMap | V1Secret): CachedTargetFacts | undefined {
-  const packed = obj.metadata?.annotations?.[CACHED_FACTS_ANNOTATION];
+  const metadata = obj.metadata;
+  const packed = metadata !== undefined && isKeptTarget(metadata) ? metadata.facts : undefined;
   if (packed === undefined) return undefined;
   const first = packed.indexOf(' ');
   const second = packed.indexOf(' ', first + 1);

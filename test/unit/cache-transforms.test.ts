@@ -7,7 +7,7 @@ import { finalizerState } from '../../src/configpush/finalizer.js';
 import { contentDigest } from '../../src/core/content-digest.js';
 import { renderTarget } from '../../src/core/desired-target.js';
 import { desiredTargetDigest } from '../../src/core/target-digest.js';
-import { CACHED_FACTS_ANNOTATION, cachedTargetFacts, keepTargetFacts, keepTargetMetadataOnly, trimPush } from '../../src/runtime/cache-transforms.js';
+import { cachedTargetFacts, keepTargetFacts, keepTargetMetadataOnly, shareTargetOwnership, targetOwnership, trimPush } from '../../src/runtime/cache-transforms.js';
 
 describe('cache transforms', () => {
   it('keep of a target only what ownership lookups and echo detection read', () => {
@@ -26,12 +26,8 @@ describe('cache transforms', () => {
       stringData: { token: 'plain' },
     };
     keepTargetMetadataOnly(secret);
-    expect(secret.metadata).toEqual({
-      name: 's',
-      namespace: 'ns',
-      resourceVersion: '7',
-      annotations: { [ANNOTATION.owner]: 'ns/p', [ANNOTATION.ownerUid]: 'pu' },
-    });
+    expect(secret.metadata).toEqual({ name: 's', namespace: 'ns', resourceVersion: '7', owner: 'ns/p', ownerUid: 'pu', facts: undefined });
+    expect(targetOwnership(secret)).toEqual({ owner: 'ns/p', ownerUid: 'pu' });
     expect(secret.data).toBeUndefined();
     expect(secret.stringData).toBeUndefined();
     // What a write or a log would serialize carries no Secret value.
@@ -66,8 +62,8 @@ describe('keepTargetFacts: the target watches\' transform', () => {
       ...body.metadata,
       resourceVersion: '7',
       managedFields: [{ manager: FIELD_MANAGER, operation: 'Update', time: new Date('2026-11-29T10:00:00Z') }],
-      // A real annotation of the cache's own name is not trusted: it is replaced.
-      annotations: { ...body.metadata?.annotations, [CACHED_FACTS_ANNOTATION]: 'forged 2026-01-01T00:00:00Z =1-0123456789' },
+      // A real annotation named as the cache's facts once were is not trusted: the cache keeps its facts apart.
+      annotations: { ...body.metadata?.annotations, 'cache.configpush.io/target-facts': 'forged 2026-01-01T00:00:00Z =1-0123456789' },
     };
     return JSON.parse(JSON.stringify(body)) as V1Secret;
   };
@@ -76,7 +72,7 @@ describe('keepTargetFacts: the target watches\' transform', () => {
     const secret = live();
     keepTargetFacts('Secret', key)(secret);
     expect(secret.data).toBeUndefined();
-    expect(secret.metadata?.annotations?.[ANNOTATION.ownerUid]).toBe('pu');
+    expect(targetOwnership(secret).ownerUid).toBe('pu');
     expect(cachedTargetFacts(secret)).toEqual({ targetDigest: desiredTargetDigest('Secret', content, digest, key), operationKey: '1-0123456789', lastWrittenAt: '2026-11-29T10:00:00Z' });
     const text = JSON.stringify(secret);
     expect(text).not.toContain(Buffer.from('secret').toString('base64'));
@@ -241,24 +237,44 @@ describe('cached target metadata: one fixed shape, what the readers read', () =>
     const owned = configMap({ [ANNOTATION.owner]: 'ns/p', [ANNOTATION.ownerUid]: 'pu', [ANNOTATION.operationKey]: '1-abc', other: 'x' });
     const foreign = configMap({ other: 'x' });
     for (const target of [owned, foreign]) keepTargetFacts('ConfigMap', key)(target);
-    expect(owned.metadata?.annotations?.[ANNOTATION.owner]).toBe('ns/p');
-    expect(owned.metadata?.annotations?.[ANNOTATION.ownerUid]).toBe('pu');
+    expect(targetOwnership(owned)).toEqual({ owner: 'ns/p', ownerUid: 'pu' });
     expect(cachedTargetFacts(owned)?.operationKey).toBe('1-abc');
     expect(owned.metadata?.resourceVersion).toBe('5');
-    expect(Object.keys(owned.metadata ?? {})).toEqual(Object.keys(foreign.metadata ?? {}));
-    expect(Object.keys(owned.metadata?.annotations ?? {})).toEqual([ANNOTATION.owner, ANNOTATION.ownerUid, CACHED_FACTS_ANNOTATION]);
-    expect(Object.keys(foreign.metadata?.annotations ?? {})).toEqual([ANNOTATION.owner, ANNOTATION.ownerUid, CACHED_FACTS_ANNOTATION]);
+    expect(Object.keys(owned.metadata ?? {})).toEqual(['name', 'namespace', 'resourceVersion', 'owner', 'ownerUid', 'facts']);
+    expect(Object.keys(foreign.metadata ?? {})).toEqual(Object.keys(owned.metadata ?? {}));
     // A target without the owner annotations reads as one without them (undefined), and serializes without them.
-    expect(foreign.metadata?.annotations?.[ANNOTATION.owner]).toBeUndefined();
-    expect(Object.keys(JSON.parse(JSON.stringify(foreign.metadata?.annotations)) as object)).toEqual([CACHED_FACTS_ANNOTATION]);
+    expect(targetOwnership(foreign)).toEqual({ owner: undefined, ownerUid: undefined });
+    expect(Object.keys(JSON.parse(JSON.stringify(foreign.metadata)) as object)).toEqual(['name', 'namespace', 'resourceVersion', 'facts']);
     expect(owned.data).toBeUndefined();
-    expect(JSON.stringify(owned)).not.toMatch(/"v"|labels|"uid"/);
+    expect(JSON.stringify(owned)).not.toMatch(/"v"|labels|"uid"|annotations/);
+  });
+
+  it('trimming twice keeps the facts of the first (the second has no content to digest)', () => {
+    const target = configMap({ [ANNOTATION.ownerUid]: 'pu', [ANNOTATION.operationKey]: '1-abc' });
+    keepTargetFacts('ConfigMap', key)(target);
+    const once = structuredClone(target.metadata);
+    keepTargetFacts('ConfigMap', key)(target);
+    expect(target.metadata).toEqual(once);
+  });
+
+  it('reads the owner annotations of a target as the apiserver sends it too (a DELETE event is not trimmed), and shares strings only into a trimmed one', () => {
+    const sent = configMap({ [ANNOTATION.owner]: 'ns/p', [ANNOTATION.ownerUid]: 'pu' });
+    expect(targetOwnership(sent)).toEqual({ owner: 'ns/p', ownerUid: 'pu' });
+    const before = structuredClone(sent);
+    shareTargetOwnership(sent, { ownerUid: 'pu' });
+    expect(sent).toEqual(before);
+    const kept = structuredClone(sent);
+    keepTargetFacts('ConfigMap', key)(kept);
+    shareTargetOwnership(kept, { ownerUid: 'other' });
+    expect(targetOwnership(kept).ownerUid).toBe('pu');
+    shareTargetOwnership(kept, { ownerUid: 'pu' });
+    expect(targetOwnership(kept).ownerUid).toBe('pu');
   });
 
   it('keepTargetMetadataOnly keeps no facts', () => {
     const target = configMap({ [ANNOTATION.owner]: 'ns/p' });
     keepTargetMetadataOnly(target);
     expect(cachedTargetFacts(target)).toBeUndefined();
-    expect(JSON.parse(JSON.stringify(target.metadata)) as object).toEqual({ name: 'c', namespace: 'ns', resourceVersion: '5', annotations: { [ANNOTATION.owner]: 'ns/p' } });
+    expect(JSON.parse(JSON.stringify(target.metadata)) as object).toEqual({ name: 'c', namespace: 'ns', resourceVersion: '5', owner: 'ns/p' });
   });
 });
