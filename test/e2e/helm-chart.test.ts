@@ -51,9 +51,21 @@ describe('charts/configpush-operator', () => {
     helm = helmBinary();
   }, 900_000);
 
-  /** `helm template` of the chart, as objects; fails the test with helm's stderr if it fails. */
+  /**
+   * What a Kubernetes 1.36 cluster serves that helm's built-in list (used
+   * without a cluster) lacks: the chart renders manifests/finalizer-policy.yaml
+   * only where the cluster serves its API (manifests-verbatim.yaml).
+   */
+  const SERVED_BY_1_36 = ['--api-versions', 'admissionregistration.k8s.io/v1/MutatingAdmissionPolicy'];
+  const FINALIZER_POLICY_IDS = ['admissionregistration.k8s.io/v1/MutatingAdmissionPolicy//configpush-finalizer', 'admissionregistration.k8s.io/v1/MutatingAdmissionPolicyBinding//configpush-finalizer'];
+
+  /** `helm template` of the chart for a 1.36 cluster, as objects; fails the test with helm's stderr if it fails. */
   function template(...args: string[]): K8sObject[] {
-    const result = runHelm(helm, ['template', RELEASE, CHART_DIR, '--namespace', OPERATOR_NAMESPACE, '--include-crds', ...args]);
+    return templateFor(SERVED_BY_1_36, ...args);
+  }
+
+  function templateFor(apiVersions: string[], ...args: string[]): K8sObject[] {
+    const result = runHelm(helm, ['template', RELEASE, CHART_DIR, '--namespace', OPERATOR_NAMESPACE, '--include-crds', ...apiVersions, ...args]);
     expect(result.stderr).toBe('');
     expect(result.status).toBe(0);
     return parseObjects(result.stdout);
@@ -140,6 +152,12 @@ describe('charts/configpush-operator', () => {
     expectSameObjects(template(), expected, [namespaceId]);
   });
 
+  it('leaves the finalizer policy out where the cluster does not serve MutatingAdmissionPolicy v1 (before 1.36), and nothing else', () => {
+    const expected = kustomizeObjects('manifests/');
+    for (const id of FINALIZER_POLICY_IDS) expect(expected.has(id), id).toBe(true);
+    expectSameObjects(templateFor([], '--set', 'namespace.create=true'), expected, FINALIZER_POLICY_IDS);
+  });
+
   it('renders a manifests/ file that has no template of its own from its verbatim copy, as kustomize does', () => {
     // Scratch copies of manifests/, crds/ and the chart, with one more file in
     // the kustomization: what happens when manifests/ grows (an admission
@@ -178,7 +196,7 @@ describe('charts/configpush-operator', () => {
       const expected = kustomizeObjects(join(scratch, 'manifests'));
       expect(expected.get(`v1/ConfigMap/${OPERATOR_NAMESPACE}/extra-settings`)).toBeDefined();
       expect(expected.get('admissionregistration.k8s.io/v1/ValidatingAdmissionPolicyBinding//extra-binding')).toBeDefined();
-      const rendered = runHelm(helm, ['template', RELEASE, join(scratch, 'chart'), '--namespace', OPERATOR_NAMESPACE, '--include-crds', '--set', 'namespace.create=true']);
+      const rendered = runHelm(helm, ['template', RELEASE, join(scratch, 'chart'), '--namespace', OPERATOR_NAMESPACE, '--include-crds', ...SERVED_BY_1_36, '--set', 'namespace.create=true']);
       expect(rendered.stderr).toBe('');
       expectSameObjects(parseObjects(rendered.stdout), expected);
     } finally {
@@ -311,7 +329,7 @@ describe('charts/configpush-operator', () => {
       // the namespace stay (a namespace never finishes deleting without a
       // controller-manager, and Helm leaves an existing CRD alone).
       runHelm(helm, ['uninstall', RELEASE, '--namespace', OPERATOR_NAMESPACE, '--ignore-not-found']);
-      const text = runHelm(helm, ['template', RELEASE, CHART_DIR, '--namespace', OPERATOR_NAMESPACE]).stdout;
+      const text = runHelm(helm, ['template', RELEASE, CHART_DIR, '--namespace', OPERATOR_NAMESPACE, ...SERVED_BY_1_36]).stdout;
       rendered = parseObjects(text);
       const removed = kubectl(['delete', '--ignore-not-found', '--wait=false', '-f', '-'], text);
       expect(removed.stderr).toBe('');
@@ -324,7 +342,7 @@ describe('charts/configpush-operator', () => {
     }, 120_000);
 
     it('installs: a server-side dry run of the rendered objects, helm install --dry-run=server, then for real', () => {
-      const serverDryRun = kubectl(['apply', '--dry-run=server', '-f', '-'], runHelm(helm, ['template', RELEASE, CHART_DIR, '--namespace', OPERATOR_NAMESPACE, '--include-crds']).stdout);
+      const serverDryRun = kubectl(['apply', '--dry-run=server', '-f', '-'], runHelm(helm, ['template', RELEASE, CHART_DIR, '--namespace', OPERATOR_NAMESPACE, '--include-crds', ...SERVED_BY_1_36]).stdout);
       expect(serverDryRun.stderr).not.toMatch(/error/i);
       expect(serverDryRun.status).toBe(0);
       expect(serverDryRun.stdout).toMatch(/deployment\.apps\/configpush-operator created \(server dry run\)/);

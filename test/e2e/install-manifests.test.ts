@@ -1,10 +1,12 @@
 import { spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, relative } from 'node:path';
 import { AppsV1Api } from '@kubernetes/client-node';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
 import { writes } from '../support/audit.js';
+import { admissionSetsFinalizer, removeFinalizerPolicy } from '../support/finalizer-policy.js';
 import { createPush, newNamespace, testKubeConfig, waitReady } from '../support/kube.js';
 import { startTestOperator } from '../support/operator.js';
 import { OPERATOR_USERNAME } from '../support/operator-identity.js';
@@ -17,6 +19,9 @@ function kubectl(...args: string[]) {
 }
 
 describe('manifests/', () => {
+  // The other e2e files run without the finalizer policy (finalizer-policy.test.ts covers it), so their write counts include the operator's finalizer patch.
+  afterAll(async () => removeFinalizerPolicy(testKubeConfig(), repoRoot));
+
   it('installs with kubectl apply -k: a server-side dry run, then for real', () => {
     // (kubectl warns about objects the e2e setup created without last-applied annotations; warnings are fine.)
     const dryRun = kubectl('apply', '-k', 'manifests/', '--dry-run=server');
@@ -28,6 +33,36 @@ describe('manifests/', () => {
     expect(real.stderr).not.toMatch(/error/i);
     expect(real.status).toBe(0);
     expect(real.stdout).toMatch(/deployment\.apps\/configpush-operator (created|configured|unchanged)/);
+  });
+
+  it('sets the operator\'s finalizer at admission (manifests/finalizer-policy.yaml)', async () => {
+    expect(kubectl('get', 'mutatingadmissionpolicy,mutatingadmissionpolicybinding', '-o', 'name').stdout.split('\n').filter(Boolean).sort()).toEqual([
+      'mutatingadmissionpolicy.admissionregistration.k8s.io/configpush-finalizer',
+      'mutatingadmissionpolicybinding.admissionregistration.k8s.io/configpush-finalizer',
+    ]);
+    await expect.poll(() => admissionSetsFinalizer(testKubeConfig()), { timeout: 20_000 }).toBe(true);
+  });
+
+  it('leaves the finalizer policy out with components/without-finalizer-policy (clusters before 1.36), and nothing else', () => {
+    const ids = (dir: string) => {
+      const result = kubectl('kustomize', dir);
+      expect(result.stderr).toBe('');
+      return parseAllDocuments(result.stdout)
+        .map((d) => d.toJS() as { kind: string; metadata: { name: string } })
+        .map((o) => `${o.kind}/${o.metadata.name}`)
+        .sort();
+    };
+    const installed = ids(join(repoRoot, 'manifests'));
+    expect(installed).toContain('MutatingAdmissionPolicy/configpush-finalizer');
+    expect(installed).toContain('MutatingAdmissionPolicyBinding/configpush-finalizer');
+    const overlay = mkdtempSync(join(tmpdir(), 'without-finalizer-policy-'));
+    try {
+      const manifests = relative(overlay, join(repoRoot, 'manifests'));
+      writeFileSync(join(overlay, 'kustomization.yaml'), `resources:\n  - ${manifests}\ncomponents:\n  - ${manifests}/components/without-finalizer-policy\n`);
+      expect(ids(overlay)).toEqual(installed.filter((id) => !id.startsWith('MutatingAdmissionPolicy')));
+    } finally {
+      rmSync(overlay, { recursive: true, force: true });
+    }
   });
 
   it('runs a hardened Deployment: 2 replicas, leader election, probes, limits, restricted security', async () => {
