@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { CustomObjectsApi, KubeConfig } from '@kubernetes/client-node';
 import { GROUP, PLURAL, VERSION } from '../src/api/constants.js';
 import { installCrds } from '../src/kube/install-crds.js';
+import { installFinalizerPolicy } from '../test/support/finalizer-policy.js';
 
 /**
  * The bench's own control plane (hack/cluster.sh with its own CLUSTER_DIR),
@@ -52,6 +53,13 @@ export class BenchCluster {
         await new Promise((resolve) => setTimeout(resolve, 250));
       }
     }
+  }
+
+  /** manifests/finalizer-policy.yaml, in effect when this returns. */
+  async installFinalizerPolicy(): Promise<void> {
+    const kubeConfig = new KubeConfig();
+    kubeConfig.loadFromFile(this.kubeconfig);
+    await installFinalizerPolicy(kubeConfig, this.root);
   }
 
   down(): void {

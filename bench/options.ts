@@ -43,6 +43,13 @@ export interface BenchOptions {
   fanoutWindowSeconds: number;
   /** Run the operator with --leader-elect, as the manifests do. */
   leaderElect: boolean;
+  /**
+   * Install manifests/finalizer-policy.yaml on the operator's control planes,
+   * as the manifests do (the apiserver sets the finalizer as a push is
+   * created, so the operator's finalizer patch is not needed). Never on the
+   * baseline's: it is a bare client and patches its finalizer in itself.
+   */
+  finalizerPolicy: boolean;
   /** One control plane per family (baseline kinds / operator kinds) instead of a fresh one per side: the smoke run's shortcut. */
   shareClusters: boolean;
   /** How long a controller must be quiet to count as settled. */
@@ -170,6 +177,7 @@ const USAGE = `usage: node <build>/bench/run.js [flags]   (npm run bench | npm r
   --fanout-window S       also read the apiserver's CPU over S seconds from each fan-out's create, one span for both sides
                           (default ${FULL.fanoutWindowSeconds}: not read; smoke ${SMOKE.fanoutWindowSeconds})
   --no-leader-elect       run the operator without --leader-elect (the manifests run it with)
+  --no-finalizer-policy   leave manifests/finalizer-policy.yaml off the operator's control planes (the manifests install it): the operator patches its finalizer in
   --share-clusters        one control plane per family instead of a fresh one per phase (default in --smoke)
   --quiet-ms MS           quiet time that counts as settled (default 3000, smoke 600)
   --update                re-run only --phases and keep the other phases' figures in the day's results
@@ -215,6 +223,7 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv, root: strin
       'fanout-repeats': { type: 'string' },
       'fanout-window': { type: 'string' },
       'no-leader-elect': { type: 'boolean' },
+      'no-finalizer-policy': { type: 'boolean' },
       'share-clusters': { type: 'boolean' },
       'quiet-ms': { type: 'string' },
       update: { type: 'boolean' },
@@ -281,6 +290,7 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv, root: strin
     fanoutRepeats: Math.max(1, num('fanout-repeats', values['fanout-repeats'], d.fanoutRepeats)),
     fanoutWindowSeconds: num('fanout-window', values['fanout-window'], d.fanoutWindowSeconds),
     leaderElect: values['no-leader-elect'] !== true,
+    finalizerPolicy: values['no-finalizer-policy'] !== true,
     shareClusters: values['share-clusters'] ?? smoke,
     quietMs: num('quiet-ms', values['quiet-ms'], smoke ? 600 : 3000),
     update: values.update === true,

@@ -759,6 +759,11 @@ function markdown(r: BenchResults): string {
   lines.push(
     `Run: ${r.startedAt} to ${r.finishedAt} (${Math.round(r.durationSeconds / 60)} min). Operator = \`src/main.ts\` built from this tree, run as a child process the way manifests/deployment.yaml runs it (${r.options.leaderElect ? '`--leader-elect`, ' : ''}${r.options.operatorNodeFlags?.length ? `node flags \`${r.options.operatorNodeFlags.join(' ')}\`, ` : ''}${operatorEnvText(r.options.operatorEnv)}${r.options.workers} workers, target concurrency ${r.options.targetConcurrency}, log level info to a file). ` +
       'Baseline = `bench/baseline.ts`: the same conditional writes (finalizer merge patch at the resourceVersion, per target a create when nothing was written yet, else a GET then create or replace at the resourceVersion, PUT status at the resourceVersion) straight on @kubernetes/client-node 2.0.1 with the operator\'s connection pooling, with the same concurrency, and nothing else. ' +
+      (r.options.finalizerPolicy === false
+        ? 'The operator\'s control planes ran **without** manifests/finalizer-policy.yaml (`--no-finalizer-policy`): the operator patched its finalizer in, as the baseline does. '
+        : r.options.finalizerPolicy === true
+          ? 'The operator\'s control planes had manifests/finalizer-policy.yaml installed, as the manifests install it: the apiserver sets the finalizer as a push is created, so the operator makes no finalizer patch; the baseline\'s have no policy and it patches its finalizer in. '
+          : '') +
       (r.options.baselineNodeFlags?.length ? `The baseline ran with node flags \`${r.options.baselineNodeFlags.join(' ')}\` (\`--baseline-node-flags\`; by default it has none). ` : '') +
       (r.options.baselineRecords ? '**With `--baseline-records`**: the baseline also writes a ControllerRevision of the content before the status and an `Applied` Event after it, as the operator does, so the requests per push are equal and the ratios show the operator\'s own overhead (the issue\'s targets are judged against the baseline without them). ' : '') +
       `${r.options.shareClusters ? 'One control plane per family (smoke shortcut)' : 'Each phase ran on a fresh control plane'}; writes are counted from the audit log.` +

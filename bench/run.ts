@@ -100,6 +100,8 @@ class Bench {
     if (!this.options.shareClusters || !this.started.has(dir)) {
       await cluster.fresh();
       this.started.add(dir);
+      // The operator's install sets its finalizer at admission; the baseline is a bare client (options.ts).
+      if (!kind.startsWith('baseline') && this.options.finalizerPolicy) await cluster.installFinalizerPolicy();
     }
     return cluster;
   }
