@@ -47,6 +47,12 @@ export interface EventRecorderOptions {
   maxConcurrentWrites?: number;
   /** ...and at most this many waiting; more are dropped and logged, as client-go's broadcaster drops when its buffer is full (default 1000). */
   maxQueued?: number;
+  /**
+   * Drops are logged at most once per this interval, as a count (default
+   * 10 s): a push whose 5,000 targets all fail drops thousands of Events at
+   * once, and a warning each was a log flood of its own.
+   */
+  dropReportIntervalMs?: number;
 }
 
 /**
@@ -62,6 +68,11 @@ export class EventRecorder {
   private writing = 0;
   private idleWaiters: (() => void)[] = [];
   private dropped = 0;
+  /** Drops not yet logged, and when they were last logged (drop reports are rate-limited). */
+  private droppedUnreported = 0;
+  private lastDropReportAt: number | undefined;
+  private dropReportTimer: NodeJS.Timeout | undefined;
+  private lastDropped: { reason: EventReason; namespace: string; configpush: string } | undefined;
 
   constructor(
     private readonly core: CoreV1Api,
@@ -79,11 +90,37 @@ export class EventRecorder {
   emit(object: InvolvedObject, type: EventType, reason: EventReason, message: string, occurrence: EventOccurrence = 'repeatable'): void {
     if (this.queued.length >= (this.options.maxQueued ?? 1000)) {
       this.dropped += 1;
-      this.log.warn({ reason, namespace: object.namespace, configpush: object.name, dropped: this.dropped }, 'event dropped: too many waiting to be written');
+      this.droppedUnreported += 1;
+      this.lastDropped = { reason, namespace: object.namespace, configpush: object.name };
+      this.reportDrops();
       return;
     }
     this.queued.push(() => this.record(object, type, reason, message, occurrence));
     this.pump();
+  }
+
+  /**
+   * Logs the drops not yet logged, now if the last report is older than the
+   * interval, else once it is (one timer, unref'd: a pending report never
+   * holds the process). The line names the Event that was dropped last.
+   */
+  private reportDrops(): void {
+    const interval = this.options.dropReportIntervalMs ?? 10_000;
+    const sinceLast = this.lastDropReportAt === undefined ? Infinity : Date.now() - this.lastDropReportAt;
+    if (sinceLast < interval) {
+      this.dropReportTimer ??= setTimeout(() => {
+        this.dropReportTimer = undefined;
+        this.reportDrops();
+      }, interval - sinceLast).unref();
+      return;
+    }
+    if (this.droppedUnreported === 0) return;
+    this.log.warn(
+      { ...this.lastDropped, dropped: this.droppedUnreported, droppedTotal: this.dropped },
+      'events dropped: too many waiting to be written',
+    );
+    this.droppedUnreported = 0;
+    this.lastDropReportAt = Date.now();
   }
 
   /**

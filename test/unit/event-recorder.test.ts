@@ -174,4 +174,22 @@ describe('EventRecorder.emit', () => {
     expect(created).toEqual(['m0', 'm1', 'm2']);
     expect(await recorder.flush(20)).toBe(true);
   });
+
+  it('logs drops as a count at most once per interval, not a line each, and reports the rest when the interval is over', async () => {
+    const lines: { msg: string; dropped: number; droppedTotal: number; configpush: string }[] = [];
+    const log = pino({ level: 'warn' }, { write: (line: string) => void lines.push(JSON.parse(line)) });
+    const { core, releaseAll } = gatedCore();
+    const recorder = new EventRecorder(core, log, { ...options, maxConcurrentWrites: 1, maxQueued: 2, dropReportIntervalMs: 50 });
+    for (let i = 0; i < 2003; i++) recorder.emit({ ...object, name: `p${i}`, uid: `u${i}` }, 'Warning', 'Failed', `m${i}`);
+    // 1 writing, 2 waiting, 2,000 dropped: the first drop is logged at once, the other 1,999 wait for the interval.
+    const dropLines = () => lines.filter((l) => l.msg === 'events dropped: too many waiting to be written');
+    expect(dropLines()).toEqual([expect.objectContaining({ dropped: 1, droppedTotal: 1, configpush: 'p3' })]);
+    await new Promise((resolve) => setTimeout(resolve, 80));
+    expect(dropLines()).toEqual([
+      expect.objectContaining({ dropped: 1, droppedTotal: 1, configpush: 'p3' }),
+      expect.objectContaining({ dropped: 1999, droppedTotal: 2000, configpush: 'p2002' }),
+    ]);
+    await releaseAll();
+    expect(await recorder.flush(50)).toBe(true);
+  });
 });
