@@ -38,11 +38,20 @@ export async function getPush(namespace: string, name: string): Promise<ConfigPu
   return (await custom.getNamespacedCustomObject({ ...base, namespace, name })) as ConfigPush;
 }
 
-/** Replaces the spec (a conditional update at the version just read). */
+/**
+ * Replaces the spec (a conditional update at the version just read), again from a fresh read on a 409, as `kubectl edit`
+ * does: the operator's status writes move the push's resourceVersion whenever they like.
+ */
 export async function updateSpec(namespace: string, name: string, mutate: (spec: ConfigPushSpec) => ConfigPushSpec): Promise<ConfigPush> {
-  const push = await getPush(namespace, name);
-  const body = { ...push, spec: mutate(structuredClone(push.spec)) };
-  return (await custom.replaceNamespacedCustomObject({ ...base, namespace, name, body })) as ConfigPush;
+  for (let attempt = 1; ; attempt++) {
+    const push = await getPush(namespace, name);
+    const body = { ...push, spec: mutate(structuredClone(push.spec)) };
+    try {
+      return (await custom.replaceNamespacedCustomObject({ ...base, namespace, name, body })) as ConfigPush;
+    } catch (err) {
+      if ((err as { code?: number }).code !== 409 || attempt >= 5) throw err;
+    }
+  }
 }
 
 export async function deletePush(namespace: string, name: string): Promise<void> {
