@@ -9,6 +9,7 @@ import { operationKey, rollbackKey } from '../core/operation-key.js';
 import { revisionOfRollbackKey, rollbackTarget, type RevisionRecord } from '../core/revisions.js';
 import { resolveSpec, targetId, type NamespaceInfo, type ResolvedSpec, type ResolvedTarget } from '../core/resolve-spec.js';
 import { targetLabel, type TargetOutcome } from '../core/target-outcome.js';
+import { targetEvents } from '../core/target-events.js';
 import { digestKeyOf, withSources } from '../core/sources.js';
 import { refusePush, type TenancyPolicy } from '../core/tenancy.js';
 import { SourceValuesNotRead, withoutSourceValues } from '../core/unread-source-values.js';
@@ -537,24 +538,9 @@ export class ConfigPushReconciler implements Reconciler {
 
   private emitEvents(push: ConfigPush, key: string, outcomes: TargetOutcome[], prune: PruneResult | undefined): void {
     const object = involved(push);
-    const written = outcomes.filter((o) => o.wrote && !o.driftCorrected);
-    if (written.length > 0) {
-      const names = written.map((o) => targetLabel(o.target)).join(', ');
-      // 'once': the key makes each target's write under it happen once, so this message cannot repeat.
-      this.deps.events.emit(object, 'Normal', 'Applied', `operation ${key} applied to ${names}`, 'once');
-    }
-    const corrected = outcomes.filter((o) => o.driftCorrected);
-    if (corrected.length > 0) {
-      this.deps.metrics.driftCorrections.inc(corrected.length);
-      const names = corrected.map((o) => targetLabel(o.target)).join(', ');
-      this.deps.events.emit(object, 'Normal', 'DriftCorrected', `restored desired content of ${names}`);
-    }
-    for (const outcome of outcomes) {
-      // One series per target and writer (the message is stable while the fight lasts).
-      if (outcome.state === 'Contended') this.deps.events.emit(object, 'Warning', 'Contended', outcome.message ?? 'contended');
-      if (outcome.state === 'Conflict') this.deps.events.emit(object, 'Warning', 'Conflict', outcome.message ?? 'conflict');
-      if (outcome.state === 'Failed') this.deps.events.emit(object, 'Warning', 'Failed', outcome.message ?? 'failed');
-    }
+    const corrected = outcomes.filter((o) => o.driftCorrected).length;
+    if (corrected > 0) this.deps.metrics.driftCorrections.inc(corrected);
+    for (const event of targetEvents(key, outcomes)) this.deps.events.emit(object, event.type, event.reason, event.message, event.once ? 'once' : 'repeatable');
     if (prune && prune.touched > 0) {
       const deleted = prune.policy === 'Delete';
       const plural = prune.touched === 1 ? '' : 's';
