@@ -103,11 +103,12 @@ export class EventRecorder {
    * Logs the drops not yet logged, now if the last report is older than the
    * interval, else once it is (one timer, unref'd: a pending report never
    * holds the process). The line names the Event that was dropped last.
+   * `now`: whatever the interval (a stop, whose process may exit before the timer).
    */
-  private reportDrops(): void {
+  private reportDrops(now = false): void {
     const interval = this.options.dropReportIntervalMs ?? 10_000;
     const sinceLast = this.lastDropReportAt === undefined ? Infinity : Date.now() - this.lastDropReportAt;
-    if (sinceLast < interval) {
+    if (!now && sinceLast < interval) {
       this.dropReportTimer ??= setTimeout(() => {
         this.dropReportTimer = undefined;
         this.reportDrops();
@@ -115,6 +116,8 @@ export class EventRecorder {
       return;
     }
     if (this.droppedUnreported === 0) return;
+    clearTimeout(this.dropReportTimer);
+    this.dropReportTimer = undefined;
     this.log.warn(
       { ...this.lastDropped, dropped: this.droppedUnreported, droppedTotal: this.dropped },
       'events dropped: too many waiting to be written',
@@ -129,6 +132,8 @@ export class EventRecorder {
    * apiserver that does not answer. Resolves true when all were written.
    */
   async flush(timeoutMs = Number.POSITIVE_INFINITY): Promise<boolean> {
+    // Drops still waiting for their rate-limited report are told now: a stop may not outlive the timer.
+    this.reportDrops(true);
     if (this.writing === 0 && this.queued.length === 0) return true;
     const idle = new Promise<boolean>((resolve) => this.idleWaiters.push(() => resolve(true)));
     if (!Number.isFinite(timeoutMs)) return idle;

@@ -192,4 +192,24 @@ describe('EventRecorder.emit', () => {
     await releaseAll();
     expect(await recorder.flush(50)).toBe(true);
   });
+
+  it('a flush (the operator stopping) reports the drops still waiting for the interval at once', async () => {
+    const lines: { msg: string; dropped: number; droppedTotal: number }[] = [];
+    const log = pino({ level: 'warn' }, { write: (line: string) => void lines.push(JSON.parse(line)) });
+    const { core, releaseAll } = gatedCore();
+    const recorder = new EventRecorder(core, log, { ...options, maxConcurrentWrites: 1, maxQueued: 2, dropReportIntervalMs: 60_000 });
+    for (let i = 0; i < 13; i++) recorder.emit({ ...object, uid: `u${i}` }, 'Warning', 'Failed', `m${i}`);
+    const dropLines = () => lines.filter((l) => l.msg === 'events dropped: too many waiting to be written').map((l) => [l.dropped, l.droppedTotal]);
+    expect(dropLines()).toEqual([[1, 1]]);
+    const flushed = recorder.flush(50);
+    expect(dropLines()).toEqual([
+      [1, 1],
+      [9, 10],
+    ]);
+    await releaseAll();
+    expect(await flushed).toBe(true);
+    // Nothing left to report: a later flush adds no line.
+    expect(await recorder.flush(50)).toBe(true);
+    expect(dropLines()).toHaveLength(2);
+  });
 });
