@@ -6,6 +6,7 @@ import { PermanentError, TransientError } from '../core/errors.js';
 import { generationOfKey } from '../core/operation-key.js';
 import { targetId, type ResolvedSpec, type ResolvedTarget } from '../core/resolve-spec.js';
 import { targetLabel, type TargetOutcome } from '../core/target-outcome.js';
+import { WARNINGS_PER_REASON } from '../core/target-events.js';
 import { planTargetOf, planVerified, type CachedTarget, type TargetPlan, type Verification } from '../core/target-plan.js';
 import { refuseTarget } from '../core/tenancy.js';
 import { SourceValuesNotRead } from '../core/unread-source-values.js';
@@ -145,6 +146,18 @@ export interface ApplyContext {
  */
 export function targetApplier(context: ApplyContext): (target: ResolvedTarget, mode: 'apply' | 'inspect') => Promise<TargetOutcome> {
   const { spec, log } = context;
+  // Failures logged at warn in this reconcile. A fan-out whose 5,000 targets
+  // all fail the same way (an impersonated account without rights there)
+  // would log 5,000 warnings a reconcile; as with their Events
+  // (core/target-events.ts), the first few are warnings, one line says the
+  // rest go to debug, and the push's status lists every target's message.
+  let warned = 0;
+  const logFailure = (fields: object) => {
+    warned += 1;
+    if (warned <= WARNINGS_PER_REASON) log.warn(fields, 'target not applied');
+    else log.debug(fields, 'target not applied');
+    if (warned === WARNINGS_PER_REASON + 1) log.warn({ shown: WARNINGS_PER_REASON }, "more targets not applied: logged at debug level; the ConfigPush's status lists them");
+  };
   return async (target, mode) => {
     const refused = refuseTarget(context.pushNamespace, target, spec, context.namespaceAnnotations(target.namespace));
     if (refused) return { target, state: 'Failed', message: refused.message, error: new PermanentError(refused.reason, refused.message) };
@@ -161,7 +174,7 @@ export function targetApplier(context: ApplyContext): (target: ResolvedTarget, m
       // Not this target's failure: the reconcile reads the sources and runs again (reconciler.ts).
       if (err instanceof SourceValuesNotRead) throw err;
       const error = toApiError(err);
-      log.warn({ target: targetLabel(target), retry: error.retry, error: error.message }, 'target not applied');
+      logFailure({ target: targetLabel(target), retry: error.retry, error: error.message });
       return { target, state: 'Failed', message: `${targetLabel(target)}: ${error.message}`, error };
     }
   };

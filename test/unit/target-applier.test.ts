@@ -1,10 +1,11 @@
-import type { V1ConfigMap } from '@kubernetes/client-node';
+import { ApiException, type V1ConfigMap } from '@kubernetes/client-node';
 import { pino } from 'pino';
 import { Registry } from 'prom-client';
 import { describe, expect, it, vi } from 'vitest';
 import { ANNOTATION, MANAGED_BY_LABEL, MANAGED_BY_VALUE } from '../../src/api/constants.js';
 import { createConfigPushMetrics } from '../../src/configpush/metrics.js';
-import { applyTarget, SourcesChangedError } from '../../src/configpush/target-applier.js';
+import { applyTarget, SourcesChangedError, targetApplier } from '../../src/configpush/target-applier.js';
+import { WARNINGS_PER_REASON } from '../../src/core/target-events.js';
 import { contentDigest } from '../../src/core/content-digest.js';
 import { operationKey } from '../../src/core/operation-key.js';
 import { resolveSpec } from '../../src/core/resolve-spec.js';
@@ -77,5 +78,41 @@ describe('applyTarget with sources: a newer revision written by another run of t
     await applyTarget(client, target, spec, ownership, log, metrics(), { mode: 'apply', previouslyWritten: true, assumeAbsent: false, confirmSources });
     expect(confirmSources).not.toHaveBeenCalled();
     expect(replace).toHaveBeenCalledTimes(1);
+  });
+});
+
+describe('targetApplier: failures of a wide push', () => {
+  it('logs the first few failed targets at warn, says once that the rest go to debug, and still fails every one', async () => {
+    const lines: { level: number; msg: string; target?: string; shown?: number }[] = [];
+    const recorded = pino({ level: 'debug' }, { write: (line: string) => void lines.push(JSON.parse(line)) });
+    const wide = {
+      ...push,
+      spec: { targets: Array.from({ length: WARNINGS_PER_REASON + 3 }, (_, i) => ({ kind: 'ConfigMap' as const, name: `cfg-${i}` })), data: { k: 'v' } },
+    } as ConfigPush;
+    const wideSpec = resolveSpec(wide);
+    const forbidden = new ApiException(403, 'Forbidden', JSON.stringify({ kind: 'Status', code: 403, reason: 'Forbidden', message: 'configmaps is forbidden' }), {});
+    const client = { read: vi.fn(), create: vi.fn(async () => Promise.reject(forbidden)), replace: vi.fn(), delete: vi.fn() } as unknown as TargetClient;
+    const apply = targetApplier({
+      targets: client,
+      spec: wideSpec,
+      ownership: { ...ownership, contentDigest: wideSpec.digest },
+      pushNamespace: 'a',
+      namespaceAnnotations: () => ({}),
+      previouslyWritten: new Set(),
+      isTargetCached: () => false,
+      log: recorded,
+      metrics: metrics(),
+    });
+
+    const outcomes = [];
+    for (const t of wideSpec.targets) outcomes.push(await apply(t, 'apply'));
+
+    expect(outcomes.map((o) => o.state)).toEqual(wideSpec.targets.map(() => 'Failed'));
+    const warnings = lines.filter((l) => l.level === 40);
+    expect(warnings.filter((l) => l.msg === 'target not applied').map((l) => l.target)).toEqual(
+      wideSpec.targets.slice(0, WARNINGS_PER_REASON).map((t) => `ConfigMap a/${t.name}`),
+    );
+    expect(warnings.filter((l) => l.msg !== 'target not applied')).toEqual([expect.objectContaining({ shown: WARNINGS_PER_REASON })]);
+    expect(lines.filter((l) => l.level === 20 && l.msg === 'target not applied')).toHaveLength(3);
   });
 });
