@@ -19,7 +19,7 @@ import { restartAnnotationKey } from '../../src/configpush/workload-restarter.js
 import { CONSUMER_VALUE_PREFIX } from '../../src/core/consumers.js';
 import type { ConfigPush, ConfigPushSpec } from '../../src/api/types.js';
 import { readAudit, writes, type AuditEvent } from '../support/audit.js';
-import { core, createPush, getPush, impersonating, newNamespace, pushExists, readConfigMap, readSecret, eventually, testKubeConfig, waitReady } from '../support/kube.js';
+import { core, createPush, getPush, impersonating, newNamespace, pushExists, readConfigMap, readSecret, eventually, retryOnConflict, testKubeConfig, waitReady } from '../support/kube.js';
 import { settled, startTestOperator, type TestOperator } from '../support/operator.js';
 import { OPERATOR_USERNAME } from '../support/operator-identity.js';
 import { kubeconfigPath, repoRoot } from '../support/paths.js';
@@ -58,21 +58,12 @@ function as(user: string, group = 'system:authenticated') {
       custom.deleteNamespacedCustomObject({ ...base, namespace, name, ...(dryRun ? { dryRun } : {}) }) as Promise<unknown>,
     /** What the namespace controller does to each resource of a namespace being deleted. */
     removeAll: (namespace: string) => custom.deleteCollectionNamespacedCustomObject({ ...base, namespace }) as Promise<unknown>,
-    /**
-     * Reads the push, changes it and replaces it, again from a fresh read on a 409, as `kubectl edit` and client-go's
-     * RetryOnConflict do: the operator's own status writes move the resourceVersion at any time, and a conflict is
-     * decided before admission, so it would hide the answer that the test is about.
-     */
-    edit: async (namespace: string, name: string, change: (push: ConfigPush) => ConfigPush) => {
-      for (let attempt = 1; ; attempt++) {
+    /** Reads the push as this user, changes it and replaces it, again from a fresh read on a 409 (retryOnConflict). */
+    edit: (namespace: string, name: string, change: (push: ConfigPush) => ConfigPush) =>
+      retryOnConflict(async () => {
         const push = (await custom.getNamespacedCustomObject({ ...base, namespace, name })) as ConfigPush;
-        try {
-          return (await custom.replaceNamespacedCustomObject({ ...base, namespace, name, body: change(push) })) as ConfigPush;
-        } catch (error) {
-          if (!(error instanceof ApiException) || error.code !== 409 || attempt >= 5) throw error;
-        }
-      }
-    },
+        return (await custom.replaceNamespacedCustomObject({ ...base, namespace, name, body: change(push) })) as ConfigPush;
+      }),
     /** What `kubectl auth can-i <verb> <resource> -n <namespace>` answers for this user. */
     canI: async (verb: string, resource: string, namespace: string, name?: string) => {
       const [plural = '', ...group] = resource.split('.');
@@ -489,10 +480,7 @@ describe('a ConfigPush may only cause what its author could cause (manifests/adm
   it('3c. requires restartConsumers\' patch rights in every namespace when a target has a namespaceSelector', async () => {
     const label = `authz-${Math.random().toString(36).slice(2, 8)}`;
     const home = await newNamespace('authz-consumers-fanout');
-    const matched = await newNamespace('authz-consumers-matched', { [ALLOWED_SOURCES_ANNOTATION]: home });
-    const namespace = await core.readNamespace({ name: matched });
-    namespace.metadata = { ...namespace.metadata, labels: { ...namespace.metadata?.labels, fanout: label } };
-    await core.replaceNamespace({ name: matched, body: namespace });
+    const matched = await newNamespace('authz-consumers-matched', { [ALLOWED_SOURCES_ANNOTATION]: home }, { fanout: label });
     await pushEditor(home, 'nico');
     // Every workload kind namespace-wide in both namespaces that exist today: not enough for a namespace that matches later.
     for (const ns of [home, matched]) await grant(ns, 'nico', 'workloads-patch', [patchWorkloads(WORKLOAD_RESOURCES)]);
@@ -591,10 +579,7 @@ describe('a ConfigPush may only cause what its author could cause (manifests/adm
   it('6. refuses a namespaceSelector target without the rights in every namespace; admits it once they are granted cluster-wide', async () => {
     const label = `authz-${Math.random().toString(36).slice(2, 8)}`;
     const home = await newNamespace('authz-fanout');
-    const matched = await newNamespace('authz-matched', { [ALLOWED_SOURCES_ANNOTATION]: home });
-    const namespace = await core.readNamespace({ name: matched });
-    namespace.metadata = { ...namespace.metadata, labels: { ...namespace.metadata?.labels, fanout: label } };
-    await core.replaceNamespace({ name: matched, body: namespace });
+    const matched = await newNamespace('authz-matched', { [ALLOWED_SOURCES_ANNOTATION]: home }, { fanout: label });
     await pushEditor(home, 'nina');
     // Rights in both namespaces she can see today are not enough: a namespace that matches later is not known at admission.
     for (const ns of [home, matched]) await grant(ns, 'nina', 'configmaps-write', [configMapsRW(['get', 'create', 'update'])]);

@@ -22,19 +22,11 @@ describe('Events of a push fanned out to many namespaces', () => {
   beforeAll(async () => {
     home = await newNamespace('fanout-home');
     // More than NAMED_TARGETS that accept pushes from home, and more than WARNINGS_PER_REASON that do not.
-    for (let i = 0; i < NAMED_TARGETS + 2; i++) accepting.push(await labelled('fanout-ok', { [ALLOWED_SOURCES_ANNOTATION]: home }));
-    for (let i = 0; i < WARNINGS_PER_REASON + 2; i++) refusing.push(await labelled('fanout-no', {}));
+    for (let i = 0; i < NAMED_TARGETS + 2; i++) accepting.push(await newNamespace('fanout-ok', { [ALLOWED_SOURCES_ANNOTATION]: home }, { [label]: 'true' }));
+    for (let i = 0; i < WARNINGS_PER_REASON + 2; i++) refusing.push(await newNamespace('fanout-no', {}, { [label]: 'true' }));
     operator = await startTestOperator();
   });
   afterAll(async () => operator?.stop());
-
-  async function labelled(prefix: string, annotations: Record<string, string>): Promise<string> {
-    const name = await newNamespace(prefix, annotations);
-    const namespace = await core.readNamespace({ name });
-    namespace.metadata = { ...namespace.metadata, labels: { ...namespace.metadata?.labels, [label]: 'true' } };
-    await core.replaceNamespace({ name, body: namespace });
-    return name;
-  }
 
   const eventsOf = async (name: string) => (await core.listNamespacedEvent({ namespace: home, fieldSelector: `involvedObject.name=${name}` })).items;
 

@@ -16,9 +16,9 @@ export const core = kubeConfig.makeApiClient(CoreV1Api);
 export const custom = kubeConfig.makeApiClient(CustomObjectsApi);
 
 /** A fresh namespace per test, so audit counts of one test never see another's objects. */
-export async function newNamespace(prefix = 'test', annotations: Record<string, string> = {}): Promise<string> {
+export async function newNamespace(prefix = 'test', annotations: Record<string, string> = {}, labels: Record<string, string> = {}): Promise<string> {
   const name = `${prefix}-${randomBytes(4).toString('hex')}`;
-  await core.createNamespace({ body: { metadata: { name, annotations } } });
+  await core.createNamespace({ body: { metadata: { name, annotations, labels } } });
   return name;
 }
 
@@ -39,19 +39,27 @@ export async function getPush(namespace: string, name: string): Promise<ConfigPu
 }
 
 /**
- * Replaces the spec (a conditional update at the version just read), again from a fresh read on a 409, as `kubectl edit`
- * does: the operator's status writes move the push's resourceVersion whenever they like.
+ * Runs a read-then-conditional-write again on a 409, up to 5 times, as `kubectl edit` and client-go's
+ * RetryOnConflict do: the operator's status writes move a push's resourceVersion whenever they like, and a
+ * conflict is decided before admission, so it would hide the answer a test is about.
  */
-export async function updateSpec(namespace: string, name: string, mutate: (spec: ConfigPushSpec) => ConfigPushSpec): Promise<ConfigPush> {
+export async function retryOnConflict<T>(readThenWrite: () => Promise<T>): Promise<T> {
   for (let attempt = 1; ; attempt++) {
-    const push = await getPush(namespace, name);
-    const body = { ...push, spec: mutate(structuredClone(push.spec)) };
     try {
-      return (await custom.replaceNamespacedCustomObject({ ...base, namespace, name, body })) as ConfigPush;
+      return await readThenWrite();
     } catch (err) {
       if ((err as { code?: number }).code !== 409 || attempt >= 5) throw err;
     }
   }
+}
+
+/** Replaces the spec (a conditional update at the version just read), again from a fresh read on a 409. */
+export async function updateSpec(namespace: string, name: string, mutate: (spec: ConfigPushSpec) => ConfigPushSpec): Promise<ConfigPush> {
+  return retryOnConflict(async () => {
+    const push = await getPush(namespace, name);
+    const body = { ...push, spec: mutate(structuredClone(push.spec)) };
+    return (await custom.replaceNamespacedCustomObject({ ...base, namespace, name, body })) as ConfigPush;
+  });
 }
 
 export async function deletePush(namespace: string, name: string): Promise<void> {
