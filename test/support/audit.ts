@@ -35,7 +35,10 @@ const WRITE_VERBS = new Set(['create', 'update', 'patch', 'delete', 'deletecolle
 export function readAudit(path = auditLogPath): AuditEvent[] {
   const text = readFileSync(path, 'utf8');
   const events: AuditEvent[] = [];
-  for (const line of text.split('\n')) {
+  // Only complete lines: the apiserver may be half-way through writing the last one as the file is read (seen
+  // in CI as "Unterminated string in JSON"). That event is not in the ledger yet; the next read has it.
+  const complete = text.slice(0, text.lastIndexOf('\n') + 1);
+  for (const line of complete.split('\n')) {
     if (!line) continue;
     const event = JSON.parse(line) as AuditEvent;
     if (event.stage === 'ResponseComplete' && WRITE_VERBS.has(event.verb)) events.push(event);
