@@ -23,6 +23,7 @@ export {
   loadAllYaml,
   makeInformer,
   PatchStrategy,
+  RequestContext,
   ResponseContext,
   SelfDecodingBody,
   ServerConfiguration,

@@ -1,8 +1,20 @@
 import { readFileSync } from 'node:fs';
 import type { AgentOptions, RequestOptions } from 'node:https';
-import type { KubeConfig, RequestContext, SecurityAuthentication } from '@kubernetes/client-node';
+import type { KubeConfig, SecurityAuthentication } from '@kubernetes/client-node';
 import { Agent } from 'undici';
+import { RequestContext } from './client-node.js';
 import type { Dispatcher, PoolHealth } from './undici-http-library.js';
+
+/** How long one answer of the kubeconfig's authentication serves every request (ConnectionReusingAuth). */
+export const AUTHENTICATION_REUSE_MS = 1_000;
+
+/** What the kubeconfig's authentication gave a request: its headers (a token, impersonation) and the kept pool. */
+interface Authentication {
+  readonly headers: readonly (readonly [string, string])[];
+  /** undefined for plain http (no TLS options). */
+  readonly dispatcher: Dispatcher | undefined;
+  readonly expiresAt: number;
+}
 
 /**
  * The kubeconfig's authentication, but with one connection pool per TLS
@@ -17,7 +29,8 @@ import type { Dispatcher, PoolHealth } from './undici-http-library.js';
  * changes, a rotated client certificate for example, the new Agent is kept
  * and the old one is closed once its in-flight requests finish, so rotation
  * keeps working without a restart. The discarded per-call Agents never open a
- * socket.
+ * socket. The kubeconfig is asked at most once a second (`reuseMs`), not for
+ * every request: its answer costs more than the rest of the request path.
  *
  * A pool can also go bad: after an apiserver restart the CI run once saw
  * every request on the kept HTTP/2 session hang until its timeout, for good,
@@ -44,17 +57,63 @@ export class ConnectionReusingAuth implements SecurityAuthentication, PoolHealth
   private pool: { identity: TlsIdentity; ready: Promise<Dispatcher>; dispatcher?: Dispatcher } | undefined;
   /** When the last response (any status) came back: proof the pool is alive. */
   private lastResponseAt = -Infinity;
+  /** The kubeconfig's last answer, reused by requests until `expiresAt` (see `reuseMs`). */
+  private current: Authentication | undefined;
+  /** Counts the answers dropped (a 401, a condemned pool, close): an answer asked for before a drop is not kept. */
+  private drops = 0;
 
-  constructor(private readonly kubeConfig: KubeConfig) {}
+  /**
+   * `reuseMs`: how long one answer of the kubeconfig's authentication (its
+   * headers and the pool of its TLS identity) serves every request. Asking
+   * it costs ~100 µs of CPU a request (bench/request-client-cost.ts):
+   * client-node builds an undici Agent for every call and decodes the CA,
+   * certificate and key from base64 or reads their files, all to be thrown
+   * away here. Reused for a second, a token or certificate rotated by the
+   * kubeconfig's files or plugins is picked up within that second, where
+   * client-node itself rereads a token file once a minute; and an answer of
+   * 401 drops it at once (`answered`), so the next request asks again.
+   */
+  constructor(
+    private readonly kubeConfig: KubeConfig,
+    private readonly reuseMs = AUTHENTICATION_REUSE_MS,
+    private readonly now: () => number = () => performance.now(),
+  ) {}
 
   getName(): string {
     return 'kubeconfig authentication, connections reused';
   }
 
   async applySecurityAuthentication(context: RequestContext): Promise<void> {
-    await this.kubeConfig.applySecurityAuthentication(context);
-    const fresh = context.getDispatcher();
-    if (fresh === undefined) return; // plain http, no TLS options: fetch's global pool already reuses
+    let authentication = this.current;
+    if (authentication === undefined || this.now() >= authentication.expiresAt) authentication = await this.authenticate(context);
+    for (const [name, value] of authentication.headers) context.setHeaderParam(name, value);
+    // undefined: plain http, no TLS options; fetch's global pool already reuses.
+    if (authentication.dispatcher !== undefined) context.setDispatcher(authentication.dispatcher);
+  }
+
+  /** Asks the kubeconfig, on a request of its own, for the headers and the TLS material; keeps the pool for that material. */
+  private async authenticate(context: RequestContext): Promise<Authentication> {
+    const probe = new RequestContext(context.getUrl(), context.getHttpMethod());
+    const askedAt = this.now();
+    const drops = this.drops;
+    await this.kubeConfig.applySecurityAuthentication(probe);
+    const headers = Object.entries(probe.getHeaders());
+    const fresh = probe.getDispatcher();
+    const dispatcher = fresh === undefined ? undefined : await this.poolFor(fresh);
+    const authentication: Authentication = { headers, dispatcher, expiresAt: askedAt + this.reuseMs };
+    // A 401 answered or a pool condemned while this was asked: used by this request only, the next one asks again.
+    if (drops === this.drops) this.current = authentication;
+    return authentication;
+  }
+
+  /** The next request asks the kubeconfig again. */
+  private dropAuthentication(): void {
+    this.current = undefined;
+    this.drops++;
+  }
+
+  /** The kept pool for the TLS identity the kubeconfig shows now; a new one (and the old closed) when it changed. */
+  private async poolFor(fresh: Dispatcher): Promise<Dispatcher> {
     const identity = tlsIdentity(this.kubeConfig);
     if (this.pool === undefined || !sameTlsIdentity(this.pool.identity, identity)) {
       const previous = this.pool;
@@ -68,7 +127,7 @@ export class ConnectionReusingAuth implements SecurityAuthentication, PoolHealth
       // close() waits for requests already sent on it; new ones use the new pool.
       previous?.ready.then((dispatcher) => dispatcher.close()).catch(() => undefined);
     }
-    context.setDispatcher(await this.pool.ready);
+    return this.pool.ready;
   }
 
   /**
@@ -87,15 +146,17 @@ export class ConnectionReusingAuth implements SecurityAuthentication, PoolHealth
     return new Agent({ connect: plan.connect as NonNullable<Agent.Options['connect']>, allowH2: false }) as unknown as Dispatcher;
   }
 
-  /** A response came back on some request (any status): the pool is alive. */
-  answered(): void {
+  /** A response came back on some request: the pool is alive. A 401 says the credentials went stale: ask the kubeconfig again. */
+  answered(status: number): void {
     this.lastResponseAt = performance.now();
+    if (status === 401) this.dropAuthentication();
   }
 
   /** A request sent at `sentAt` on `dispatcher` reached its deadline unanswered: if nothing answered since, the pool is dead. */
   timedOut(dispatcher: Dispatcher, sentAt: number): void {
     if (this.pool === undefined || dispatcher !== this.pool.dispatcher || this.lastResponseAt >= sentAt) return;
     this.pool = undefined;
+    this.dropAuthentication();
     // destroy, not close: the requests still on it are hung, not finishing.
     dispatcher.destroy().catch(() => undefined);
   }
@@ -104,14 +165,16 @@ export class ConnectionReusingAuth implements SecurityAuthentication, PoolHealth
   async close(): Promise<void> {
     const pool = this.pool;
     this.pool = undefined;
+    this.dropAuthentication();
     await pool?.ready.then((dispatcher) => dispatcher.close()).catch(() => undefined);
   }
 }
 
 /**
  * Everything client-node feeds into the Agent's TLS options, as it stands for
- * this request. Files are read each time, as client-node itself does per
- * request, so a certificate rotated on disk is noticed on the next call.
+ * this request. Files are read each time the kubeconfig is asked (once a
+ * second at most, ConnectionReusingAuth), so a certificate rotated on disk is
+ * noticed within that second.
  * Inline data stays the kubeconfig's own base64 string: comparing it to the
  * last one is a pointer check while the kubeconfig is unchanged. Decoding
  * and hashing all three parts, as this did before, cost ~7 µs a request,

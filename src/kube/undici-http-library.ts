@@ -12,8 +12,8 @@ export type Dispatcher = NonNullable<ReturnType<RequestContext['getDispatcher']>
 
 /** Told how each request on a pool ended, so a pool that stopped answering can be replaced (connection-reuse.ts). */
 export interface PoolHealth {
-  /** A response came back, of any status: the pool was alive at that moment. */
-  answered(): void;
+  /** A response came back with `status` (any): the pool was alive at that moment. */
+  answered(status: number): void;
   /** A request sent on `dispatcher` at `sentAt` (performance.now()) reached its deadline unanswered. */
   timedOut(dispatcher: Dispatcher, sentAt: number): void;
 }
@@ -95,7 +95,7 @@ export class UndiciRequestLibrary implements PromiseHttpLibrary {
       }
       throttle?.afterResponse(response.statusCode, headers);
       const raw = Buffer.from(await response.body.arrayBuffer());
-      health?.answered();
+      health?.answered(response.statusCode);
       const encoding = headers['content-encoding']?.trim().toLowerCase();
       const decode = encoding ? decoders[encoding] : undefined;
       const data = decode && raw.length > 0 ? decode(raw) : Promise.resolve(raw);

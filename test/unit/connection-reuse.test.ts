@@ -41,13 +41,17 @@ describe('ConnectionReusingAuth', () => {
     expect(isClosed(first)).toBe(true);
   });
 
-  it('switches to a new pool and closes the old one when the client certificate rotates', async () => {
+  it('switches to a new pool and closes the old one when the client certificate rotates, within the reuse window', async () => {
     const kc = kubeConfig('cert-1');
-    const auth = new ConnectionReusingAuth(kc);
+    let clock = 0;
+    const auth = new ConnectionReusingAuth(kc, 1_000, () => clock);
     const before = await dispatcherFor(auth);
     const user = kc.getCurrentUser();
     if (!user) throw new Error('no user');
     (user as { certData?: string }).certData = b64('cert-2'); // what a reloaded kubeconfig or rotated file shows
+    clock = 999;
+    expect(await dispatcherFor(auth)).toBe(before); // the last answer still serves
+    clock = 1_000;
     const after = await dispatcherFor(auth);
     expect(after).toBeDefined();
     expect(after).not.toBe(before);
@@ -69,6 +73,96 @@ describe('ConnectionReusingAuth', () => {
     const context = new RequestContext('https://127.0.0.1:6443/api', HttpMethod.GET);
     await auth.applySecurityAuthentication(context);
     expect(context.getHeaders().Authorization).toBe('Bearer secret-token');
+    await auth.close();
+  });
+});
+
+describe('ConnectionReusingAuth asks the kubeconfig once per reuse window', () => {
+  function tokenConfig(token: string): KubeConfig {
+    const kc = new KubeConfig();
+    kc.loadFromOptions({
+      clusters: [{ name: 'c', server: 'https://127.0.0.1:6443', caData: b64('ca'), skipTLSVerify: false }],
+      users: [{ name: 'u', token, impersonateUser: 'jane' }],
+      contexts: [{ name: 'x', cluster: 'c', user: 'u' }],
+      currentContext: 'x',
+    });
+    return kc;
+  }
+
+  /** Counts the kubeconfig's own authentications (each builds an undici Agent and decodes the TLS material). */
+  function countAsks(kc: KubeConfig): { asks: number } {
+    const counter = { asks: 0 };
+    const own = kc.applySecurityAuthentication.bind(kc);
+    kc.applySecurityAuthentication = async (context: RequestContext) => {
+      counter.asks++;
+      await own(context);
+    };
+    return counter;
+  }
+
+  async function headersOf(auth: ConnectionReusingAuth): Promise<Record<string, string>> {
+    const context = new RequestContext('https://127.0.0.1:6443/api/v1/namespaces/a/configmaps', HttpMethod.POST);
+    await auth.applySecurityAuthentication(context);
+    return context.getHeaders();
+  }
+
+  it('serves every request of the window with the same headers and pool as the one that asked', async () => {
+    const kc = tokenConfig('token-1');
+    const counter = countAsks(kc);
+    let clock = 0;
+    const auth = new ConnectionReusingAuth(kc, 1_000, () => clock);
+    const first = await headersOf(auth);
+    expect(first).toMatchObject({ Authorization: 'Bearer token-1', 'Impersonate-User': 'jane' });
+    const pool = await dispatcherFor(auth);
+    for (let i = 0; i < 5; i++) expect(await headersOf(auth)).toEqual(first);
+    expect(await dispatcherFor(auth)).toBe(pool);
+    expect(counter.asks).toBe(1);
+    clock = 1_000;
+    await headersOf(auth);
+    expect(counter.asks).toBe(2);
+    await auth.close();
+  });
+
+  it('takes a rotated token at the end of the window, or at once after a 401', async () => {
+    const kc = tokenConfig('token-1');
+    let clock = 0;
+    const auth = new ConnectionReusingAuth(kc, 1_000, () => clock);
+    expect((await headersOf(auth)).Authorization).toBe('Bearer token-1');
+    (kc.getCurrentUser() as { token?: string }).token = 'token-2';
+    expect((await headersOf(auth)).Authorization).toBe('Bearer token-1');
+    auth.answered(403); // refused, not unauthenticated: the credentials stand
+    expect((await headersOf(auth)).Authorization).toBe('Bearer token-1');
+    auth.answered(401);
+    expect((await headersOf(auth)).Authorization).toBe('Bearer token-2');
+    (kc.getCurrentUser() as { token?: string }).token = 'token-3';
+    clock = 1_000;
+    expect((await headersOf(auth)).Authorization).toBe('Bearer token-3');
+    await auth.close();
+  });
+
+  it('does not keep an answer that was being asked for when a 401 came back', async () => {
+    const kc = tokenConfig('token-1');
+    const counter = countAsks(kc);
+    const auth = new ConnectionReusingAuth(kc, 60_000);
+    const asking = headersOf(auth);
+    auth.answered(401); // an older request's answer, while this one's authentication is under way
+    await asking;
+    await headersOf(auth);
+    expect(counter.asks).toBe(2);
+    await headersOf(auth);
+    expect(counter.asks).toBe(2);
+    await auth.close();
+  });
+
+  it('asks again once a condemned pool is replaced', async () => {
+    const kc = tokenConfig('token-1');
+    const counter = countAsks(kc);
+    const auth = new ConnectionReusingAuth(kc, 60_000);
+    const pool = await dispatcherFor(auth);
+    auth.timedOut(pool!, performance.now() - 1);
+    const next = await dispatcherFor(auth);
+    expect(next).not.toBe(pool);
+    expect(counter.asks).toBe(2);
     await auth.close();
   });
 });
@@ -99,7 +193,7 @@ describe('ConnectionReusingAuth as the pool health the request library reports t
     const auth = new ConnectionReusingAuth(kubeConfig('cert-1'));
     const slow = await send(auth);
     await new Promise((resolve) => setTimeout(resolve, 2));
-    auth.answered(); // the pool is alive: one slow request is not its fault
+    auth.answered(200); // the pool is alive: one slow request is not its fault
     slow.timeOut();
     const next = await send(auth);
     expect(next.dispatcher).toBe(slow.dispatcher);
