@@ -11,7 +11,7 @@ import type { CpuSummary, HeapSummary } from './profile.js';
 import { memoryFanoutFigures, memoryFanoutTable, type FanoutMemoryRun } from './phases/memory-fanout.js';
 import { restartFigures, restartTable, type RestartRun } from './phases/restart.js';
 import { throttleTable, type ThrottleRun } from './phases/throttle.js';
-import { median, percentile, round, type LatencySummary } from './stats.js';
+import { median, medianInterval, percentile, round, type LatencySummary } from './stats.js';
 import { timelineTable, type WriteTimeline } from './write-timeline.js';
 import { describeLoadRate, type LoadRate } from './load-rate.js';
 
@@ -222,6 +222,20 @@ const verdict = (ok: boolean | null): Figure['result'] => (ok === null ? 'info' 
 const upperMedian = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] ?? Number.NaN;
 const spread = (values: number[]) =>
   `min ${fmt(Math.min(...values))}, max ${fmt(Math.max(...values))}, IQR ${fmt(round(percentile(values, 75) - percentile(values, 25), 2))}`;
+/**
+ * The median's distribution-free interval (stats.ts medianInterval) against
+ * the target: whether this run settles the verdict or the runs' spread
+ * leaves it open. '' with too few runs for a 90% interval.
+ */
+const settledBy = (values: number[], target: number, better: 'higher' | 'lower') => {
+  const interval = medianInterval(values);
+  if (interval === undefined) return '';
+  const { low, high, coverage } = interval;
+  const meets = better === 'higher' ? low >= target : high <= target;
+  const misses = better === 'higher' ? high < target : low > target;
+  const reading = meets ? 'the row holds' : misses ? 'the row misses' : `it straddles ${target}: these runs do not settle the row`;
+  return `; ${Math.floor(coverage * 100)}% interval of the median ${fmt(low)} to ${fmt(high)}, so ${reading}`;
+};
 
 /** The operator's waits on its own request budget in each run, as information; undefined for runs from before it was recorded. */
 function budgetWaitFigure(measure: string, runs: { budgetWait?: { requests: number; seconds: number } }[]): Figure | undefined {
@@ -372,7 +386,7 @@ export function buildFigures(r: BenchResults): Figure[] {
     const q = median(ratios);
     add({
       measure: `Throughput, ${pairs.length} alternating runs per side of ${pairs[0]!.op.pushes} pushes, each on a fresh control plane`,
-      figure: `pushes/s per run (ratio); the ratio is the median of the runs' ratios, spread ${spread(ratios)}`,
+      figure: `pushes/s per run (ratio); the ratio is the median of the runs' ratios, spread ${spread(ratios)}${settledBy(ratios, 0.95, 'higher')}`,
       operator: pairs.map((p) => `${p.op.throughput}`).join(', '),
       baseline: pairs.map((p) => `${p.base.throughput}`).join(', '),
       ratio: `${fmt(q)} (${ratios.map((v) => fmt(v)).join(', ')})`,
@@ -389,7 +403,7 @@ export function buildFigures(r: BenchResults): Figure[] {
       const qc = median(cpuRatios);
       add({
         measure: `Apiserver CPU per 1,000 pushes applied (the throughput runs: first apply until the controller settled)`,
-        figure: `kube-apiserver process_cpu_seconds_total per 1,000 pushes${measured.every((p) => p.op.apiserver?.netCpuSeconds !== undefined) ? ' net of its idle rate (measured over 5 quiet s before each run, with the controller started)' : ''}, per run (median); ratio = median of the runs' ratios, spread ${spread(cpuRatios)}`,
+        figure: `kube-apiserver process_cpu_seconds_total per 1,000 pushes${measured.every((p) => p.op.apiserver?.netCpuSeconds !== undefined) ? ' net of its idle rate (measured over 5 quiet s before each run, with the controller started)' : ''}, per run (median); ratio = median of the runs' ratios, spread ${spread(cpuRatios)}${settledBy(cpuRatios, 1.1, 'lower')}`,
         operator: `${measured.map((p) => per1000(p.op)).join(', ')} s (${fmt(round(median(measured.map((p) => per1000(p.op))), 2))})`,
         baseline: `${measured.map((p) => per1000(p.base)).join(', ')} s (${fmt(round(median(measured.map((p) => per1000(p.base))), 2))})`,
         ratio: `${fmt(qc)} (${cpuRatios.map((v) => fmt(v)).join(', ')})`,
@@ -463,7 +477,7 @@ export function buildFigures(r: BenchResults): Figure[] {
         .join(', ') || 'n/a';
     add({
       measure: `Fan-out, one push to ${size} namespaces (one target with a namespaceSelector), ${fanPairs.length} alternating run${fanPairs.length === 1 ? '' : 's'} per side`,
-      figure: `time to Ready (targets/s) per run; ratio = operator/baseline targets/s, median of the runs' ratios${ratios.length > 1 ? `, spread ${spread(ratios)}` : ''}`,
+      figure: `time to Ready (targets/s) per run; ratio = operator/baseline targets/s, median of the runs' ratios${ratios.length > 1 ? `, spread ${spread(ratios)}${settledBy(ratios, 0.95, 'higher')}` : ''}`,
       operator: list('operator'),
       baseline: list('baseline'),
       ratio: ratios.length > 1 ? `${fmt(q)} (${ratios.map((v) => fmt(v)).join(', ')})` : fmt(q),
@@ -589,7 +603,7 @@ export function buildFigures(r: BenchResults): Figure[] {
     const q = upperMedian(p99Ratios);
     add({
       measure: what,
-      figure: `p99 per run (ratio = median of the runs' ratios, the higher middle one of an even count, spread ${spread(p99Ratios)})`,
+      figure: `p99 per run (ratio = median of the runs' ratios, the higher middle one of an even count, spread ${spread(p99Ratios)}${settledBy(p99Ratios, 1.3, 'lower')})`,
       operator: loadPairs.map((p) => `${fmt(p.op.load.p99Ms)}`).join(', ') + ' ms',
       baseline: loadPairs.map((p) => `${fmt(p.base.load.p99Ms)}`).join(', ') + ' ms',
       ratio: `${fmt(q)} (${p99Ratios.map((v) => fmt(v)).join(', ')})`,

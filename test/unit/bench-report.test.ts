@@ -5,6 +5,7 @@ import type { WriteBreakdown } from '../../bench/audit-counts.js';
 import { parseOptions } from '../../bench/options.js';
 import { budgetWaitBetween, queueBetween } from '../../bench/processes.js';
 import { buildFigures, type FanoutRun, type ThroughputRun } from '../../bench/report.js';
+import { medianInterval } from '../../bench/stats.js';
 import { benchResults } from '../support/bench-results.js';
 
 // Other phases that report.ts imports reach test/support/kube.ts, which loads a cluster's kubeconfig at import; no cluster here.
@@ -94,10 +95,28 @@ describe('bench figures of issue 16', () => {
     const figure = buildFigures(results({ throughput })).find((f) => f.measure.startsWith('Throughput, 5 alternating runs'));
     expect(figure?.ratio).toBe('0.96 (0.9, 1, 0.96, 0.97, 0.8)');
     expect(figure?.figure).toContain('spread min 0.8, max 1, IQR 0.07');
+    // Five runs: the median's 93% interval is their min to max, and 0.8 to 1 does not settle 0.95.
+    expect(figure?.figure).toContain('93% interval of the median 0.8 to 1, so it straddles 0.95: these runs do not settle the row');
     expect(figure?.target).toBe('median ratio >= 0.95');
     expect(figure?.result).toBe('pass');
     const slower = ratios.map((q) => q - 0.05).flatMap((q, i) => [run('operator', i, 50 * q), run('baseline', i, 50)]);
     expect(buildFigures(results({ throughput: slower })).find((f) => f.measure.startsWith('Throughput, 5'))?.result).toBe('miss');
+    const clearlySlower = [0.8, 0.85, 0.9, 0.82, 0.88].flatMap((q, i) => [run('operator', i, 50 * q), run('baseline', i, 50)]);
+    expect(buildFigures(results({ throughput: clearlySlower })).find((f) => f.measure.startsWith('Throughput, 5'))?.figure).toContain('interval of the median 0.8 to 0.9, so the row misses');
+  });
+
+  it('bounds the median of a few runs whatever their distribution (order statistics)', () => {
+    const ten = [5, 3, 9, 1, 7, 2, 10, 4, 8, 6];
+    // n = 10: [x(2), x(9)] holds the median with 1 - 2 * 11/1024; [x(3), x(8)] only with 0.89.
+    expect(medianInterval(ten)).toEqual({ low: 2, high: 9, coverage: 1 - (2 * 11) / 1024 });
+    expect(medianInterval(ten, 0.85)).toEqual({ low: 3, high: 8, coverage: 1 - (2 * 56) / 1024 });
+    expect(medianInterval([1, 2, 3, 4, 5])).toEqual({ low: 1, high: 5, coverage: 1 - 2 / 32 });
+    // Four values: even min to max holds the median only with 0.875.
+    expect(medianInterval([1, 2, 3, 4])).toBeUndefined();
+    const twenty = Array.from({ length: 20 }, (_, i) => i + 1);
+    const interval = medianInterval(twenty);
+    expect([interval?.low, interval?.high]).toEqual([6, 15]);
+    expect(interval?.coverage).toBeCloseTo(0.9586, 4);
   });
 
   it('gives apiserver CPU per 1,000 pushes for each side and judges the median ratio against 1.1', () => {
