@@ -7,7 +7,7 @@ import { withoutFalseAbnormalTrue } from '../core/conditions.js';
 import { isPermanent, messageOf, PermanentError, reasonOf, TransientError, type OperatorError } from '../core/errors.js';
 import { operationKey, rollbackKey } from '../core/operation-key.js';
 import { revisionOfRollbackKey, rollbackTarget, type RevisionRecord } from '../core/revisions.js';
-import { resolveSpec, targetId, type NamespaceInfo, type ResolvedSpec, type ResolvedTarget } from '../core/resolve-spec.js';
+import { readsNamespaces, resolveSpec, targetId, type NamespaceInfo, type ResolvedSpec, type ResolvedTarget } from '../core/resolve-spec.js';
 import { targetLabel, type TargetOutcome } from '../core/target-outcome.js';
 import { targetEvents } from '../core/target-events.js';
 import { digestKeyOf, withSources } from '../core/sources.js';
@@ -179,7 +179,7 @@ export class ConfigPushReconciler implements Reconciler {
    * SourceKeyNotFound; kube/source-client.ts: SourceForbidden).
    */
   private async admit(push: ConfigPush, readSources: SourceReading): Promise<Admitted> {
-    const spec = resolveSpec(push, this.deps.namespaces()); // throws InvalidSpecError
+    const spec = resolveSpec(push, this.namespacesFor(push)); // throws InvalidSpecError
     const refusal = refusePush(spec, this.deps.tenancy);
     if (refusal) throw new PermanentError(refusal.reason, refusal.message);
     const { uid, generation, namespace } = push.metadata;
@@ -399,7 +399,7 @@ export class ConfigPushReconciler implements Reconciler {
     return runRollout({
       pushUid: uid,
       spec,
-      waves: planWaves(spec.targets, spec.strategy, this.deps.namespaces()),
+      waves: planWaves(spec.targets, spec.strategy, this.namespacesFor(push)),
       mode: spec.suspend ? 'inspect' : 'apply',
       maxParallel: spec.strategy.maxParallel ?? this.deps.targetConcurrency,
       apply,
@@ -462,11 +462,16 @@ export class ConfigPushReconciler implements Reconciler {
     }
   }
 
+  /** The namespace cache's view, listed only for a push whose selectors read it (core/resolve-spec.ts readsNamespaces). */
+  private namespacesFor(push: ConfigPush): NamespaceInfo[] {
+    return readsNamespaces(push) ? this.deps.namespaces() : [];
+  }
+
   /** The targets to clean up: those the caches show carrying this push's uid, plus the spec's (or, if it does not resolve, the last status's). */
   private targetsToFinalize(push: ConfigPush): ResolvedTarget[] {
     let named: ResolvedTarget[];
     try {
-      named = resolveSpec(push, this.deps.namespaces()).targets;
+      named = resolveSpec(push, this.namespacesFor(push)).targets;
     } catch {
       named = (push.status?.targets ?? []).map(({ kind, name, namespace }) => ({ kind, name, namespace }));
     }

@@ -104,6 +104,23 @@ export function targetId(target: ResolvedTarget): string {
 }
 
 /**
+ * Whether resolving this push (resolveSpec) and planning its waves
+ * (planWaves) read the cluster's namespaces: only a namespaceSelector does,
+ * a target's or a wave's. For any other push both give the same answer
+ * with no namespaces at all, so the reconciler lists its namespace cache only
+ * for these: a push of named targets then costs nothing per namespace in the
+ * cluster (with 5,000 namespaces, listing them cost every reconcile of every
+ * push ~1.2 ms of CPU under the image's node flag:
+ * bench/results/namespace-view-cost-2026-12-01.md). Reads the raw spec
+ * defensively: it may be malformed.
+ */
+export function readsNamespaces(push: ConfigPush): boolean {
+  const spec = push.spec as { targets?: unknown; strategy?: { waves?: unknown } } | undefined;
+  const hasSelector = (list: unknown) => Array.isArray(list) && list.some((item) => (item as { namespaceSelector?: unknown } | null)?.namespaceSelector !== undefined);
+  return hasSelector(spec?.targets) || hasSelector(spec?.strategy?.waves);
+}
+
+/**
  * Validates what the CRD schema and its CEL rules cannot see (the defaulted
  * namespace is only known here) and re-checks the rest, so a CRD installed
  * without its validation still cannot make the operator write garbage.
