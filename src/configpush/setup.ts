@@ -2,7 +2,7 @@ import type { KubernetesListObject, KubernetesObject, V1ConfigMap, V1ControllerR
 import type { Logger } from 'pino';
 import { GROUP, KIND, MANAGED_SELECTOR, PLURAL, VERSION } from '../api/constants.js';
 import type { ConfigPush, TargetKind } from '../api/types.js';
-import type { NamespaceInfo, ResolvedSpec, ResolvedTarget } from '../core/resolve-spec.js';
+import { readsNamespaces, type NamespaceInfo, type ResolvedSpec, type ResolvedTarget } from '../core/resolve-spec.js';
 import { desiredTargetDigest, newDigestKey, verificationFromCache, type DigestKey } from '../core/target-digest.js';
 import type { ClientFactory } from '../kube/clients.js';
 import { kubeConfigPushClient } from '../kube/configpush-client.js';
@@ -306,9 +306,9 @@ function pushesAffectedBy(name: string | undefined, pushes: ConfigPush[]): strin
   if (!name) return [];
   return pushes
     .filter((push) => {
+      if (readsNamespaces(push)) return true;
       const targets = Array.isArray(push.spec?.targets) ? push.spec.targets : [];
-      const selects = targets.some((t) => t.namespaceSelector !== undefined) || (push.spec?.strategy?.waves ?? []).some((w) => w.namespaceSelector);
-      return selects || targets.some((t) => (t.namespace ?? push.metadata.namespace) === name);
+      return targets.some((t) => (t.namespace ?? push.metadata.namespace) === name);
     })
     .map((push) => keyOf(push as unknown as KubernetesObject));
 }
