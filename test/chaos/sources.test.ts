@@ -163,8 +163,10 @@ describe('source changes under faults', () => {
     expect(crashes).toBe(0);
     expect(result.lost, JSON.stringify(result.lost.slice(0, 10))).toEqual([]);
     expect(doubles, evidence(doubles)).toEqual([]);
-    // Every push saw at least its create and its last revision.
-    expect(writes).toBeGreaterThanOrEqual(2 * P);
+    // Every target was written. Not 2 per push: a push whose first write a
+    // kill cut short can be written for the first time after the last change,
+    // straight at the last revision (the checks above prove it holds it).
+    expect(writes).toBeGreaterThanOrEqual(P);
   });
 
   it(`${R} source changes with 3 active replicas (no leader election), ${P} pushes: no replica writes an older revision back`, async () => {
@@ -272,7 +274,11 @@ describe('source changes under faults', () => {
     expect(crashes).toBe(0);
     expect(result.lost, JSON.stringify(result.lost.slice(0, 10))).toEqual([]);
     expect(doubles, evidence(doubles)).toEqual([]);
-    expect(writes).toBeGreaterThanOrEqual(2 * P);
+    // Every target was written. Not 2 per push, as this once asserted: a first
+    // write lost before it reached the apiserver is retried after the request
+    // timeout, by when the sources may have moved to their last revision (CI
+    // on 2026-12-01: 23 writes for 12 pushes, the last revision everywhere).
+    expect(writes).toBeGreaterThanOrEqual(P);
     // The fault happened: answers were lost.
     expect(proxy.stats.dropped.length).toBeGreaterThan(0);
   });
