@@ -154,7 +154,10 @@ spawn() {
 # --------------------------------------------------------------- readiness
 
 etcd_healthy() {
-  curl -fsS --max-time 3 "http://127.0.0.1:$ETCD_CLIENT_PORT/health" 2>/dev/null | grep -q '"health":"true"'
+  # Captured, not piped to grep -q: under pipefail an early grep exit can fail curl.
+  local out
+  out=$(curl -fsS --max-time 3 "http://127.0.0.1:$ETCD_CLIENT_PORT/health" 2>/dev/null) || return 1
+  [[ $out == *'"health":"true"'* ]]
 }
 
 apiserver_ready() {

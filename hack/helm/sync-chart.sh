@@ -53,10 +53,18 @@ for ((i = 0; i < ${#pairs[@]}; i += 2)); do
   fi
 done
 # A file the kustomization no longer lists must not linger in the chart.
+# Membership is a loop, not `printf | grep -q`: under pipefail, grep -q exits at
+# its match and printf's next line dies on the closed pipe, so a listed file
+# would be called stale now and then (it was, in CI).
+is_wanted() {
+  local w
+  for w in "${wanted[@]}"; do [ "$w" = "$1" ] && return 0; done
+  return 1
+}
 for f in "$chart"/files/manifests/*; do
   [ -e "$f" ] || continue
   name="$(basename "$f")"
-  printf '%s\n' "${wanted[@]}" | grep -qxF -- "$name" && continue
+  is_wanted "$name" && continue
   if $check; then echo "stale: files/manifests/$name is not in manifests/kustomization.yaml" >&2; stale=1
   else rm "$f"; echo "removed files/manifests/$name" >&2; fi
 done
