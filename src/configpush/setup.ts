@@ -2,7 +2,7 @@ import type { KubernetesListObject, KubernetesObject, V1ConfigMap, V1ControllerR
 import type { Logger } from 'pino';
 import { GROUP, KIND, MANAGED_SELECTOR, PLURAL, VERSION } from '../api/constants.js';
 import type { ConfigPush, TargetKind } from '../api/types.js';
-import { readsNamespaces, type NamespaceInfo, type ResolvedSpec, type ResolvedTarget } from '../core/resolve-spec.js';
+import { type NamespaceInfo, type ResolvedSpec, type ResolvedTarget } from '../core/resolve-spec.js';
 import { desiredTargetDigest, newDigestKey, verificationFromCache, type DigestKey } from '../core/target-digest.js';
 import type { ClientFactory } from '../kube/clients.js';
 import { kubeConfigPushClient } from '../kube/configpush-client.js';
@@ -20,6 +20,7 @@ import type { ControllerMetrics } from '../runtime/metrics.js';
 import { objectId } from '../runtime/own-writes.js';
 import { OwnerIndex } from '../runtime/owner-index.js';
 import { ContentionTracker } from './contention-tracker.js';
+import { NamespaceInterest } from './namespace-interest.js';
 import type { ConfigPushMetrics } from './metrics.js';
 import { ConfigPushReconciler } from './reconciler.js';
 import { keepRevisionMetadata, RevisionStore, shareRevisionStrings } from './revisions.js';
@@ -156,13 +157,19 @@ export function setupConfigPushController(
     log,
   });
 
+  // Which pushes a namespace event concerns, kept by the push informer's handlers (no scan of every push an event).
+  const namespaceInterest = new NamespaceInterest({
+    get: (name, namespace) => pushInformer.get(name, namespace),
+    list: (namespace) => pushInformer.list(namespace),
+  });
+
   // Custom objects arrive as raw JSON (timestamps are strings), so the cache
   // holds plain KubernetesObjects and asPush() names the shape at the boundary.
   const pushInformer: ResilientInformer<KubernetesObject> = new ResilientInformer<KubernetesObject>({
     kubeConfig: clients.kubeConfig,
     path: `/apis/${GROUP}/${VERSION}/${PLURAL}`,
     list: () => pushClient.list() as unknown as Promise<KubernetesListObject<KubernetesObject>>,
-    handlers: allOf(sourceWatches.pushHandlers, enqueueForObject(controller, KIND), {
+    handlers: allOf(sourceWatches.pushHandlers, namespaceInterest.handlers, enqueueForObject(controller, KIND), {
       upsert: () => {},
       delete: (obj) => sourceReads.forget(obj.metadata?.uid ?? ''),
     }),
@@ -183,7 +190,7 @@ export function setupConfigPushController(
     list: () => clients.core.listNamespace(),
     handlers: allOf<V1Namespace>(
       { upsert: () => void (namespaceView = undefined), delete: () => void (namespaceView = undefined) },
-      enqueueMapped(controller, (ns: V1Namespace) => (pushInformer.hasSynced() ? pushesAffectedBy(ns.metadata?.name, pushes()) : [])),
+      enqueueMapped(controller, (ns: V1Namespace) => (pushInformer.hasSynced() ? namespaceInterest.pushesAffectedBy(ns.metadata?.name) : [])),
     ),
     transform: dropManagedFields,
     log,
@@ -299,18 +306,6 @@ function targetVerifier(
     },
     saw: (target, resourceVersion) => verified.saw(id(target), resourceVersion),
   };
-}
-
-/** The pushes that target namespace `name`, or that select namespaces by label. */
-function pushesAffectedBy(name: string | undefined, pushes: ConfigPush[]): string[] {
-  if (!name) return [];
-  return pushes
-    .filter((push) => {
-      if (readsNamespaces(push)) return true;
-      const targets = Array.isArray(push.spec?.targets) ? push.spec.targets : [];
-      return targets.some((t) => (t.namespace ?? push.metadata.namespace) === name);
-    })
-    .map((push) => keyOf(push as unknown as KubernetesObject));
 }
 
 /** The namespace/name of the push a target's owner annotation names, if well-formed. */

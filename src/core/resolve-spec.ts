@@ -120,6 +120,36 @@ export function readsNamespaces(push: ConfigPush): boolean {
   return hasSelector(spec?.targets) || hasSelector(spec?.strategy?.waves);
 }
 
+/** The namespace each listed target names, or undefined where it names none (the push's own); malformed entries are skipped. */
+function namedTargetNamespaces(push: ConfigPush): unknown[] {
+  const targets = (push.spec as { targets?: unknown } | undefined)?.targets;
+  return Array.isArray(targets) ? targets.map((target) => (target as { namespace?: unknown } | null)?.namespace) : [];
+}
+
+/**
+ * Whether an event on namespace `name` (created, relabelled, annotated,
+ * terminating, gone) can change what this push resolves to: it selects
+ * namespaces by label, or one of its targets lies in `name` (a target
+ * without a namespace lies in the push's own).
+ */
+export function concernsNamespace(push: ConfigPush, name: string): boolean {
+  if (readsNamespaces(push)) return true;
+  const own = push.metadata?.namespace;
+  return namedTargetNamespaces(push).some((namespace) => (namespace ?? own) === name);
+}
+
+/**
+ * Whether a namespace other than the push's own can concern it
+ * (concernsNamespace): a selector, or a target named in another namespace.
+ * Most pushes write only their own namespace, so a namespace event needs to
+ * look only at the pushes in that namespace, plus these few.
+ */
+export function reachesOtherNamespaces(push: ConfigPush): boolean {
+  if (readsNamespaces(push)) return true;
+  const own = push.metadata?.namespace;
+  return namedTargetNamespaces(push).some((namespace) => namespace !== undefined && namespace !== null && namespace !== own);
+}
+
 /**
  * Validates what the CRD schema and its CEL rules cannot see (the defaulted
  * namespace is only known here) and re-checks the rest, so a CRD installed

@@ -138,8 +138,9 @@ export class ResilientInformer<T extends KubernetesObject> {
     return this.current?.get(name, namespace);
   }
 
-  list(): readonly T[] {
-    return this.current?.list() ?? [];
+  /** The cached objects, or those of one namespace (client-node keeps a Map per namespace: no scan of the rest). */
+  list(namespace?: string): readonly T[] {
+    return this.current?.list(namespace) ?? [];
   }
 
   private create(): Cache<T> {

@@ -40,6 +40,13 @@ export class NamespacedMap<V> {
     return true;
   }
 
+  /** Every entry, as [namespace, name, value]. */
+  *entries(): IterableIterator<[string, string, V]> {
+    for (const [namespace, names] of this.byNamespace) {
+      for (const [name, value] of names) yield [namespace, name, value];
+    }
+  }
+
   /** How many namespaces hold entries (each costs one inner Map). */
   get namespaces(): number {
     return this.byNamespace.size;

@@ -2,7 +2,7 @@ import { RbacAuthorizationV1Api } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ALLOWED_SOURCES_ANNOTATION } from '../../src/api/constants.js';
 import { readAudit, writes } from '../support/audit.js';
-import { condition, core, createPush, newNamespace, readConfigMap, sleep, testKubeConfig, waitReady, waitReason } from '../support/kube.js';
+import { acceptingPushesFrom, condition, core, createPush, newNamespace, readConfigMap, sleep, testKubeConfig, waitReady, waitReason } from '../support/kube.js';
 import { startTestOperator, type TestOperator } from '../support/operator.js';
 
 const rbac = testKubeConfig().makeApiClient(RbacAuthorizationV1Api);
@@ -75,10 +75,16 @@ describe('tenant isolation', () => {
     expect((await readConfigMap(c, 'shared'))?.data).toEqual({ k: 'v' });
   });
 
-  it('reports a cross-namespace target in a namespace that does not exist', async () => {
-    await createPush(a, 'nowhere', { targets: [{ kind: 'ConfigMap', name: 'x', namespace: `gone-${a}` }], data: { k: 'v' } });
+  it('reports a cross-namespace target in a namespace that does not exist, and writes it once the namespace is created', async () => {
+    const later = `gone-${a}`;
+    await createPush(a, 'nowhere', { targets: [{ kind: 'ConfigMap', name: 'x', namespace: later }], data: { k: 'v' } });
     const push = await waitReason(a, 'nowhere', 'NamespaceNotFound');
     expect(condition(push, 'Stalled')?.status).toBe('True');
+
+    // Stalled is not retried: only the Namespace's own event can bring the push back (the resync is 10 minutes away).
+    await core.createNamespace({ body: { metadata: { name: later, annotations: acceptingPushesFrom(a) } } });
+    await waitReady(a, 'nowhere');
+    expect((await readConfigMap(later, 'x'))?.data).toEqual({ k: 'v' });
   });
 
   it('with --require-service-account, refuses a push without one', async () => {

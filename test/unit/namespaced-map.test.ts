@@ -29,4 +29,19 @@ describe('NamespacedMap', () => {
     expect(map.size).toBe(0);
     expect(map.namespaces).toBe(0);
   });
+
+  it('lists every entry with its namespace and name, and none once deleted', () => {
+    const map = new NamespacedMap<number>();
+    map.set('a', 'one', 1);
+    map.set('b', 'one', 2);
+    map.set('a', 'two', 3);
+    expect([...map.entries()].sort()).toEqual([
+      ['a', 'one', 1],
+      ['a', 'two', 3],
+      ['b', 'one', 2],
+    ]);
+    map.delete('a', 'one');
+    map.delete('b', 'one');
+    expect([...map.entries()]).toEqual([['a', 'two', 3]]);
+  });
 });
