@@ -16,6 +16,7 @@
 import { parseArgs } from 'node:util';
 import type { V1Namespace } from '@kubernetes/client-node';
 import type { NamespaceInfo } from '../src/core/resolve-spec.js';
+import { cpuMicrosPerCall } from './cpu-per-call.js';
 import { median, round } from './stats.js';
 
 /** A namespace as the operator's cache keeps it (managedFields dropped), parsed from JSON. */
@@ -59,16 +60,6 @@ const viewOf = (cache: { list(): V1Namespace[] }): NamespaceInfo[] =>
     .filter((ns) => !ns.metadata?.deletionTimestamp && ns.status?.phase !== 'Terminating')
     .map((ns) => ({ name: ns.metadata?.name ?? '', labels: ns.metadata?.labels ?? {} }));
 
-function cpuPerReconcile(reconciles: number, reconcile: () => number): number {
-  let sink = 0;
-  for (let i = 0; i < Math.min(200, reconciles); i++) sink += reconcile(); // warm up
-  const before = process.cpuUsage();
-  for (let i = 0; i < reconciles; i++) sink += reconcile();
-  const spent = process.cpuUsage(before);
-  if (sink < 0) throw new Error('unreachable');
-  return (spent.user + spent.system) / reconciles;
-}
-
 function main(): void {
   const { values } = parseArgs({ options: { namespaces: { type: 'string', default: '500,5000' }, reconciles: { type: 'string', default: '2000' }, rounds: { type: 'string', default: '5' } } });
   const sizes = values.namespaces.split(',').map(Number);
@@ -84,8 +75,8 @@ function main(): void {
     const before: number[] = [];
     const now: number[] = [];
     for (let r = 0; r < rounds; r++) {
-      before.push(cpuPerReconcile(reconciles, () => viewOf(cache).length + viewOf(cache).length));
-      now.push(cpuPerReconcile(reconciles, () => (kept ??= viewOf(cache)).length + (kept ??= viewOf(cache)).length));
+      before.push(cpuMicrosPerCall(reconciles, () => viewOf(cache).length + viewOf(cache).length));
+      now.push(cpuMicrosPerCall(reconciles, () => (kept ??= viewOf(cache)).length + (kept ??= viewOf(cache)).length));
     }
     console.log(`| ${size} | ${round(median(before), 1)} | ${round(median(now), 2)} | 0 (not listed) |`);
   }
