@@ -1,8 +1,8 @@
 #!/usr/bin/env node
 // `npm test`'s suites, in two vitest processes at once: the unit and e2e
 // projects in one, the fault suite (chaos) in the other. Each e2e suite runs
-// its files one at a time on its own control plane (.cache/cluster and
-// .cache/cluster-chaos), and both spend most of their time waiting on the
+// its files one at a time on its own control plane (.cache/cluster-e2e and
+// .cache/cluster-chaos, never npm start's .cache/cluster), and both spend most of their time waiting on the
 // apiserver, watches and timers, so on 2 cores the two together take about
 // as long as the longer one instead of the sum (vitest 4 runs one process's
 // projects one after the other even with workers to spare).

@@ -14,7 +14,14 @@ function findRepoRoot(from: string): string {
   }
 }
 export const repoRoot = findRepoRoot(dirname(fileURLToPath(import.meta.url)));
-export const clusterDir = process.env.CLUSTER_DIR ?? join(repoRoot, '.cache/cluster');
+/**
+ * The e2e suite's own control plane, never `npm start`'s (.cache/cluster): an
+ * operator left running there by `npm start` would reconcile every push the
+ * tests make, beside the tests' own operators, and double the writes they
+ * count (the README's two commands are often run side by side).
+ */
+export const E2E_CLUSTER_DIR = '.cache/cluster-e2e';
+export const clusterDir = process.env.CLUSTER_DIR ?? join(repoRoot, E2E_CLUSTER_DIR);
 export const kubeconfigPath = join(clusterDir, 'kubeconfig');
 export const auditLogPath = join(clusterDir, 'audit.log');
 /** The operator's own kubeconfig: a TokenRequest token of the manifests' ServiceAccount (written by the e2e setup). */
