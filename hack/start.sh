@@ -3,7 +3,9 @@
 #   - KUBECONFIG set: runs against that cluster (the CRD must be installed:
 #     `kubectl apply -k manifests/` or `kubectl apply -f crds/`).
 #   - KUBECONFIG unset: starts (or reuses) the embedded local control plane
-#     from hack/cluster.sh, installs crds/ into it, and runs against it.
+#     from hack/cluster.sh, installs crds/ and the admission policies of
+#     manifests/ into it (as `kubectl apply -k manifests/` would), and runs
+#     against it.
 # ~/.kube/config is deliberately NOT picked up implicitly: a bare `npm start`
 # should never start writing to whatever cluster a shell happens to point at.
 # Extra arguments go to the operator, e.g. `npm start -- --workers 8`.
@@ -20,6 +22,8 @@ fi
 npm run --silent build
 if [ "${embedded:-0}" = 1 ]; then
   node dist/src/cli/install-crds.js crds
+  # A ConfigPush may cause only what its author could (docs/authorization.md), and the apiserver sets the finalizer.
+  node dist/src/cli/install-objects.js manifests/admission-policy.yaml manifests/finalizer-policy.yaml
   echo "configpush-operator: running on the embedded control plane; in another shell:" >&2
   echo "  export KUBECONFIG=$KUBECONFIG" >&2
   echo "  kubectl apply -f samples/configpush-secret.yaml && kubectl get cpush -A" >&2

@@ -20,6 +20,7 @@ export {
   createConfiguration,
   CustomObjectsApi,
   KubeConfig,
+  KubernetesObjectApi,
   loadAllYaml,
   makeInformer,
   PatchStrategy,

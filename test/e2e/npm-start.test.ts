@@ -1,10 +1,12 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createServer, type Server } from 'node:net';
 import { join } from 'node:path';
+import { AdmissionregistrationV1Api, KubeConfig } from '@kubernetes/client-node';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ListenError } from '../../src/operator/http-server.js';
 import type { Operator } from '../../src/operator/operator.js';
 import { imageNodeFlags } from '../support/image.js';
+import { admissionSetsFinalizer } from '../support/finalizer-policy.js';
 import { eventually } from '../support/kube.js';
 import { startTestOperator } from '../support/operator.js';
 import { clusterDir, operatorKubeconfigPath, repoRoot } from '../support/paths.js';
@@ -43,9 +45,16 @@ async function get(port: number, path: string): Promise<{ status: number; body: 
   return { status: res.status, body: await res.text() };
 }
 
-/** Without KUBECONFIG, so that `npm start` takes its embedded-control-plane path (here: this suite's). */
-function envWithout(...names: string[]): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = { ...process.env, CLUSTER_DIR: clusterDir, LOG_LEVEL: 'warn' };
+/**
+ * The embedded control plane of the `npm start` under test: one of its own.
+ * It installs the admission policies of manifests/, which would change what
+ * the suite's other files see on theirs.
+ */
+const npmStartClusterDir = join(repoRoot, '.cache/cluster-e2e-npm-start');
+
+/** Without KUBECONFIG, so that `npm start` takes its embedded-control-plane path (on `cluster`). */
+function envWithout(names: string[], cluster = clusterDir): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...process.env, CLUSTER_DIR: cluster, LOG_LEVEL: 'warn' };
   for (const name of names) delete env[name];
   return env;
 }
@@ -56,7 +65,7 @@ describe('npm start twice on one machine', () => {
     for (const cleanup of cleanups.reverse()) await cleanup();
   });
 
-  it('the second serves its endpoints on the next free ports, says which, and stops cleanly', async () => {
+  it('the second serves its endpoints on the next free ports, says which, installs the admission policies on its control plane, and stops cleanly', async () => {
     // The first instance: the operator on its default endpoints, :8080 and :8081.
     // (Where another process already holds them, they are just as taken.)
     let first: Operator | undefined;
@@ -68,7 +77,8 @@ describe('npm start twice on one machine', () => {
       if (!(err instanceof ListenError && err.code === 'EADDRINUSE')) throw err;
     }
 
-    const second = run('bash', [join(repoRoot, 'hack/start.sh'), '--workers', '1'], envWithout('KUBECONFIG', 'CONFIGPUSH_METRICS_ADDRESS', 'CONFIGPUSH_HEALTH_ADDRESS'));
+    const second = run('bash', [join(repoRoot, 'hack/start.sh'), '--workers', '1'], envWithout(['KUBECONFIG', 'CONFIGPUSH_METRICS_ADDRESS', 'CONFIGPUSH_HEALTH_ADDRESS'], npmStartClusterDir));
+    cleanups.push(() => void spawnSync('bash', [join(repoRoot, 'hack/cluster.sh'), 'down'], { env: { ...process.env, CLUSTER_DIR: npmStartClusterDir }, stdio: 'ignore' }));
     cleanups.push(() => killGroup(second.child, 'SIGKILL'));
     const picked = await eventually(
       async () => {
@@ -98,6 +108,26 @@ describe('npm start twice on one machine', () => {
     // The first instance still serves on its own ports.
     if (first) expect((await get(8080, '/metrics')).body).toMatch(/^# TYPE configpush_reconcile_total counter$/m);
 
+    // Its control plane got what `kubectl apply -k manifests/` installs besides the operator: the CRD (it reconciles)
+    // and the two admission policies, in force.
+    const embedded = new KubeConfig();
+    embedded.loadFromFile(join(npmStartClusterDir, 'kubeconfig'));
+    const admission = embedded.makeApiClient(AdmissionregistrationV1Api);
+    const authorRights = await admission.readValidatingAdmissionPolicy({ name: 'configpush-author-rights' });
+    expect(authorRights.spec?.failurePolicy).toBe('Fail');
+    await admission.readValidatingAdmissionPolicyBinding({ name: 'configpush-author-rights' });
+    await eventually(async () => admissionSetsFinalizer(embedded), 'the finalizer policy in force on npm start\'s control plane', 30_000);
+    // Installing again changes nothing: each object is replaced at the version read, with what it already holds.
+    const before = authorRights.metadata?.resourceVersion;
+    const again = spawnSync(process.execPath, [join(repoRoot, 'dist/src/cli/install-objects.js'), 'manifests/admission-policy.yaml', 'manifests/finalizer-policy.yaml'], {
+      cwd: repoRoot,
+      env: { ...process.env, KUBECONFIG: join(npmStartClusterDir, 'kubeconfig') },
+      encoding: 'utf8',
+    });
+    expect(again.status, again.stderr).toBe(0);
+    expect(again.stderr).toMatch(/^installed ValidatingAdmissionPolicy\/configpush-author-rights, ValidatingAdmissionPolicyBinding\/configpush-author-rights, MutatingAdmissionPolicy\/\S+, MutatingAdmissionPolicyBinding\/\S+\n$/);
+    expect((await admission.readValidatingAdmissionPolicy({ name: 'configpush-author-rights' })).metadata?.resourceVersion).toBe(before);
+
     killGroup(second.child, 'SIGTERM');
     expect(await second.exited).toBe(0);
   }, 150_000);
@@ -113,7 +143,7 @@ describe('npm start twice on one machine', () => {
     const operator = run(
       process.execPath,
       [...imageNodeFlags(repoRoot), join(repoRoot, 'dist/src/main.js'), '--kubeconfig', operatorKubeconfigPath, flag, address, other, ''],
-      envWithout(),
+      envWithout([]),
     );
     cleanups.push(() => killGroup(operator.child, 'SIGKILL'));
     expect(await operator.exited).toBe(1);
