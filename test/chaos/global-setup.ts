@@ -3,6 +3,7 @@ import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { KubeConfig } from '@kubernetes/client-node';
 import { installCrds } from '../../src/kube/install-crds.js';
+import { installFinalizerPolicy } from '../support/finalizer-policy.js';
 import { repoRoot } from '../support/paths.js';
 import { clusterCommand, clusterEnv } from './cluster.js';
 import { killRecordedChildren } from './operator-process.js';
@@ -13,7 +14,8 @@ import { writeReport } from './report.js';
  * The fault suite's setup: compiles src/ into .cache/chaos/dist and bundles
  * its client-node module as the build does (the operator runs as a real
  * child process there, so it can be SIGKILLed), starts the
- * suite's own control plane in .cache/cluster-chaos and installs crds/.
+ * suite's own control plane in .cache/cluster-chaos and installs crds/ and
+ * the finalizer policy (manifests/finalizer-policy.yaml), as manifests/ does.
  * Teardown writes the figures of the run, ends every operator process the
  * suite started (by pid) and stops the control plane unless it was already
  * running or CONFIGPUSH_KEEP_CLUSTER=1.
@@ -51,6 +53,8 @@ export default async function setup(): Promise<() => void> {
   const kubeConfig = new KubeConfig();
   kubeConfig.loadFromFile(env.kubeconfig);
   await installCrds(kubeConfig, join(repoRoot, 'crds'));
+  // As manifests/ installs it on 1.36+: the apiserver sets the finalizer, so the faults hit the path that ships.
+  await installFinalizerPolicy(kubeConfig, repoRoot);
   process.stderr.write(`chaos: profile ${profile.name}, control plane ${env.apiserverUrl} (${chaosClusterDir}), operator ${operatorMain}\n`);
 
   return () => {

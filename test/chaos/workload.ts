@@ -358,9 +358,12 @@ export async function waitConverged(c: Clients, pushes: readonly PlannedPush[], 
 }
 
 /**
- * Removes a scenario's pushes without the operator (finalizer dropped, then
- * deleted) so later scenarios' operators do not re-reconcile them. Targets
- * are left as they are: the ledger of this scenario is already read.
+ * Removes a scenario's pushes without the operator (deleted, then the
+ * finalizer dropped) so later scenarios' operators do not re-reconcile them.
+ * Targets are left as they are: the ledger of this scenario is already read.
+ * In this order because the suite's control plane has the finalizer policy
+ * (manifests/finalizer-policy.yaml), which puts the finalizer back on an
+ * update of a push that is not being deleted.
  */
 export async function purgePushes(c: Clients, namespaces: readonly string[]): Promise<void> {
   for (const namespace of namespaces) {
@@ -369,11 +372,11 @@ export async function purgePushes(c: Clients, namespaces: readonly string[]): Pr
       const name = push.metadata.name;
       await retrying(`purge ${namespace}/${name}`, async () => {
         try {
+          await c.custom.deleteNamespacedCustomObject({ ...base, namespace, name });
           await c.custom.patchNamespacedCustomObject(
             { ...base, namespace, name, body: { metadata: { finalizers: null } } },
             setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
           );
-          await c.custom.deleteNamespacedCustomObject({ ...base, namespace, name });
         } catch (err) {
           if (code(err) !== 404) throw err;
         }
