@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { KubeConfig } from '@kubernetes/client-node';
+import { installFinalizerPolicy } from '../support/finalizer-policy.js';
 import { installCrds } from '../../src/kube/install-crds.js';
 import { AuditTail } from '../chaos/audit-tail.js';
 import { clusterCommand, clusterEnv } from '../chaos/cluster.js';
@@ -57,6 +58,8 @@ export async function runSoak(o: SoakOptions, repoRoot: string): Promise<number>
   const kubeConfig = new KubeConfig();
   kubeConfig.loadFromFile(env.kubeconfig);
   await installCrds(kubeConfig, join(repoRoot, 'crds'));
+  // As manifests/ installs it on 1.36+: the apiserver sets the finalizer, the path that ships.
+  await installFinalizerPolicy(kubeConfig, repoRoot);
 
   const rnd = new Random(o.seed);
   const runId = rnd.word(5);
