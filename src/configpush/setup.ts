@@ -21,6 +21,7 @@ import { objectId } from '../runtime/own-writes.js';
 import { OwnerIndex } from '../runtime/owner-index.js';
 import { ContentionTracker } from './contention-tracker.js';
 import { NamespaceInterest } from './namespace-interest.js';
+import { PushKeyByUid } from './push-key-by-uid.js';
 import type { ConfigPushMetrics } from './metrics.js';
 import { ConfigPushReconciler } from './reconciler.js';
 import { keepRevisionMetadata, RevisionStore, shareRevisionStrings } from './revisions.js';
@@ -197,6 +198,8 @@ export function setupConfigPushController(
     relistIntervalMs: options.relistPeriodMs,
   });
 
+  // A rare question (which push had this uid), asked in bursts: one scan of the push cache a burst.
+  const previousOwners = new PushKeyByUid(() => pushInformer.list());
   const targetOwner = (kind: TargetKind) => ({
     ownerKey: ownerKeyOf,
     observe: (target: V1ConfigMap | V1Secret, deleted: boolean): string[] => {
@@ -207,10 +210,10 @@ export function setupConfigPushController(
         return [];
       }
       verified.saw(objectId(kind, namespace, name), target.metadata?.resourceVersion);
-      // Taken over by another push (or released by hand): the push that owned it must see that too. Rare, so a scan of the cache.
+      // Taken over by another push, or released (by hand, or by its push's deletion under Retain): the push that owned it must see that too.
       const lostBy = ownerIndex.upsert(kind, namespace, name, targetOwnership(target).ownerUid);
-      const previous = lostBy === undefined ? undefined : pushInformer.list().find((p) => p.metadata?.uid === lostBy);
-      return previous ? [keyOf(previous)] : [];
+      const previous = lostBy === undefined ? undefined : previousOwners.keyOf(lostBy);
+      return previous === undefined ? [] : [previous];
     },
   });
   const targetInformer = (kind: TargetKind, path: string, list: () => Promise<KubernetesListObject<V1ConfigMap | V1Secret>>) =>

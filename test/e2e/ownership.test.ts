@@ -56,4 +56,18 @@ describe('ownership', () => {
     expect(cm?.metadata?.annotations?.[ANNOTATION.ownerUid]).toBe(push.metadata.uid);
     expect(operatorWrites('handmade').map((w) => w.verb)).toEqual(['update']);
   });
+
+  it('a target released by hand (its owner annotations removed) is seen by the push that owned it at once, not at the next resync', async () => {
+    await createPush(ns, 'releaser', { targets: [{ kind: 'ConfigMap', name: 'released' }], data: { k: 'v' } });
+    await waitReady(ns, 'releaser');
+    const cm = (await readConfigMap(ns, 'released'))!;
+    const annotations = { ...cm.metadata?.annotations };
+    delete annotations[ANNOTATION.ownerUid];
+    delete annotations[ANNOTATION.owner];
+    // The managed-by label stays, so the target watch reports an update whose owner changed to none.
+    await core.replaceNamespacedConfigMap({ namespace: ns, name: 'released', body: { ...cm, metadata: { ...cm.metadata, annotations } } });
+    // Only the target's event can queue the push (its resync is 10 minutes away): it now finds the target unmanaged.
+    const push = await waitReason(ns, 'releaser', 'Conflict');
+    expect(push.status?.targets?.[0]).toMatchObject({ state: 'Conflict', owner: 'unmanaged' });
+  });
 });
