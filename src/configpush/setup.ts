@@ -2,7 +2,7 @@ import type { KubernetesListObject, KubernetesObject, V1ConfigMap, V1ControllerR
 import type { Logger } from 'pino';
 import { GROUP, KIND, MANAGED_SELECTOR, PLURAL, VERSION } from '../api/constants.js';
 import type { ConfigPush, TargetKind } from '../api/types.js';
-import { type NamespaceInfo, type ResolvedSpec, type ResolvedTarget } from '../core/resolve-spec.js';
+import type { NamespaceInfo, ResolvedSpec, ResolvedTarget } from '../core/resolve-spec.js';
 import { desiredTargetDigest, newDigestKey, verificationFromCache, type DigestKey } from '../core/target-digest.js';
 import type { ClientFactory } from '../kube/clients.js';
 import { kubeConfigPushClient } from '../kube/configpush-client.js';

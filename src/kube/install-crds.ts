@@ -2,7 +2,7 @@ import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { KubeConfig, V1CustomResourceDefinition } from '@kubernetes/client-node';
 import { ApiextensionsV1Api, loadAllYaml } from './client-node.js';
-import { isNotFound } from './api-errors.js';
+import { createOrReplace } from './install-objects.js';
 
 /**
  * Installs or updates the CRDs in `dir` (the same files `kubectl apply -f
@@ -30,24 +30,12 @@ export async function installCrds(kubeConfig: KubeConfig, dir: string, timeoutMs
   return names;
 }
 
-async function applyCrd(api: ApiextensionsV1Api, crd: V1CustomResourceDefinition, name: string): Promise<void> {
-  for (let round = 0; round < 5; round++) {
-    let live: V1CustomResourceDefinition | undefined;
-    try {
-      live = await api.readCustomResourceDefinition({ name });
-    } catch (err) {
-      if (!isNotFound(err)) throw err;
-    }
-    try {
-      if (!live) await api.createCustomResourceDefinition({ body: crd });
-      else await api.replaceCustomResourceDefinition({ name, body: { ...crd, metadata: { ...crd.metadata, resourceVersion: live.metadata?.resourceVersion ?? '' } } });
-      return;
-    } catch (err) {
-      const code = (err as { code?: number }).code;
-      if (code !== 409) throw err;
-    }
-  }
-  throw new Error(`CRD ${name} kept changing while being installed`);
+function applyCrd(api: ApiextensionsV1Api, crd: V1CustomResourceDefinition, name: string): Promise<void> {
+  return createOrReplace(`CRD ${name}`, {
+    read: () => api.readCustomResourceDefinition({ name }),
+    create: () => api.createCustomResourceDefinition({ body: crd }),
+    replace: (resourceVersion) => api.replaceCustomResourceDefinition({ name, body: { ...crd, metadata: { ...crd.metadata, resourceVersion } } }),
+  });
 }
 
 async function waitEstablished(api: ApiextensionsV1Api, name: string, timeoutMs: number): Promise<void> {

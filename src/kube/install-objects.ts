@@ -31,21 +31,37 @@ export async function installObjects(kubeConfig: KubeConfig, files: readonly str
   return installed;
 }
 
-async function installOne(api: KubernetesObjectApi, object: NamedObject): Promise<void> {
+function installOne(api: KubernetesObjectApi, object: NamedObject): Promise<void> {
+  return createOrReplace(`${object.kind} ${object.metadata.name}`, {
+    read: () => api.read(object),
+    create: () => api.create(object),
+    replace: (resourceVersion) => api.replace({ ...object, metadata: { ...object.metadata, resourceVersion } }),
+  });
+}
+
+/**
+ * One object to what is written, conditionally: created if the read finds
+ * none, else replaced at the resourceVersion read; a 409 (created or changed
+ * meanwhile) reads again, up to 5 rounds.
+ */
+export async function createOrReplace(
+  what: string,
+  ops: { read(): Promise<KubernetesObject>; create(): Promise<unknown>; replace(resourceVersion: string): Promise<unknown> },
+): Promise<void> {
   for (let round = 0; round < 5; round++) {
     let live: KubernetesObject | undefined;
     try {
-      live = await api.read(object);
+      live = await ops.read();
     } catch (err) {
       if (!isNotFound(err)) throw err;
     }
     try {
-      if (!live) await api.create(object);
-      else await api.replace({ ...object, metadata: { ...object.metadata, resourceVersion: live.metadata?.resourceVersion ?? '' } });
+      if (!live) await ops.create();
+      else await ops.replace(live.metadata?.resourceVersion ?? '');
       return;
     } catch (err) {
       if ((err as { code?: number }).code !== 409) throw err;
     }
   }
-  throw new Error(`${object.kind} ${object.metadata.name} kept changing while being installed`);
+  throw new Error(`${what} kept changing while being installed`);
 }
