@@ -25,29 +25,8 @@ import { readsNamespaces } from '../src/core/resolve-spec.js';
 import { keyOf } from '../src/runtime/handlers.js';
 import { pushJson } from './push-fixture.js';
 import { cpuMicrosPerCall } from './cpu-per-call.js';
+import { ObjectCacheLayout } from './object-cache-layout.js';
 import { median, round } from './stats.js';
-
-/** client-node's ObjectCache layout: objects by namespace, then by name; list() of all spreads them. */
-class ObjectCacheLayout {
-  private readonly objects = new Map<string, Map<string, KubernetesObject>>();
-  add(obj: KubernetesObject): void {
-    const namespace = obj.metadata?.namespace ?? '';
-    let byName = this.objects.get(namespace);
-    if (byName === undefined) this.objects.set(namespace, (byName = new Map()));
-    byName.set(obj.metadata?.name ?? '', obj);
-  }
-  get(name: string, namespace: string): KubernetesObject | undefined {
-    return this.objects.get(namespace)?.get(name);
-  }
-  list(namespace?: string): KubernetesObject[] {
-    if (!namespace) {
-      const all: KubernetesObject[] = [];
-      for (const byName of this.objects.values()) all.push(...byName.values());
-      return all;
-    }
-    return Array.from(this.objects.get(namespace)?.values() ?? []);
-  }
-}
 
 /** setup.ts before namespace-interest.ts: the whole cache, listed, mapped and filtered, each event. */
 function scanAll(name: string | undefined, pushes: ConfigPush[]): string[] {

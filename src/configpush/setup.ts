@@ -182,9 +182,9 @@ export function setupConfigPushController(
     log,
     relistIntervalMs: options.relistPeriodMs,
   });
-  const pushes = (): ConfigPush[] => pushInformer.list().map(asPush);
   // The push gauges count the cache when scraped; a replica that never started it (a standby) reports none.
-  metrics.observePushes(() => (pushInformer.hasSynced() ? pushes() : undefined));
+  // The cached objects are passed as they are (asPush only names the type), not copied into a second array every scrape.
+  metrics.observePushes(() => (pushInformer.hasSynced() ? (pushInformer.list() as unknown as readonly ConfigPush[]) : undefined));
   const namespaceInformer = new ResilientInformer<V1Namespace>({
     kubeConfig: clients.kubeConfig,
     path: '/api/v1/namespaces',

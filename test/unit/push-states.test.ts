@@ -46,6 +46,10 @@ describe('countPushStates', () => {
     expect(conditionCounts([hostile])).toEqual([`Ready/False/${OTHER}=1`, 'Stalled/Unknown/Conflict=1']);
     expect(Object.fromEntries(countPushStates([hostile]).phases)).toEqual({ [OTHER]: 1 });
     expect(conditionCounts([push({ conditions: 'nope' }), push('nope')])).toEqual([]);
+    // Values of the wrong JSON type are bounded as unknown strings are.
+    const mistyped = push({ conditions: [{ type: 'Ready', status: true, reason: 7 }, { type: 1, status: 'True', reason: 'Applied' }], rollout: { phase: 3 } });
+    expect(conditionCounts([mistyped])).toEqual([`Ready/Unknown/${OTHER}=1`]);
+    expect(Object.fromEntries(countPushStates([mistyped]).phases)).toEqual({ [OTHER]: 1 });
   });
 
   it('passes known reasons through and maps anything else to Other', () => {
