@@ -50,6 +50,8 @@ describe('countPushStates', () => {
     const mistyped = push({ conditions: [{ type: 'Ready', status: true, reason: 7 }, { type: 1, status: 'True', reason: 'Applied' }], rollout: { phase: 3 } });
     expect(conditionCounts([mistyped])).toEqual([`Ready/Unknown/${OTHER}=1`]);
     expect(Object.fromEntries(countPushStates([mistyped]).phases)).toEqual({ [OTHER]: 1 });
+    // A status that names the gauge's own placeholders is not a phase either.
+    expect(Object.fromEntries(countPushStates([push({ rollout: { phase: NO_PHASE } }), push({ rollout: { phase: OTHER } })]).phases)).toEqual({ [OTHER]: 2 });
   });
 
   it('passes known reasons through and maps anything else to Other', () => {
