@@ -1,7 +1,9 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import type { ConfigPushStatus } from '../../src/api/types.js';
+import { ROLLOUT_PHASES, type ConfigPushStatus } from '../../src/api/types.js';
+import { CONDITION } from '../../src/core/conditions.js';
 import { createMetrics } from '../../src/operator/metrics.js';
 import { CONDITION_REASONS, NO_PHASE, OTHER, boundedReason, countPushStates } from '../../src/core/push-states.js';
 
@@ -52,6 +54,61 @@ describe('countPushStates', () => {
     expect(Object.fromEntries(countPushStates([mistyped]).phases)).toEqual({ [OTHER]: 1 });
     // A status that names the gauge's own placeholders is not a phase either.
     expect(Object.fromEntries(countPushStates([push({ rollout: { phase: NO_PHASE } }), push({ rollout: { phase: OTHER } })]).phases)).toEqual({ [OTHER]: 2 });
+  });
+
+  it('counts what the plain reading of the rules counts, for any status at all (a property test)', () => {
+    // The rules read plainly, with no care for speed: for each push, its
+    // first condition of each known type, its status if one of the three,
+    // its reason bounded; its rollout phase if a real one, None if absent.
+    const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+    const types: unknown[] = Object.values(CONDITION);
+    const phases: unknown[] = [...ROLLOUT_PHASES];
+    const plainly = (pushes: { status?: unknown }[]): string[] => {
+      const counted: string[] = [];
+      for (const { status } of pushes) {
+        const conditions = isObject(status) && Array.isArray(status.conditions) ? (status.conditions as unknown[]) : [];
+        const firstOfType = new Map<unknown, Record<string, unknown>>();
+        for (const c of conditions) if (isObject(c) && types.includes(c.type) && !firstOfType.has(c.type)) firstOfType.set(c.type, c);
+        for (const c of firstOfType.values()) counted.push(`${String(c.type)}/${['True', 'False', 'Unknown'].includes(c.status as string) ? String(c.status) : 'Unknown'}/${boundedReason(c.reason)}`);
+        const phase = isObject(status) && isObject(status.rollout) ? status.rollout.phase : undefined;
+        counted.push(`phase ${phase === undefined ? NO_PHASE : phases.includes(phase) ? String(phase) : OTHER}`);
+      }
+      const tally = new Map<string, number>();
+      for (const key of counted) tally.set(key, (tally.get(key) ?? 0) + 1);
+      return [...tally].map(([key, n]) => `${key}=${n}`).sort();
+    };
+    const counts = (pushes: { status?: unknown }[]): string[] => {
+      const { conditions, phases: byPhase } = countPushStates(pushes as ReturnType<typeof push>[]);
+      return [...conditions.map((c) => `${c.type}/${c.status}/${c.reason}=${c.count}`), ...[...byPhase].map(([phase, n]) => `phase ${phase}=${n}`)].sort();
+    };
+    const anyValue = fc.constantFrom<unknown>(undefined, null, 1, true, 'x', [], {});
+    const condition = fc.oneof(
+      fc.record(
+        {
+          type: fc.oneof(fc.constantFrom<unknown>(...types, 'MadeUp', 'ready'), anyValue),
+          status: fc.oneof(fc.constantFrom<unknown>('True', 'False', 'Unknown', 'Maybe'), anyValue),
+          reason: fc.oneof(fc.constantFrom<unknown>('Applied', 'Conflict', 'Forbidden', OTHER, NO_PHASE, 'secret-value'), anyValue),
+        },
+        { requiredKeys: [] },
+      ),
+      anyValue,
+    );
+    const status = fc.oneof(
+      fc.record(
+        {
+          conditions: fc.oneof(fc.array(condition, { maxLength: 6 }), anyValue),
+          rollout: fc.oneof(fc.record({ phase: fc.oneof(fc.constantFrom<unknown>(...phases, NO_PHASE, OTHER, 'Exploded'), anyValue) }, { requiredKeys: [] }), anyValue),
+        },
+        { requiredKeys: [] },
+      ),
+      anyValue,
+    );
+    fc.assert(
+      fc.property(fc.array(fc.record({ status }, { requiredKeys: [] }), { maxLength: 20 }), (pushes) => {
+        expect(counts(pushes)).toEqual(plainly(pushes));
+      }),
+      { numRuns: 500 },
+    );
   });
 
   it('passes known reasons through and maps anything else to Other', () => {
