@@ -22,7 +22,7 @@ export class PushKeyByUid {
   private forgetAt = 0;
 
   constructor(
-    private readonly pushes: () => readonly KubernetesObject[],
+    private readonly pushes: () => Iterable<KubernetesObject>,
     private readonly options: { rememberMs: number; limit: number; now: () => number } = { rememberMs: 30_000, limit: 1_024, now: Date.now },
   ) {}
 
@@ -35,8 +35,13 @@ export class PushKeyByUid {
     }
     let key = this.memo.get(uid);
     if (key === undefined) {
-      const push = this.pushes().find((p) => p.metadata?.uid === uid);
-      key = push === undefined ? null : keyOf(push);
+      key = null;
+      for (const push of this.pushes()) {
+        if (push.metadata?.uid === uid) {
+          key = keyOf(push);
+          break;
+        }
+      }
       this.memo.set(uid, key);
     }
     return key ?? undefined;

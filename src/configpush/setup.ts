@@ -139,7 +139,7 @@ export function setupConfigPushController(
   const controller: Controller = new Controller({
     kind: 'configpush',
     reconciler,
-    keys: () => pushInformer.list().map(keyOf),
+    keys: () => Array.from(pushInformer.objects(), keyOf),
     metrics,
     log,
     options,
@@ -183,8 +183,8 @@ export function setupConfigPushController(
     relistIntervalMs: options.relistPeriodMs,
   });
   // The push gauges count the cache when scraped; a replica that never started it (a standby) reports none.
-  // The cached objects are passed as they are (asPush only names the type), not copied into a second array every scrape.
-  metrics.observePushes(() => (pushInformer.hasSynced() ? (pushInformer.list() as unknown as readonly ConfigPush[]) : undefined));
+  // The cached objects are visited one namespace at a time (asPush only names the type), never copied into one array of them all.
+  metrics.observePushes(() => (pushInformer.hasSynced() ? (pushInformer.objects() as Iterable<unknown> as Iterable<ConfigPush>) : undefined));
   const namespaceInformer = new ResilientInformer<V1Namespace>({
     kubeConfig: clients.kubeConfig,
     path: '/api/v1/namespaces',
@@ -199,7 +199,7 @@ export function setupConfigPushController(
   });
 
   // A rare question (which push had this uid), asked in bursts: one scan of the push cache a burst.
-  const previousOwners = new PushKeyByUid(() => pushInformer.list());
+  const previousOwners = new PushKeyByUid(() => pushInformer.objects());
   const targetOwner = (kind: TargetKind) => ({
     ownerKey: ownerKeyOf,
     observe: (target: V1ConfigMap | V1Secret, deleted: boolean): string[] => {

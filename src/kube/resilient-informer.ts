@@ -75,6 +75,12 @@ export class ResilientInformer<T extends KubernetesObject> {
   private readonly trimmed = new WeakSet<T>();
   /** Aborts the watch-lists under way when the informer stops. */
   private lists = new AbortController();
+  /**
+   * Every namespace an object of this informer's caches has been told from
+   * (current or replacement), so that objects() can visit the cache one
+   * namespace at a time. A namespace a visit finds empty in both is dropped.
+   */
+  private readonly namespaces = new Set<string>();
 
   constructor(private readonly options: ResilientInformerOptions<T>) {}
 
@@ -143,6 +149,37 @@ export class ResilientInformer<T extends KubernetesObject> {
     return this.current?.list(namespace) ?? [];
   }
 
+  /**
+   * Every cached object, one namespace at a time. client-node's list() of
+   * all spreads each namespace's objects into one array as the arguments of
+   * a call, which throws a RangeError once a namespace holds more than
+   * ~120,000 objects; and visiting 100,000 pushes in 10 namespaces through
+   * it cost 66 ms under the image's node flag, against 9 one namespace at a
+   * time (bench/results/push-gauge-cost-2026-12-01.md).
+   * For a caller that visits every object, or stops at the first it wants.
+   * Iterate it synchronously: the cache may change between turns of the
+   * event loop.
+   */
+  objects(): Generator<T, void, undefined> {
+    return this.visit(this.current, true);
+  }
+
+  /**
+   * The objects of `cache`, one namespace at a time. With `prune`, a
+   * namespace found empty is dropped, unless a replacement being listed
+   * holds it (after the swap it would be missed). client-node reads an
+   * empty namespace as "all": only a cluster-scoped cache has it, and then
+   * it is its only one.
+   */
+  private *visit(cache: Cache<T> | undefined, prune: boolean): Generator<T, void, undefined> {
+    if (cache === undefined) return;
+    for (const namespace of this.namespaces) {
+      const objects = cache.list(namespace);
+      if (objects.length > 0) yield* objects;
+      else if (prune && !this.pending?.list(namespace).length) this.namespaces.delete(namespace);
+    }
+  }
+
   private create(): Cache<T> {
     const { kubeConfig, path, labelSelector, handlers, log, transform } = this.options;
     const informer: Cache<T> = makeInformer<T>(kubeConfig, path, () => this.initialState(informer), labelSelector);
@@ -166,6 +203,8 @@ export class ResilientInformer<T extends KubernetesObject> {
       else run();
     };
     const upsert = (obj: T) => {
+      // client-node keys its per-namespace Maps the same way.
+      this.namespaces.add(obj.metadata?.namespace || '');
       // At once: the cache keeps the very object, so it is trimmed before it is held (a watch-list's, as it arrived).
       if (!this.trimmed.delete(obj)) transform?.(obj);
       notify('upsert', () => handlers.upsert(obj));
@@ -329,8 +368,8 @@ export class ResilientInformer<T extends KubernetesObject> {
       this.backoff.forget('relist');
       this.current = fresh;
       for (const run of this.deferred.splice(0)) run();
-      const present = new Set(fresh.list().map(keyOf));
-      for (const obj of previous?.list() ?? []) {
+      const present = new Set(Array.from(this.visit(fresh, false), keyOf));
+      for (const obj of this.visit(previous, false)) {
         if (!present.has(keyOf(obj))) this.options.handlers.delete(obj);
       }
       await previous?.stop();

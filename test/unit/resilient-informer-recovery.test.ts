@@ -15,9 +15,12 @@ import { localKubeConfig } from '../support/local-kubeconfig.js';
  */
 const log = pino({ level: 'silent' });
 
-function configMap(name: string, resourceVersion: string): V1ConfigMap {
-  return { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name, namespace: 'ns', resourceVersion, uid: `uid-${name}` }, data: {} };
+function configMap(name: string, resourceVersion: string, namespace = 'ns'): V1ConfigMap {
+  return { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name, namespace, resourceVersion, uid: `uid-${name}` }, data: {} };
 }
+
+/** What objects() visits, and what list() holds, as sorted namespace/name keys. */
+const keys = (objects: Iterable<V1ConfigMap>) => Array.from(objects, (o) => `${o.metadata?.namespace}/${o.metadata?.name}`).sort();
 
 describe('ResilientInformer after an outage', () => {
   let server: Server | undefined;
@@ -40,13 +43,18 @@ describe('ResilientInformer after an outage', () => {
     items: () => V1ConfigMap[],
     beforeList: () => Promise<void> = async () => undefined,
     onUpsert: (obj: V1ConfigMap, informer: ResilientInformer<V1ConfigMap>) => void = () => undefined,
+    beforeWatchAnswers: () => Promise<void> = async () => undefined,
+    onDelete: (obj: V1ConfigMap) => void = () => undefined,
   ) {
     let watches = 0;
-    server = createServer((req: IncomingMessage, res: ServerResponse) => {
+    let watchesAsked = 0;
+    server = createServer(async (req: IncomingMessage, res: ServerResponse) => {
       if (!(req.url ?? '').includes('watch=true')) {
         res.writeHead(404).end();
         return;
       }
+      watchesAsked++;
+      await beforeWatchAnswers();
       watches++;
       // Headers, then silence for good: the partition ate everything after.
       res.writeHead(200, { 'content-type': 'application/json' });
@@ -70,7 +78,7 @@ describe('ResilientInformer after an outage', () => {
           seen.push(obj.metadata?.name ?? '');
           onUpsert(obj, informer!);
         },
-        delete: () => undefined,
+        delete: (obj) => onDelete(obj),
       },
       log,
       relistIntervalMs: 10 * 60_000,
@@ -78,7 +86,7 @@ describe('ResilientInformer after an outage', () => {
       watchList: false,
     });
     await informer.start();
-    return { informer, seen, lists: () => lists, watches: () => watches };
+    return { informer, seen, lists: () => lists, watches: () => watches, watchesAsked: () => watchesAsked };
   }
 
   async function until(condition: () => boolean, timeoutMs: number): Promise<boolean> {
@@ -161,6 +169,75 @@ describe('ResilientInformer after an outage', () => {
     expect(await until(() => t.informer.get('during', 'ns') !== undefined, 5_000)).toBe(true);
     expect(t.lists()).toBe(3);
   });
+
+  it('objects() visits every cached object one namespace at a time, and may be left early', async () => {
+    let items = [configMap('a1', '1', 'a'), configMap('a2', '2', 'a'), configMap('b1', '3', 'b'), configMap('c1', '4', 'c')];
+    const t = await start(() => items);
+    expect(keys(t.informer.objects())).toEqual(['a/a1', 'a/a2', 'b/b1', 'c/c1']);
+    expect(keys(t.informer.objects())).toEqual(keys(t.informer.list()));
+    for (const obj of t.informer.objects()) {
+      expect(obj.metadata?.name).toBeDefined();
+      break;
+    }
+
+    // Namespace b emptied and d new, seen by a relist: b is dropped, d visited.
+    items = [configMap('a1', '5', 'a'), configMap('a2', '2', 'a'), configMap('c1', '4', 'c'), configMap('d1', '6', 'd')];
+    t.informer.retryNow(0);
+    expect(await until(() => t.informer.get('d1', 'd') !== undefined, 5_000)).toBe(true);
+    expect(keys(t.informer.objects())).toEqual(['a/a1', 'a/a2', 'c/c1', 'd/d1']);
+    expect(keys(t.informer.objects())).toEqual(keys(t.informer.list()));
+    // b comes back: it is visited again.
+    items = [...items, configMap('b2', '7', 'b')];
+    t.informer.retryNow(0);
+    expect(await until(() => t.informer.get('b2', 'b') !== undefined, 5_000)).toBe(true);
+    expect(keys(t.informer.objects())).toEqual(['a/a1', 'a/a2', 'b/b2', 'c/c1', 'd/d1']);
+  });
+
+  it('objects() keeps a namespace that only the replacement being listed holds, so it is visited after the swap', async () => {
+    let items = [configMap('x1', '1', 'a')];
+    let holdWatch = false;
+    let release: (() => void) | undefined;
+    const t = await start(
+      () => items,
+      undefined,
+      undefined,
+      async () => {
+        if (holdWatch) await new Promise<void>((resolve) => (release = resolve));
+      },
+    );
+    expect(await until(() => t.watches() === 1, 5_000)).toBe(true);
+
+    items = [configMap('x1', '1', 'a'), configMap('y1', '2', 'e')];
+    holdWatch = true;
+    t.informer.retryNow(0);
+    // The replacement has listed (its objects are in its cache) and waits on its watch: reads still see the old cache.
+    expect(await until(() => t.watchesAsked() === 2 && release !== undefined, 5_000)).toBe(true);
+    expect(t.informer.get('y1', 'e')).toBeUndefined();
+    expect(keys(t.informer.objects())).toEqual(['a/x1']);
+
+    holdWatch = false;
+    release?.();
+    expect(await until(() => t.informer.get('y1', 'e') !== undefined, 5_000)).toBe(true);
+    expect(keys(t.informer.objects())).toEqual(['a/x1', 'e/y1']);
+  });
+
+  it('visits and relists a namespace of 130,000 objects, past where the list() of all in client-node throws', async () => {
+    // client-node's list() of all spreads a namespace's objects into the arguments of one call: a RangeError past ~120,000.
+    const many = (count: number) => Array.from({ length: count }, (_, i) => configMap(`cm-${i}`, '1'));
+    let items = many(130_000);
+    const deleted: string[] = [];
+    const t = await start(() => items, undefined, undefined, undefined, (obj) => deleted.push(obj.metadata?.name ?? ''));
+    let visited = 0;
+    for (const obj of t.informer.objects()) if (obj.metadata?.namespace === 'ns') visited++;
+    expect(visited).toBe(130_000);
+
+    // One object gone while the watch was silent: the relist's check of what vanished runs over both caches and reports it.
+    items = many(129_999);
+    t.informer.retryNow(0);
+    expect(await until(() => deleted.length > 0, 20_000)).toBe(true);
+    expect(deleted).toEqual(['cm-129999']);
+    expect(t.informer.get('cm-129999', 'ns')).toBeUndefined();
+  }, 60_000);
 
   it('a second retryNow while the replacement is being listed does not list again', async () => {
     let release: (() => void) | undefined;
