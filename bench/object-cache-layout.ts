@@ -12,6 +12,10 @@ export class ObjectCacheLayout {
   get(name: string, namespace: string): KubernetesObject | undefined {
     return this.objects.get(namespace)?.get(name);
   }
+  /** The namespaces held, as ResilientInformer keeps them for objects(). */
+  namespaces(): IterableIterator<string> {
+    return this.objects.keys();
+  }
   list(namespace?: string): KubernetesObject[] {
     if (!namespace) {
       const all: KubernetesObject[] = [];

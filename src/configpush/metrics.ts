@@ -77,7 +77,7 @@ export function createConfigPushMetrics(registry: Registry): ConfigPushMetrics {
     // Computed from the cache when scraped, not kept up to date on every
     // event: one pass over the cached pushes per scrape (for both gauges), no
     // request, no Secret data, nothing allocated per push. At 100,000 pushes
-    // the pass is ~35 to 85 ms (bench/push-gauge-cost.ts); counts kept up to
+    // the pass is ~45 to 100 ms (bench/push-gauge-cost.ts); counts kept up to
     // date on every event would need each push's last contribution held
     // beside the cache (~40 B a push), which the memory row cannot spare.
     pushConditions: new Gauge({
