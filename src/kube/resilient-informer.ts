@@ -144,7 +144,12 @@ export class ResilientInformer<T extends KubernetesObject> {
     return this.current?.get(name, namespace);
   }
 
-  /** The cached objects, or those of one namespace (client-node keeps a Map per namespace: no scan of the rest). */
+  /**
+   * The cached objects of one namespace (client-node keeps a Map per
+   * namespace: no scan of the rest), or, without one, all of them; for all of
+   * them use objects(), as client-node's list of all throws past ~120,000
+   * objects in one namespace.
+   */
   list(namespace?: string): readonly T[] {
     return this.current?.list(namespace) ?? [];
   }
