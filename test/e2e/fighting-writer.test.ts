@@ -59,8 +59,12 @@ describe('a writer that fights the operator over a target', () => {
     expect(condition(contended, 'Reconciling')?.status).toBe('True');
     expect(condition(contended, 'Stalled')).toBeUndefined();
     expect(contended.status?.targets?.[0]?.state).toBe('Contended');
-    const events = await core.listNamespacedEvent({ namespace: ns });
-    expect(events.items.some((e) => e.reason === 'Contended' && e.type === 'Warning' && e.involvedObject.name === 'push')).toBe(true);
+    // The Event is queued behind the status write, not awaited with it (reconciler.report): wait for it, do not race it.
+    const contendedEvent = await eventually(async () => {
+      const events = await core.listNamespacedEvent({ namespace: ns, fieldSelector: 'involvedObject.name=push,reason=Contended' });
+      return events.items.find((e) => e.type === 'Warning');
+    }, 'a Warning Event with reason Contended', 5_000);
+    expect(contendedEvent.message).toContain(`ConfigMap ${ns}/fought keeps being changed by other-controller`);
 
     // The push's own operation is not held back: a new generation's content is written at once.
     await sleep(8_000 - (Date.now() - fightStart));

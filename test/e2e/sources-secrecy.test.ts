@@ -4,7 +4,7 @@ import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ALLOWED_SOURCES_ANNOTATION, ANNOTATION } from '../../src/api/constants.js';
 import { contentDigest } from '../../src/core/content-digest.js';
-import { condition, core, createPush, eventually, getPush, newNamespace, readSecret, sleep, waitReady, waitReason } from '../support/kube.js';
+import { condition, core, createPush, eventually, getPush, newNamespace, readSecret, waitReady, waitReason } from '../support/kube.js';
 import { settled, startTestOperator, type TestOperator } from '../support/operator.js';
 import { freePort } from '../support/free-port.js';
 
@@ -81,15 +81,19 @@ describe('secrecy of copied Secret values', () => {
     await core.createNamespacedSecret({ namespace: pushNs, body: { metadata: { name: 'creds' }, data: { token: b64(second), pin: b64(pin) } } });
     await waitReady(pushNs, 'creds');
     await settled(operator);
-    await sleep(1_500); // Events are written behind the reconciles.
 
     const push = await getPush(pushNs, 'creds');
-    const events = [
+    // Events are queued behind the reconciles' status writes: wait for the two this story must have made.
+    const allEvents = async () => [
       ...(await core.listNamespacedEvent({ namespace: pushNs })).items,
       ...(await core.listNamespacedEvent({ namespace: targetNs })).items,
     ];
-    expect(events.some((e) => e.reason === 'DriftCorrected')).toBe(true);
-    expect(events.some((e) => e.type === 'Warning' && (e.message ?? '').includes('creds'))).toBe(true);
+    const events = await eventually(async () => {
+      const list = await allEvents();
+      const corrected = list.some((e) => e.reason === 'DriftCorrected');
+      const warned = list.some((e) => e.type === 'Warning' && (e.message ?? '').includes('creds'));
+      return corrected && warned ? list : undefined;
+    }, 'a DriftCorrected Event and a Warning naming the source', 5_000);
     const metrics = await (await fetch(metricsUrl)).text();
     const log = logLines.join('');
     expect(log).toContain('target written'); // the capture holds the operator's log
