@@ -35,7 +35,7 @@ describe('ownership', () => {
     expect(operatorWrites('shared')).toHaveLength(1);
 
     const events = await eventually(async () => {
-      const list = await core.listNamespacedEvent({ namespace: ns, fieldSelector: 'involvedObject.name=second' });
+      const list = await core.listNamespacedEvent({ namespace: ns, fieldSelector: 'involvedObject.name=second,reason=Conflict' });
       return list.items.length > 0 ? list.items : undefined;
     }, 'a Conflict event');
     expect(events.some((e) => e.reason === 'Conflict' && e.type === 'Warning' && e.message?.includes(`${ns}/first`))).toBe(true);
