@@ -11,8 +11,10 @@ import { makeClients } from '../../src/kube/clients.js';
  * operator really builds (makeClients: middleware, throttle, deadline, pool
  * health). A request's deadline armed for the whole --request-timeout after
  * the answer kept ~1 KiB a request alive for 30 s (request-deadline.ts); here
- * the timeout is 80 ms, so a deadline still armed would show as an aborted
- * signal a little later.
+ * the timeout is 1 s, so a deadline still armed would show as an aborted
+ * signal a little after it. (It was 80 ms: on a CI machine busy with both
+ * suites, a request once took longer than that, its deadline fired while it
+ * was in flight, and the test took that for a timer left armed.)
  */
 describe('makeClients: a request leaves nothing armed once answered', () => {
   let server: Server;
@@ -43,13 +45,16 @@ describe('makeClients: a request leaves nothing armed once answered', () => {
   });
 
   it('neither a listener nor a timer outlives the answer', async () => {
-    const clients = makeClients(kubeConfig, { requestTimeoutMs: 80 });
+    const timeoutMs = 1_000;
+    const clients = makeClients(kubeConfig, { requestTimeoutMs: timeoutMs });
     for (let i = 0; i < 3; i++) await clients.core.readNamespace({ name: 'default' });
-    await clients.coordination.listNamespacedLease({ namespace: 'default' }).catch(() => undefined);
+    await clients.coordination.listNamespacedLease({ namespace: 'default' });
     expect(signals.length).toBe(4);
+    // Answered within their deadlines: none aborted yet, so an abort seen later can only be a timer left armed.
+    expect(signals.map((signal) => signal.aborted)).toEqual([false, false, false, false]);
     await new Promise((resolve) => setImmediate(resolve));
     for (const signal of signals) expect(getEventListeners(signal, 'abort')).toHaveLength(0);
-    await new Promise((resolve) => setTimeout(resolve, 200));
+    await new Promise((resolve) => setTimeout(resolve, timeoutMs + 200));
     expect(signals.map((signal) => signal.aborted)).toEqual([false, false, false, false]);
   });
 });
