@@ -136,7 +136,9 @@ describe('UndiciRequestLibrary', () => {
       const { told, health } = recordingHealth();
       const { signals, dispatcher } = capturingDispatcher();
       const caller = new AbortController();
-      const library = new UndiciRequestLibrary({ timeoutMs: 60, health });
+      // Long enough that a busy CI machine answers within it; an armed deadline shows as an abort after it.
+      const timeoutMs = 1_000;
+      const library = new UndiciRequestLibrary({ timeoutMs, health });
       for (const path of ['/ok', '/missing']) {
         const context = new RequestContext(`${base}${path}`, HttpMethod.GET);
         context.setDispatcher(dispatcher);
@@ -151,7 +153,7 @@ describe('UndiciRequestLibrary', () => {
       expect(getEventListeners(caller.signal, 'abort')).toHaveLength(0);
       expect(signals).toHaveLength(2);
       for (const signal of signals) expect(getEventListeners(signal, 'abort')).toHaveLength(0);
-      await new Promise((resolve) => setTimeout(resolve, 120));
+      await new Promise((resolve) => setTimeout(resolve, timeoutMs + 200));
       expect(signals.map((signal) => signal.aborted)).toEqual([false, false]);
     });
 
