@@ -31,7 +31,10 @@ describe('Controller workers and the event loop', () => {
     // Without yielding, the timer fired only after all 20,000 (~2 s of work at 0.1 ms each; 80,000 settled pushes starved
     // the 2 s lease renewal past its 10 s deadline and the leader stepped down).
     expect(seen).toBeLessThan(keys / 4);
-    while (reconciled < keys) await new Promise((r) => setTimeout(r, 20));
+    // Stop now: the rest of the queue proves nothing more, and working through it (2 s of spinning, much longer on a
+    // machine busy with other suites) ran this test past its 5 s timeout under load. stop() waits only for the
+    // reconciles in flight.
     await controller.stop();
+    expect(reconciled).toBeLessThan(keys);
   });
 });
