@@ -4,7 +4,7 @@ import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ALLOWED_SOURCES_ANNOTATION, ANNOTATION } from '../../src/api/constants.js';
 import { contentDigest } from '../../src/core/content-digest.js';
-import { condition, core, createPush, eventually, getPush, newNamespace, readSecret, waitReady, waitReason } from '../support/kube.js';
+import { condition, core, createPush, eventually, getPush, newNamespace, readSecret, sleep, waitReady, waitReason } from '../support/kube.js';
 import { settled, startTestOperator, type TestOperator } from '../support/operator.js';
 import { freePort } from '../support/free-port.js';
 
@@ -88,12 +88,23 @@ describe('secrecy of copied Secret values', () => {
       ...(await core.listNamespacedEvent({ namespace: pushNs })).items,
       ...(await core.listNamespacedEvent({ namespace: targetNs })).items,
     ];
-    const events = await eventually(async () => {
+    await eventually(async () => {
       const list = await allEvents();
       const corrected = list.some((e) => e.reason === 'DriftCorrected');
       const warned = list.some((e) => e.type === 'Warning' && (e.message ?? '').includes('creds'));
-      return corrected && warned ? list : undefined;
+      return corrected && warned;
     }, 'a DriftCorrected Event and a Warning naming the source', 5_000);
+    // ...and for the rest still queued to land, so the scan below covers every Event the story made: the list (and
+    // each Event's count) unchanged across half a second.
+    let events = await allEvents();
+    const shape = (list: typeof events) => list.map((e) => `${e.metadata?.name}:${e.count ?? 1}`).sort().join();
+    await eventually(async () => {
+      await sleep(500);
+      const again = await allEvents();
+      const quiet = shape(again) === shape(events);
+      events = again;
+      return quiet;
+    }, 'the Events to stop changing', 10_000);
     const metrics = await (await fetch(metricsUrl)).text();
     const log = logLines.join('');
     expect(log).toContain('target written'); // the capture holds the operator's log
