@@ -94,6 +94,16 @@ export interface BenchOptions {
    * ratio compares code, not V8 settings (docs/benchmarks.md).
    */
   baselineNodeFlags: string[];
+  /**
+   * An A/B of node flags on the operator itself: when set, the baseline side
+   * runs the operator too, built from the same tree and installed the same
+   * way, with these node flags instead of the image's. The ratios then
+   * measure one V8 setting against another on identical work, paired run by
+   * run, which the noise of two different controllers hides (a ~5% change in
+   * the operator's CPU is inside one reading's spread against the baseline).
+   * The issue's targets mean nothing in this mode.
+   */
+  abNodeFlags?: string[];
   /** Which controllers the memory phase measures (both by default). */
   memorySides: ('baseline' | 'operator')[];
 }
@@ -190,6 +200,7 @@ const USAGE = `usage: node <build>/bench/run.js [flags]   (npm run bench | npm r
   --operator-node-options S   NODE_OPTIONS of the operator process (default: the Deployment's, manifests/deployment.yaml)
   --operator-node-flags S     node flags of the operator process, space-separated (default: the image's, Dockerfile ENTRYPOINT)
   --baseline-node-flags S     node flags of the baseline process, space-separated (default: none)
+  --ab-node-flags S           A/B of node flags: the "baseline" side is the operator itself with these node flags (the targets' verdicts then mean nothing)
   --operator-env NAME=VALUE   one more environment variable of the operator process (repeatable; default: the Deployment's literal env)
   --memory-sides LIST     baseline,operator (default both)
   --memory-baseline-max N the baseline's memory steps stop at N pushes (default ${FULL.memoryBaselineMax})
@@ -241,6 +252,7 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv, root: strin
       'operator-env': { type: 'string', multiple: true },
       'operator-node-flags': { type: 'string' },
       'baseline-node-flags': { type: 'string' },
+      'ab-node-flags': { type: 'string' },
       'memory-sides': { type: 'string' },
       'memory-baseline-max': { type: 'string' },
       'restart-pushes': { type: 'string' },
@@ -306,6 +318,7 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv, root: strin
     operatorEnv: operatorEnv(root, values['operator-node-options'], values['operator-env']),
     operatorNodeFlags: values['operator-node-flags'] !== undefined ? values['operator-node-flags'].split(/\s+/).filter(Boolean) : imageNodeFlags(root),
     baselineNodeFlags: values['baseline-node-flags']?.split(/\s+/).filter(Boolean) ?? [],
+    ...(values['ab-node-flags'] !== undefined ? { abNodeFlags: values['ab-node-flags'].split(/\s+/).filter(Boolean) } : {}),
     memorySides: memorySides(values['memory-sides']),
     memoryBaselineMax: num('memory-baseline-max', values['memory-baseline-max'], d.memoryBaselineMax),
     restartPushes: num('restart-pushes', values['restart-pushes'], d.restartPushes),

@@ -778,6 +778,9 @@ function markdown(r: BenchResults): string {
         : r.options.finalizerPolicy === true
           ? 'The operator\'s control planes had manifests/finalizer-policy.yaml installed, as the manifests install it: the apiserver sets the finalizer as a push is created, so the operator makes no finalizer patch; the baseline\'s have no policy and it patches its finalizer in. '
           : '') +
+      (r.options.abNodeFlags
+        ? `**A/B of node flags (\`--ab-node-flags\`)**: the side labelled baseline is not bench/baseline.ts but the operator itself, the same build installed the same way, run with node flags \`${r.options.abNodeFlags.join(' ') || '(none)'}\`; the ratios compare the two V8 settings on identical work, and the targets' verdicts mean nothing. `
+        : '') +
       (r.options.baselineNodeFlags?.length ? `The baseline ran with node flags \`${r.options.baselineNodeFlags.join(' ')}\` (\`--baseline-node-flags\`; by default it has none). ` : '') +
       (r.options.baselineRecords ? '**With `--baseline-records`**: the baseline also writes a ControllerRevision of the content before the status and an `Applied` Event after it, as the operator does, so the requests per push are equal and the ratios show the operator\'s own overhead (the issue\'s targets are judged against the baseline without them). ' : '') +
       `${r.options.shareClusters ? 'One control plane per family (smoke shortcut)' : 'Each phase ran on a fresh control plane'}; writes are counted from the audit log.` +

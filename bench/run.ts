@@ -101,7 +101,7 @@ class Bench {
       await cluster.fresh();
       this.started.add(dir);
       // The operator's install sets its finalizer at admission; the baseline is a bare client (options.ts).
-      if (!kind.startsWith('baseline') && this.options.finalizerPolicy) await cluster.installFinalizerPolicy();
+      if (runsAs(kind, this.options) === 'operator' && this.options.finalizerPolicy) await cluster.installFinalizerPolicy();
     }
     return cluster;
   }
@@ -115,8 +115,9 @@ class Bench {
     const tracker = new ReadyTracker(api);
     await tracker.start();
     const n = ++this.sideCount;
+    const program = runsAs(kind, this.options);
     const startOptions = (more: Partial<StartOptions>): StartOptions => ({
-      kind,
+      kind: program,
       build,
       kubeconfig: cluster.kubeconfig,
       logFile: join(this.logs, `${String(n).padStart(2, '0')}-${label}-${kind}.log`),
@@ -127,7 +128,7 @@ class Bench {
       leaderElect: this.options.leaderElect,
       waitLeader: (identity: string) => waitForLeader(api, identity),
       env: this.options.operatorEnv,
-      imageNodeFlags: this.options.operatorNodeFlags,
+      imageNodeFlags: kind === 'baseline' && this.options.abNodeFlags ? this.options.abNodeFlags : this.options.operatorNodeFlags,
       ...extra,
       ...more,
     });
@@ -136,7 +137,7 @@ class Bench {
       api,
       tracker,
       controller: await startController(startOptions({})),
-      userAgent: kind.startsWith('baseline') ? BASELINE_USER_AGENT : OPERATOR_USER_AGENT,
+      userAgent: program === 'baseline' ? BASELINE_USER_AGENT : OPERATOR_USER_AGENT,
       audit: new AuditWindow(cluster.auditLog),
       clusterDir: cluster.dir,
       restart: async (more = {}) => {
@@ -155,6 +156,11 @@ class Bench {
       live.delete(side.controller);
     }
   }
+}
+
+/** The program a side runs: the baseline side runs the operator itself in an A/B of node flags (options.ts abNodeFlags). */
+function runsAs(kind: ControllerKind, options: BenchOptions): ControllerKind {
+  return kind === 'baseline' && options.abNodeFlags ? 'operator' : kind;
 }
 
 interface Applied {

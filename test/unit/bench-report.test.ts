@@ -89,6 +89,15 @@ describe('bench figures of issue 16', () => {
     expect(parseOptions(['--baseline-node-flags=--optimize-for-size'], {}, root).operatorNodeFlags).toEqual(parseOptions([], {}, root).operatorNodeFlags);
   });
 
+  it('runs an A/B of node flags on the operator only when --ab-node-flags is given', () => {
+    expect(parseOptions([], {}, root).abNodeFlags).toBeUndefined();
+    const ab = parseOptions(['--ab-node-flags=--optimize-for-size --single-threaded-gc'], {}, root);
+    expect(ab.abNodeFlags).toEqual(['--optimize-for-size', '--single-threaded-gc']);
+    // Side A keeps the image's flags; an empty B is the operator under V8's defaults.
+    expect(ab.operatorNodeFlags).toEqual(parseOptions([], {}, root).operatorNodeFlags);
+    expect(parseOptions(['--ab-node-flags='], {}, root).abNodeFlags).toEqual([]);
+  });
+
   it('judges throughput on the median of the repeats ratios against 0.95 and reports their spread', () => {
     const ratios = [0.9, 1.0, 0.96, 0.97, 0.8];
     const throughput = ratios.flatMap((q, i) => [run('operator', i, 50 * q), run('baseline', i, 50)]);
