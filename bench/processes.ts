@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { openSync, closeSync, readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { freePorts } from '../test/support/free-port.js';
 import { pausesFromMetrics, statCpuSeconds, type GcPauses } from './controller-gc.js';
 import { LEASE_NAMESPACE, sleep } from './kube.js';
 import { round } from './stats.js';
@@ -57,18 +57,6 @@ export interface StartOptions {
   waitLeader?: (identity: string) => Promise<void>;
 }
 
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
-}
-
 export async function startController(options: StartOptions): Promise<ControllerProcess> {
   return options.kind.startsWith('baseline') ? startBaseline(options) : startOperatorProcess(options);
 }
@@ -122,8 +110,7 @@ async function stopChild(child: ChildProcess, name: string): Promise<void> {
 let starts = 0;
 
 async function startOperatorProcess(options: StartOptions): Promise<ControllerProcess> {
-  const metricsPort = await freePort();
-  const healthPort = await freePort();
+  const [metricsPort, healthPort] = (await freePorts(2)) as [number, number];
   const entry = `${options.build}/src/main.js`;
   const args = [
     ...(options.imageNodeFlags ?? []),

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createPush, newNamespace, waitReady } from '../support/kube.js';
 import { settled, startTestOperator, type TestOperator } from '../support/operator.js';
-import { freePort } from '../support/free-port.js';
+import { freePorts } from '../support/free-port.js';
 
 /** Sums every sample of `name` in a Prometheus text exposition. */
 function total(exposition: string, name: string, labels = ''): number {
@@ -18,7 +18,7 @@ describe('metrics and health endpoints', () => {
   let healthUrl: string;
 
   beforeAll(async () => {
-    const [metricsPort, healthPort] = [await freePort(), await freePort()];
+    const [metricsPort, healthPort] = (await freePorts(2)) as [number, number];
     metricsUrl = `http://127.0.0.1:${metricsPort}/metrics`;
     healthUrl = `http://127.0.0.1:${healthPort}`;
     operator = await startTestOperator({ http: { metricsAddress: `127.0.0.1:${metricsPort}`, healthAddress: `127.0.0.1:${healthPort}` } });

@@ -6,7 +6,7 @@ import { ALLOWED_SOURCES_ANNOTATION, ANNOTATION } from '../../src/api/constants.
 import { contentDigest } from '../../src/core/content-digest.js';
 import { condition, core, createPush, eventually, getPush, newNamespace, readSecret, sleep, waitReady, waitReason } from '../support/kube.js';
 import { settled, startTestOperator, type TestOperator } from '../support/operator.js';
-import { freePort } from '../support/free-port.js';
+import { freePorts } from '../support/free-port.js';
 
 /*
  * A Secret's values, copied by spec.sources, must never reach anything a
@@ -33,7 +33,7 @@ describe('secrecy of copied Secret values', () => {
   beforeAll(async () => {
     pushNs = await newNamespace('secrecy');
     targetNs = await newNamespace('secrecy-target', { [ALLOWED_SOURCES_ANNOTATION]: pushNs });
-    const port = await freePort();
+    const [port, healthPort] = (await freePorts(2)) as [number, number];
     metricsUrl = `http://127.0.0.1:${port}/metrics`;
     const sink = new Writable({
       write(chunk: Buffer, _encoding, done) {
@@ -43,7 +43,7 @@ describe('secrecy of copied Secret values', () => {
     });
     operator = await startTestOperator({
       log: pino({ level: 'trace' }, sink),
-      http: { metricsAddress: `127.0.0.1:${port}`, healthAddress: `127.0.0.1:${await freePort()}` },
+      http: { metricsAddress: `127.0.0.1:${port}`, healthAddress: `127.0.0.1:${healthPort}` },
     });
   });
   afterAll(async () => operator?.stop());
