@@ -4,8 +4,9 @@
  * as a figure in every run instead of a one-off profile:
  *
  * - the main thread's GC pauses by kind, from V8's `gc` performance entries
- *   (the operator's prom-client `nodejs_gc_duration_seconds` is built from
- *   the same entries; the baseline keeps its own tally, `observeGc`);
+ *   (the operator's `nodejs_gc_duration_seconds`, src/operator/gc-metrics.ts,
+ *   counts every one of them; the baseline keeps its own tally, `observeGc`),
+ *   and how many of them were long (over 100 ms, over 1 s);
  * - the CPU of V8's worker threads (`/proc/<pid>/task/<tid>`, named
  *   `V8Worker` by Node 24): concurrent marking, parallel scavenging,
  *   sweeping and background compilation, which a pause does not show.
@@ -17,11 +18,24 @@ import { median } from './stats.js';
 export const GC_KINDS = ['minor', 'major', 'incremental', 'weakcb'] as const;
 export type GcKind = (typeof GC_KINDS)[number];
 
-/** Pauses of the main thread, by kind: how many, and their sum in seconds. */
-export type GcPauses = Record<GcKind, { count: number; seconds: number }>;
+/**
+ * Pauses of one kind: how many, their sum in seconds, and how many lasted
+ * over 100 ms and over 1 s (two of the histogram's bucket bounds; absent in
+ * results written before they were read).
+ */
+export interface KindPauses {
+  count: number;
+  seconds: number;
+  over100ms?: number;
+  over1s?: number;
+}
+
+/** Pauses of the main thread, by kind. */
+export type GcPauses = Record<GcKind, KindPauses>;
 
 export function noPauses(): GcPauses {
-  return { minor: { count: 0, seconds: 0 }, major: { count: 0, seconds: 0 }, incremental: { count: 0, seconds: 0 }, weakcb: { count: 0, seconds: 0 } };
+  const none = (): KindPauses => ({ count: 0, seconds: 0, over100ms: 0, over1s: 0 });
+  return { minor: none(), major: none(), incremental: none(), weakcb: none() };
 }
 
 /** The operator's pauses from its /metrics, parsed by processes.ts's parseMetrics (prom-client writes `le` before `kind`, and no `le` on _count and _sum). */
@@ -29,9 +43,14 @@ export function pausesFromMetrics(metrics: Map<string, number>): GcPauses | unde
   if (!metrics.has('nodejs_gc_duration_seconds_count')) return undefined;
   const pauses = noPauses();
   for (const kind of GC_KINDS) {
+    const count = metrics.get(`nodejs_gc_duration_seconds_count{kind="${kind}"}`) ?? 0;
+    // A bucket counts the pauses up to its bound; a kind never seen has no buckets, and none of its pauses were long.
+    const within = (le: string) => metrics.get(`nodejs_gc_duration_seconds_bucket{le="${le}",kind="${kind}"}`) ?? count;
     pauses[kind] = {
-      count: metrics.get(`nodejs_gc_duration_seconds_count{kind="${kind}"}`) ?? 0,
+      count,
       seconds: metrics.get(`nodejs_gc_duration_seconds_sum{kind="${kind}"}`) ?? 0,
+      over100ms: count - within('0.1'),
+      over1s: count - within('1'),
     };
   }
   return pauses;
@@ -51,8 +70,11 @@ export function observeGc(): { read(): GcPauses; stop(): void } {
     for (const entry of list.getEntries() as (PerformanceEntry & { detail?: { kind?: number } })[]) {
       const kind = kindOf.get(entry.detail?.kind ?? -1);
       if (!kind) continue;
-      pauses[kind].count += 1;
-      pauses[kind].seconds += entry.duration / 1000;
+      const tally = pauses[kind];
+      tally.count += 1;
+      tally.seconds += entry.duration / 1000;
+      if (entry.duration > 100) tally.over100ms = (tally.over100ms ?? 0) + 1;
+      if (entry.duration > 1000) tally.over1s = (tally.over1s ?? 0) + 1;
     }
   });
   observer.observe({ entryTypes: ['gc'] });
@@ -61,8 +83,28 @@ export function observeGc(): { read(): GcPauses; stop(): void } {
 
 export function pausesBetween(before: GcPauses, after: GcPauses): GcPauses {
   const spent = noPauses();
-  for (const kind of GC_KINDS) spent[kind] = { count: after[kind].count - before[kind].count, seconds: after[kind].seconds - before[kind].seconds };
+  for (const kind of GC_KINDS) {
+    const [a, b] = [after[kind], before[kind]];
+    const long = (field: 'over100ms' | 'over1s') => (a[field] !== undefined && b[field] !== undefined ? { [field]: a[field] - b[field] } : {});
+    spent[kind] = { count: a.count - b.count, seconds: a.seconds - b.seconds, ...long('over100ms'), ...long('over1s') };
+  }
   return spent;
+}
+
+/**
+ * The pauses of a span as a report cell: "major 12 (0.41 s), incremental 30
+ * (0.02 s), minor 800 (0.55 s); 3 over 100 ms, 0 over 1 s". Kinds with no
+ * pause are left out; the long pauses are of every kind together.
+ */
+export function pausesText(pauses: GcPauses): string {
+  const kinds = (['major', 'incremental', 'minor', 'weakcb'] as const).filter((k) => pauses[k].count > 0);
+  if (kinds.length === 0) return 'no pauses';
+  const parts = kinds.map((k) => `${k} ${pauses[k].count} (${pauses[k].seconds.toFixed(2)} s)`);
+  const long = (field: 'over100ms' | 'over1s') =>
+    GC_KINDS.every((k) => pauses[k][field] !== undefined) ? GC_KINDS.reduce((sum, k) => sum + (pauses[k][field] ?? 0), 0) : undefined;
+  const [over100ms, over1s] = [long('over100ms'), long('over1s')];
+  const tail = over100ms !== undefined && over1s !== undefined ? `; ${over100ms} over 100 ms, ${over1s} over 1 s` : '';
+  return `${parts.join(', ')}${tail}`;
 }
 
 /** CPU seconds (user + system) by thread: the main thread, V8's workers, and the rest (libuv's pool, the inspector's). */

@@ -2,7 +2,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, release, totalmem } from 'node:os';
 import { join } from 'node:path';
 import type { ApiserverSpend } from './apiserver-metrics.js';
-import { gcPer1000, type ControllerGc } from './controller-gc.js';
+import { gcPer1000, pausesText, type ControllerGc } from './controller-gc.js';
 import type { WriteBreakdown } from './audit-counts.js';
 import { COLORS, renderChart, type Panel } from './chart.js';
 import type { BenchOptions } from './options.js';
@@ -102,7 +102,8 @@ export interface LoadRun {
 export interface MemoryRun {
   kind: ControllerKind;
   idle: MemorySample;
-  levels: (MemorySample & { pushes: number; readySeconds: number })[];
+  /** Each step's level, and its garbage collection from the step's first apply to its last sample (absent in older files). */
+  levels: (MemorySample & { pushes: number; readySeconds: number; gc?: ControllerGc })[];
   heapSnapshot?: HeapSummary;
 }
 
@@ -816,12 +817,14 @@ function markdown(r: BenchResults): string {
     lines.push('');
     lines.push('## Memory by pushes cached');
     lines.push('');
-    lines.push('| side | pushes | RSS | peak RSS | heap used | heap total | apply to Ready of this step (s) |');
-    lines.push('|---|---|---|---|---|---|---|');
+    lines.push('| side | pushes | RSS | peak RSS | heap used | heap total | apply to Ready of this step (s) | main-thread GC pauses in this step | V8 workers\' CPU in this step |');
+    lines.push('|---|---|---|---|---|---|---|---|---|');
     for (const run of r.memory) {
-      lines.push(`| ${run.kind} | 0 | ${mib(run.idle.rssBytes)} | ${mib(run.idle.peakRssBytes)} | ${mib(run.idle.heapUsedBytes)} | ${mib(run.idle.heapTotalBytes)} | |`);
+      lines.push(`| ${run.kind} | 0 | ${mib(run.idle.rssBytes)} | ${mib(run.idle.peakRssBytes)} | ${mib(run.idle.heapUsedBytes)} | ${mib(run.idle.heapTotalBytes)} | | | |`);
       for (const l of run.levels) {
-        lines.push(`| ${run.kind} | ${l.pushes} | ${mib(l.rssBytes)} | ${mib(l.peakRssBytes)} | ${mib(l.heapUsedBytes)} | ${mib(l.heapTotalBytes)} | ${l.readySeconds} |`);
+        const pauses = l.gc?.pauses ? pausesText(l.gc.pauses) : 'n/a';
+        const workers = l.gc?.threads ? `${l.gc.threads.v8Workers.toFixed(2)} s` : 'n/a';
+        lines.push(`| ${run.kind} | ${l.pushes} | ${mib(l.rssBytes)} | ${mib(l.peakRssBytes)} | ${mib(l.heapUsedBytes)} | ${mib(l.heapTotalBytes)} | ${l.readySeconds} | ${pauses} | ${workers} |`);
       }
     }
   }

@@ -510,13 +510,16 @@ async function memoryPhase(bench: Bench, results: BenchResults): Promise<void> {
         let applied = 0;
         const idle = await memorySample(side.controller);
         for (const level of kind === 'baseline' ? options.memory.filter((l) => l <= options.memoryBaselineMax) : options.memory) {
+          // The step's collections: how many, and how long the main thread paused (at 100,000 pushes a full one marks ~250 MiB).
+          const gcBefore = await readGc(side.controller);
           const run = await applyPushes(side, 'mem', applied, level, options.applyConcurrency);
           await side.tracker.waitAll(run.keys, readyTimeout(level - applied));
           const readySeconds = (performance.now() - run.firstStart) / 1000;
           applied = level;
           await settle(side.controller, quietMs);
           const memory = await memorySample(side.controller);
-          levels.push({ pushes: level, readySeconds: round(readySeconds, 1), ...memory });
+          const gc = gcBetween(gcBefore, await readGc(side.controller));
+          levels.push({ pushes: level, readySeconds: round(readySeconds, 1), ...memory, ...(gc ? { gc } : {}) });
           log(`  ${kind} with ${level} pushes: RSS ${Math.round(memory.rssBytes / 2 ** 20)} MiB, heap ${Math.round(memory.heapUsedBytes / 2 ** 20)} MiB`);
         }
         let heap: HeapSummary | undefined;

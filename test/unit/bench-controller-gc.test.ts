@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { gcBetween, gcPer1000, noPauses, observeGc, pausesFromMetrics, statCpuSeconds, threadCpuSeconds, type GcPauses } from '../../bench/controller-gc.js';
+import { gcBetween, gcPer1000, noPauses, observeGc, pausesFromMetrics, pausesText, statCpuSeconds, threadCpuSeconds, type GcPauses } from '../../bench/controller-gc.js';
 import { parseMetrics, processCpuSeconds } from '../../bench/processes.js';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -38,19 +38,23 @@ describe('threadCpuSeconds', () => {
 });
 
 describe('pausesFromMetrics', () => {
-  it("reads prom-client's nodejs_gc_duration_seconds by kind", () => {
+  it('reads nodejs_gc_duration_seconds by kind, and its long pauses from the buckets', () => {
     const text = [
       '# TYPE nodejs_gc_duration_seconds histogram',
       'nodejs_gc_duration_seconds_bucket{le="0.001",kind="minor"} 500',
+      'nodejs_gc_duration_seconds_bucket{le="0.1",kind="minor"} 545',
+      'nodejs_gc_duration_seconds_bucket{le="1",kind="minor"} 545',
       'nodejs_gc_duration_seconds_sum{kind="minor"} 0.42',
       'nodejs_gc_duration_seconds_count{kind="minor"} 545',
-      'nodejs_gc_duration_seconds_sum{kind="major"} 0.13',
+      'nodejs_gc_duration_seconds_bucket{le="0.1",kind="major"} 11',
+      'nodejs_gc_duration_seconds_bucket{le="1",kind="major"} 16',
+      'nodejs_gc_duration_seconds_sum{kind="major"} 4.13',
       'nodejs_gc_duration_seconds_count{kind="major"} 18',
     ].join('\n');
     const pauses = pausesFromMetrics(parseMetrics(text))!;
-    expect(pauses.minor).toEqual({ count: 545, seconds: 0.42 });
-    expect(pauses.major).toEqual({ count: 18, seconds: 0.13 });
-    expect(pauses.incremental).toEqual({ count: 0, seconds: 0 });
+    expect(pauses.minor).toEqual({ count: 545, seconds: 0.42, over100ms: 0, over1s: 0 });
+    expect(pauses.major).toEqual({ count: 18, seconds: 4.13, over100ms: 7, over1s: 2 });
+    expect(pauses.incremental).toEqual({ count: 0, seconds: 0, over100ms: 0, over1s: 0 });
   });
 
   it('gives undefined when the process exports no GC metric', () => {
@@ -111,5 +115,25 @@ describe('gcBetween and gcPer1000', () => {
   it('says what it could not read', () => {
     expect(gcPer1000([{ pushes: 1000, gc: undefined }])).toBe('pauses n/a; threads n/a');
     expect(gcPer1000([{ pushes: 1000, gc: { pauses: noPauses() } }])).toBe('no pauses; threads n/a');
+  });
+});
+
+describe('pausesText', () => {
+  it('names the kinds that paused, then the long pauses of every kind', () => {
+    const pauses: GcPauses = {
+      ...noPauses(),
+      minor: { count: 800, seconds: 0.551, over100ms: 0, over1s: 0 },
+      major: { count: 12, seconds: 3.4, over100ms: 5, over1s: 1 },
+      incremental: { count: 30, seconds: 0.02, over100ms: 0, over1s: 0 },
+    };
+    expect(pausesText(pauses)).toBe('major 12 (3.40 s), incremental 30 (0.02 s), minor 800 (0.55 s); 5 over 100 ms, 1 over 1 s');
+    const spent = gcBetween({ pauses: noPauses() }, { pauses })?.pauses;
+    expect(spent && pausesText(spent)).toBe(pausesText(pauses));
+  });
+
+  it('leaves the long pauses out when a reading did not have them (files from before they were read)', () => {
+    const old: GcPauses = { ...noPauses(), minor: { count: 3, seconds: 0.003 } };
+    expect(pausesText(old)).toBe('minor 3 (0.00 s)');
+    expect(pausesText(noPauses())).toBe('no pauses');
   });
 });

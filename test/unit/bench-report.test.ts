@@ -1,10 +1,14 @@
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it, vi } from 'vitest';
 import { apiserverSpent, parseApiserverMetrics } from '../../bench/apiserver-metrics.js';
+import { noPauses } from '../../bench/controller-gc.js';
 import { mergeResults } from '../../bench/merge-results.js';
 import type { WriteBreakdown } from '../../bench/audit-counts.js';
 import { parseOptions } from '../../bench/options.js';
 import { budgetWaitBetween, queueBetween } from '../../bench/processes.js';
-import { buildFigures, type FanoutRun, type ThroughputRun } from '../../bench/report.js';
+import { buildFigures, writeReport, type FanoutRun, type ThroughputRun } from '../../bench/report.js';
 import { medianInterval } from '../../bench/stats.js';
 import { benchResults } from '../support/bench-results.js';
 
@@ -339,5 +343,27 @@ describe('merging one run into the day\'s results', () => {
     expect(merged.figures.find((f) => f.measure.startsWith('Throughput, 1 alternating'))?.ratio).toBe('0.95 (0.95)');
     expect(merged.figures.some((f) => f.measure.startsWith('Fan-out, one push to 500'))).toBe(true);
     expect(() => mergeResults(day, mine, ['nonsense'])).toThrow(/unknown phase nonsense/);
+  });
+});
+
+describe('the memory table', () => {
+  it("gives each step's collections and long pauses, and n/a for steps read before they were", () => {
+    const sample = { rssBytes: 300 * 2 ** 20, peakRssBytes: 320 * 2 ** 20, heapUsedBytes: 200 * 2 ** 20, heapTotalBytes: 220 * 2 ** 20 };
+    const gc = {
+      pauses: { ...noPauses(), major: { count: 40, seconds: 2.5, over100ms: 9, over1s: 0 }, minor: { count: 9000, seconds: 4.0, over100ms: 0, over1s: 0 } },
+      threads: { main: 100, v8Workers: 31.5, other: 1 },
+    };
+    const r = benchResults({
+      memory: [{ kind: 'operator', idle: sample, levels: [{ pushes: 30_000, readySeconds: 400, ...sample }, { pushes: 100_000, readySeconds: 2000, ...sample, gc }] }],
+    });
+    const dir = mkdtempSync(join(tmpdir(), 'memory-table-'));
+    try {
+      writeReport(r, dir);
+      const md = readFileSync(join(dir, '2026-11-29.md'), 'utf8');
+      expect(md).toContain('| operator | 100000 | 300 MiB | 320 MiB | 200 MiB | 220 MiB | 2000 | major 40 (2.50 s), minor 9000 (4.00 s); 9 over 100 ms, 0 over 1 s | 31.50 s |');
+      expect(md).toContain('| operator | 30000 | 300 MiB | 320 MiB | 200 MiB | 220 MiB | 400 | n/a | n/a |');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
