@@ -41,6 +41,8 @@ export interface StartOptions {
   targetConcurrency: number;
   /** Baseline: also write a ControllerRevision and an Event per push (bench/options.ts baselineRecords). */
   baselineRecords?: boolean;
+  /** Baseline: also write the ControllerRevision only (bench/options.ts baselineRevision). */
+  baselineRevision?: boolean;
   /** Baseline: node flags (bench/options.ts baselineNodeFlags). */
   baselineNodeFlags?: string[];
   resyncSeconds?: number;
@@ -253,7 +255,7 @@ async function startBaseline(options: StartOptions): Promise<ControllerProcess> 
     String(options.workers),
     '--target-concurrency',
     String(options.targetConcurrency),
-    ...(options.baselineRecords ? ['--records'] : []),
+    ...(options.baselineRecords ? ['--records'] : options.baselineRevision ? ['--revision'] : []),
   ];
   const child = spawnLogged(args, options.logFile, true);
   type Reply = { type: string; processed?: number; depth?: number; rss?: number; heapUsed?: number; heapTotal?: number; gc?: GcPauses };

@@ -784,6 +784,9 @@ function markdown(r: BenchResults): string {
         : '') +
       (r.options.baselineNodeFlags?.length ? `The baseline ran with node flags \`${r.options.baselineNodeFlags.join(' ')}\` (\`--baseline-node-flags\`; by default it has none). ` : '') +
       (r.options.baselineRecords ? '**With `--baseline-records`**: the baseline also writes a ControllerRevision of the content before the status and an `Applied` Event after it, as the operator does, so the requests per push are equal and the ratios show the operator\'s own overhead (the issue\'s targets are judged against the baseline without them). ' : '') +
+      (r.options.baselineRevision && !r.options.baselineRecords
+        ? '**With `--baseline-revision`**: the baseline also writes a ControllerRevision of the content before the status, as the operator does, but no Event (the issue\'s targets are judged against the baseline without it). '
+        : '') +
       `${r.options.shareClusters ? 'One control plane per family (smoke shortcut)' : 'Each phase ran on a fresh control plane'}; writes are counted from the audit log.` +
       (r.updates?.length ? ` Phases re-run later with --update: ${r.updates.map((u) => `${u.phases.join(', ')} at ${u.at}${u.loadAverageAtStart ? ` (load average ${u.loadAverageAtStart.join(' ')} at its start, ${u.loadAverageAtEnd?.join(' ') ?? 'n/a'} at its end)` : ''}`).join('; ')}.` : ''),
   );

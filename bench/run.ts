@@ -124,6 +124,7 @@ class Bench {
       workers: this.options.workers,
       targetConcurrency: this.options.targetConcurrency,
       baselineRecords: this.options.baselineRecords,
+      baselineRevision: this.options.baselineRevision,
       baselineNodeFlags: this.options.baselineNodeFlags,
       leaderElect: this.options.leaderElect,
       waitLeader: (identity: string) => waitForLeader(api, identity),

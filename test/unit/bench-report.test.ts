@@ -367,3 +367,22 @@ describe('the memory table', () => {
     }
   });
 });
+
+describe('--baseline-revision', () => {
+  it('is off by default, and the report says the baseline wrote the revision but no Event', () => {
+    expect(parseOptions([], {}, root).baselineRevision).toBe(false);
+    const options = parseOptions(['--baseline-revision'], {}, root);
+    expect(options.baselineRevision).toBe(true);
+    const dir = mkdtempSync(join(tmpdir(), 'baseline-revision-'));
+    try {
+      writeReport(benchResults({ options }), dir);
+      expect(readFileSync(join(dir, '2026-11-29.md'), 'utf8')).toContain('**With `--baseline-revision`**: the baseline also writes a ControllerRevision of the content before the status, as the operator does, but no Event');
+      writeReport(benchResults({ options: parseOptions(['--baseline-revision', '--baseline-records'], {}, root) }), dir);
+      const both = readFileSync(join(dir, '2026-11-29.md'), 'utf8');
+      expect(both).toContain('**With `--baseline-records`**');
+      expect(both).not.toContain('**With `--baseline-revision`**');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
