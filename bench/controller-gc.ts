@@ -12,11 +12,11 @@
  *   sweeping and background compilation, which a pause does not show.
  */
 import { readFileSync, readdirSync } from 'node:fs';
-import { PerformanceObserver, constants, type PerformanceEntry } from 'node:perf_hooks';
+import { PerformanceObserver } from 'node:perf_hooks';
+import { GC_KINDS, gcKindOf, type GcKind } from '../src/operator/gc-metrics.js';
 import { median } from './stats.js';
 
-export const GC_KINDS = ['minor', 'major', 'incremental', 'weakcb'] as const;
-export type GcKind = (typeof GC_KINDS)[number];
+export { GC_KINDS, type GcKind };
 
 /**
  * Pauses of one kind: how many, their sum in seconds, and how many lasted
@@ -56,19 +56,12 @@ export function pausesFromMetrics(metrics: Map<string, number>): GcPauses | unde
   return pauses;
 }
 
-const kindOf = new Map<number, GcKind>([
-  [constants.NODE_PERFORMANCE_GC_MINOR, 'minor'],
-  [constants.NODE_PERFORMANCE_GC_MAJOR, 'major'],
-  [constants.NODE_PERFORMANCE_GC_INCREMENTAL, 'incremental'],
-  [constants.NODE_PERFORMANCE_GC_WEAKCB, 'weakcb'],
-]);
-
 /** The baseline's tally, from the same entries prom-client observes; `read()` gives the totals so far. */
 export function observeGc(): { read(): GcPauses; stop(): void } {
   const pauses = noPauses();
   const observer = new PerformanceObserver((list) => {
-    for (const entry of list.getEntries() as (PerformanceEntry & { detail?: { kind?: number } })[]) {
-      const kind = kindOf.get(entry.detail?.kind ?? -1);
+    for (const entry of list.getEntries()) {
+      const kind = gcKindOf(entry);
       if (!kind) continue;
       const tally = pauses[kind];
       tally.count += 1;

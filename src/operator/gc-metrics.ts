@@ -19,12 +19,21 @@ export const GC_DURATION_METRIC = 'nodejs_gc_duration_seconds';
 /** prom-client's default buckets for this histogram, kept so existing queries on `le` still match. */
 export const GC_DURATION_BUCKETS = [0.001, 0.01, 0.1, 1, 2, 5];
 
-const kindNames = new Map<number, string>([
+/** The `kind` label's values, as prom-client names them. */
+export const GC_KINDS = ['minor', 'major', 'incremental', 'weakcb'] as const;
+export type GcKind = (typeof GC_KINDS)[number];
+
+const kindNames = new Map<number, GcKind>([
   [constants.NODE_PERFORMANCE_GC_MAJOR, 'major'],
   [constants.NODE_PERFORMANCE_GC_MINOR, 'minor'],
   [constants.NODE_PERFORMANCE_GC_INCREMENTAL, 'incremental'],
   [constants.NODE_PERFORMANCE_GC_WEAKCB, 'weakcb'],
 ]);
+
+/** The kind of a `gc` performance entry (Node 16+ puts it in `detail`), or undefined for one Node may add later. */
+export function gcKindOf(entry: PerformanceEntry): GcKind | undefined {
+  return kindNames.get((entry as PerformanceEntry & { detail?: { kind?: number } }).detail?.kind ?? -1);
+}
 
 /**
  * Replaces the registry's `nodejs_gc_duration_seconds` (if prom-client's
@@ -43,8 +52,8 @@ export function registerGcDurations(registry: Registry): () => void {
     registers: [registry],
   });
   const observer = new PerformanceObserver((list) => {
-    for (const entry of list.getEntries() as (PerformanceEntry & { detail?: { kind?: number } })[]) {
-      const kind = kindNames.get(entry.detail?.kind ?? -1);
+    for (const entry of list.getEntries()) {
+      const kind = gcKindOf(entry);
       if (kind !== undefined) durations.observe({ kind }, entry.duration / 1000);
     }
   });
