@@ -10,14 +10,14 @@
  * re-read); then one PUT of /status at the push's resourceVersion. The
  * same --workers pushes at once, and --target-concurrency targets per push.
  *
- * With --records it also writes what the operator's features write per
- * push (bench --baseline-records): a ControllerRevision of the content
- * before the status (named after the content digest; AlreadyExists is
- * success), and an `Applied` core/v1 Event after it, sent without waiting
- * for it, as the operator's EventRecorder does. The requests per push are
- * then the operator's, so the ratios show the operator's own overhead.
- * With --revision (bench --baseline-revision) it writes the revision only:
- * the one conditional write issue 14 added to every completed rollout.
+ * --writes (bench --baseline-writes, bench/baseline-writes.ts) says what
+ * else it writes. By default (`revision`) a ControllerRevision of the
+ * content before the status (named after the content digest; AlreadyExists
+ * is success), shaped as the operator's: the conditional write issue 14 made
+ * part of every completed rollout. `plain` leaves it out; `records` also
+ * sends an `Applied` core/v1 Event after the status, without waiting for
+ * it, as the operator's EventRecorder does, so the requests per push are
+ * then the operator's and the ratios show its machinery alone.
  *
  * What it leaves out is what the operator adds: target watches and drift
  * correction, per-reconcile re-reads of every target, status rebuilt from the
@@ -31,6 +31,7 @@ import { PatchStrategy, makeInformer, setHeaderOptions, type KubernetesListObjec
 import { FINALIZER, GROUP, PLURAL, VERSION } from '../src/api/constants.js';
 import type { ConfigPush, ConfigPushStatus, TargetStatus } from '../src/api/types.js';
 import { TARGET_STATUS_LIMIT } from '../src/core/build-status.js';
+import { BASELINE_WRITES, isBaselineWrites, writesEvent, writesRevision, type BaselineWrites } from './baseline-writes.js';
 import { observeGc } from './controller-gc.js';
 import { BASELINE_USER_AGENT, forEachLimit, makeApi, type Api } from './kube.js';
 
@@ -55,8 +56,7 @@ class Baseline {
     private readonly api: Api,
     private readonly workers: number,
     private readonly targetConcurrency: number,
-    private readonly records: boolean,
-    private readonly revision = records,
+    private readonly extraWrites: BaselineWrites,
   ) {}
 
   async start(): Promise<void> {
@@ -176,7 +176,7 @@ class Baseline {
       if (target.kind !== 'ConfigMap') throw new Error('the baseline writes ConfigMap targets only');
       results[index] = await this.applyTarget(owner, target.namespace, target.name, data, digest, firstApply);
     });
-    if (this.revision) await this.recordRevision(push, digest);
+    if (writesRevision(this.extraWrites)) await this.recordRevision(push, digest);
     const status: ConfigPushStatus = {
       observedGeneration: generation,
       conditions: [
@@ -212,7 +212,7 @@ class Baseline {
       }
     }
     this.done.set(key, generation);
-    if (this.records) void this.recordEvent(push, `operation ${push.metadata.uid}/${generation} applied to ${targets.length} targets`);
+    if (writesEvent(this.extraWrites)) void this.recordEvent(push, `operation ${push.metadata.uid}/${generation} applied to ${targets.length} targets`);
   }
 
   /** A ControllerRevision of the content, shaped as the operator's (labels, annotations, owner, payload); one per content digest. */
@@ -334,13 +334,13 @@ async function main(): Promise<void> {
       kubeconfig: { type: 'string' },
       workers: { type: 'string', default: '4' },
       'target-concurrency': { type: 'string', default: '4' },
-      records: { type: 'boolean', default: false },
-      revision: { type: 'boolean', default: false },
+      writes: { type: 'string', default: 'revision' },
     },
   });
   if (!values.kubeconfig) throw new Error('--kubeconfig is required');
+  if (!isBaselineWrites(values.writes)) throw new Error(`--writes must be one of ${BASELINE_WRITES.join(', ')}, got ${JSON.stringify(values.writes)}`);
   const api = makeApi(values.kubeconfig, BASELINE_USER_AGENT);
-  const baseline = new Baseline(api, Number(values.workers), Number(values['target-concurrency']), values.records === true, values.records === true || values.revision === true);
+  const baseline = new Baseline(api, Number(values.workers), Number(values['target-concurrency']), values.writes);
   await baseline.start();
   const send = (message: object) => process.send?.(message);
   // GC pauses, tallied as prom-client does for the operator (bench/controller-gc.ts).

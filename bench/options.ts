@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { parseAllDocuments } from 'yaml';
 import { imageNodeFlags } from '../test/support/image.js';
+import { BASELINE_WRITES, isBaselineWrites, type BaselineWrites } from './baseline-writes.js';
 
 export const PHASES = ['scale', 'throughput', 'mixed', 'fanout', 'memory', 'throttle', 'restart', 'memory-fanout'] as const;
 export type Phase = (typeof PHASES)[number];
@@ -70,21 +71,8 @@ export interface BenchOptions {
   workers: number;
   targetConcurrency: number;
   applyConcurrency: number;
-  /**
-   * The baseline also records what the operator's features record per push:
-   * a ControllerRevision before the status (revisions, docs/revisions.md) and
-   * an `Applied` Event after it. The ratios then compare the controllers'
-   * overhead with the features' requests equal; the default baseline is the
-   * issue's reference and stays the default.
-   */
-  baselineRecords: boolean;
-  /**
-   * The baseline also writes the ControllerRevision, not the Event: the
-   * conditional write issue 14 added to every completed rollout, where the
-   * Event was already among the operator's requests when issue 16's figures
-   * were taken. Ignored with baselineRecords, which writes both.
-   */
-  baselineRevision: boolean;
+  /** What the baseline writes besides its content and status (bench/baseline-writes.ts); `revision`, the reference, by default. */
+  baselineWrites: BaselineWrites;
   /** Run the operator under --cpu-prof in an extra, unreported throughput run, and heap-snapshot it at the largest memory level. */
   profile: boolean;
   /**
@@ -201,8 +189,10 @@ const USAGE = `usage: node <build>/bench/run.js [flags]   (npm run bench | npm r
   --amp-pushes N --amp-generations G --amp-targets LIST   write amplification (default ${FULL.ampPushes}, ${FULL.ampGenerations}, ${FULL.ampTargets.join(',')})
   --memory LIST           cumulative pushes at which memory is read, each step timed: the scaling curve (default ${FULL.memory.join(',')})
   --workers N --target-concurrency N --apply-concurrency N   (default 4 each)
-  --baseline-records      the baseline also writes a ControllerRevision and an Applied Event per push, as the operator does
-  --baseline-revision     the baseline also writes the ControllerRevision per push (not the Event)
+  --baseline-writes W     what the baseline writes besides content and status: revision (default: the ControllerRevision of
+                          each completed push, as the operator does), plain (no revision: the baseline before revisions existed),
+                          records (the revision and an Applied Event, as the operator does); --baseline-plain,
+                          --baseline-records and --baseline-revision (the default, named by older results) are short for them
   --profile               also profile the operator (cpu profile of a throughput run, heap snapshot at the largest memory level)
   --date YYYY-MM-DD       results file name (default today, UTC)
   --operator-node-options S   NODE_OPTIONS of the operator process (default: the Deployment's, manifests/deployment.yaml)
@@ -253,6 +243,8 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv, root: strin
       workers: { type: 'string' },
       'target-concurrency': { type: 'string' },
       'apply-concurrency': { type: 'string' },
+      'baseline-writes': { type: 'string' },
+      'baseline-plain': { type: 'boolean' },
       'baseline-records': { type: 'boolean' },
       'baseline-revision': { type: 'boolean' },
       profile: { type: 'boolean' },
@@ -322,8 +314,11 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv, root: strin
     workers: num('workers', values.workers, 4),
     targetConcurrency: num('target-concurrency', values['target-concurrency'], 4),
     applyConcurrency: num('apply-concurrency', values['apply-concurrency'], 4),
-    baselineRecords: values['baseline-records'] === true,
-    baselineRevision: values['baseline-revision'] === true,
+    baselineWrites: baselineWrites(values['baseline-writes'], {
+      plain: values['baseline-plain'] === true,
+      records: values['baseline-records'] === true,
+      revision: values['baseline-revision'] === true,
+    }),
     profile: values.profile === true,
     operatorEnv: operatorEnv(root, values['operator-node-options'], values['operator-env']),
     operatorNodeFlags: values['operator-node-flags'] !== undefined ? values['operator-node-flags'].split(/\s+/).filter(Boolean) : imageNodeFlags(root),
@@ -345,6 +340,14 @@ function operatorEnv(root: string, nodeOptions: string | undefined, extra: strin
     env[pair.slice(0, eq)] = pair.slice(eq + 1);
   }
   return env;
+}
+
+function baselineWrites(value: string | undefined, shorthands: Record<BaselineWrites, boolean>): BaselineWrites {
+  const asked = [...(value === undefined ? [] : [value]), ...BASELINE_WRITES.filter((writes) => shorthands[writes])];
+  if (new Set(asked).size > 1) throw new Error(`--baseline-writes and its shorthands disagree (${asked.join(', ')})\n${USAGE}`);
+  const writes = asked[0] ?? 'revision';
+  if (!isBaselineWrites(writes)) throw new Error(`--baseline-writes must be one of ${BASELINE_WRITES.join(', ')}, got ${JSON.stringify(writes)}\n${USAGE}`);
+  return writes;
 }
 
 function memorySides(value: string | undefined): ('baseline' | 'operator')[] {

@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { openSync, closeSync, readFileSync } from 'node:fs';
 import { freePorts } from '../test/support/free-port.js';
+import type { BaselineWrites } from './baseline-writes.js';
 import { pausesFromMetrics, statCpuSeconds, type GcPauses } from './controller-gc.js';
 import { LEASE_NAMESPACE, sleep } from './kube.js';
 import { round } from './stats.js';
@@ -39,10 +40,8 @@ export interface StartOptions {
   logFile: string;
   workers: number;
   targetConcurrency: number;
-  /** Baseline: also write a ControllerRevision and an Event per push (bench/options.ts baselineRecords). */
-  baselineRecords?: boolean;
-  /** Baseline: also write the ControllerRevision only (bench/options.ts baselineRevision). */
-  baselineRevision?: boolean;
+  /** Baseline: what it writes besides content and status (bench/baseline-writes.ts; its own default when absent). */
+  baselineWrites?: BaselineWrites;
   /** Baseline: node flags (bench/options.ts baselineNodeFlags). */
   baselineNodeFlags?: string[];
   resyncSeconds?: number;
@@ -255,7 +254,7 @@ async function startBaseline(options: StartOptions): Promise<ControllerProcess> 
     String(options.workers),
     '--target-concurrency',
     String(options.targetConcurrency),
-    ...(options.baselineRecords ? ['--records'] : options.baselineRevision ? ['--revision'] : []),
+    ...(options.baselineWrites ? ['--writes', options.baselineWrites] : []),
   ];
   const child = spawnLogged(args, options.logFile, true);
   type Reply = { type: string; processed?: number; depth?: number; rss?: number; heapUsed?: number; heapTotal?: number; gc?: GcPauses };

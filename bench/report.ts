@@ -5,6 +5,7 @@ import type { ApiserverSpend } from './apiserver-metrics.js';
 import { gcPer1000, pausesText, type ControllerGc } from './controller-gc.js';
 import type { WriteBreakdown } from './audit-counts.js';
 import { COLORS, renderChart, type Panel } from './chart.js';
+import { writesRevision, type BaselineWrites } from './baseline-writes.js';
 import type { BenchOptions } from './options.js';
 import type { ControllerKind, QueueSpend } from './processes.js';
 import type { CpuSummary, HeapSummary } from './profile.js';
@@ -302,7 +303,7 @@ export function buildFigures(r: BenchResults): Figure[] {
       operator: list(op, (g) => g.revisionWritesPerGeneration ?? 0),
       baseline: list(base, (g) => g.revisionWritesPerGeneration ?? 0),
       ratio: '',
-      target: '(1 per new content; the baseline keeps no revisions)',
+      target: writesRevision(baselineWritesOf(r.options)) ? '(1 per new content, both sides)' : '(1 per new content; this baseline keeps no revisions)',
       result: 'info',
     });
     add({
@@ -756,6 +757,24 @@ export function buildFigures(r: BenchResults): Figure[] {
 }
 
 /** The operator's environment as the report names it: `NAME=value` pairs, or nothing. */
+/** Results written before `baselineWrites` existed carry two booleans, and their default was the plain baseline. */
+export function baselineWritesOf(options: BenchOptions & { baselineRecords?: boolean; baselineRevision?: boolean }): BaselineWrites {
+  if (options.baselineWrites) return options.baselineWrites;
+  return options.baselineRecords ? 'records' : options.baselineRevision ? 'revision' : 'plain';
+}
+
+/** The report header's sentence on what the baseline wrote besides content and status. */
+function baselineWritesText(writes: BaselineWrites): string {
+  switch (writes) {
+    case 'revision':
+      return 'The baseline also writes a ControllerRevision of the content before the status, as the operator does (the conditional write revisions added to every completed rollout), and no Event: the bench\'s reference. ';
+    case 'plain':
+      return '**With `--baseline-writes plain`**: the baseline writes no ControllerRevision and no Event, as before revisions existed (the reference of the figures before 2026-12-02); the operator makes one conditional write a push more than it. ';
+    case 'records':
+      return '**With `--baseline-writes records`**: the baseline also writes a ControllerRevision of the content before the status and an `Applied` Event after it, as the operator does, so the requests per push are equal and the ratios show the operator\'s own machinery (the reference baseline writes no Event). ';
+  }
+}
+
 function operatorEnvText(env: Record<string, string> | undefined): string {
   const pairs = Object.entries(env ?? {}).map(([name, value]) => `\`${name}=${value}\``);
   return pairs.length > 0 ? `${pairs.join(' ')}, ` : '';
@@ -773,7 +792,8 @@ function markdown(r: BenchResults): string {
   lines.push('');
   lines.push(
     `Run: ${r.startedAt} to ${r.finishedAt} (${Math.round(r.durationSeconds / 60)} min). Operator = \`src/main.ts\` built from this tree, run as a child process the way manifests/deployment.yaml runs it (${r.options.leaderElect ? '`--leader-elect`, ' : ''}${r.options.operatorNodeFlags?.length ? `node flags \`${r.options.operatorNodeFlags.join(' ')}\`, ` : ''}${operatorEnvText(r.options.operatorEnv)}${r.options.workers} workers, target concurrency ${r.options.targetConcurrency}, log level info to a file). ` +
-      'Baseline = `bench/baseline.ts`: the same conditional writes (finalizer merge patch at the resourceVersion, per target a create when nothing was written yet, else a GET then create or replace at the resourceVersion, PUT status at the resourceVersion) straight on @kubernetes/client-node 2.0.1 with the operator\'s connection pooling, with the same concurrency, and nothing else. ' +
+      'Baseline = `bench/baseline.ts`: the same conditional writes (finalizer merge patch at the resourceVersion, per target a create when nothing was written yet, else a GET then create or replace at the resourceVersion, PUT status at the resourceVersion) straight on @kubernetes/client-node 2.0.1 with the operator\'s connection pooling, with the same concurrency, and no watches of its targets, Events, metrics or logs. ' +
+      (r.options.abNodeFlags ? '' : baselineWritesText(baselineWritesOf(r.options))) +
       (r.options.finalizerPolicy === false
         ? 'The operator\'s control planes ran **without** manifests/finalizer-policy.yaml (`--no-finalizer-policy`): the operator patched its finalizer in, as the baseline does. '
         : r.options.finalizerPolicy === true
@@ -783,10 +803,6 @@ function markdown(r: BenchResults): string {
         ? `**A/B of node flags (\`--ab-node-flags\`)**: the side labelled baseline is not bench/baseline.ts but the operator itself, the same build installed the same way, run with node flags \`${r.options.abNodeFlags.join(' ') || '(none)'}\`; the ratios compare the two V8 settings on identical work, and the targets' verdicts mean nothing. `
         : '') +
       (r.options.baselineNodeFlags?.length ? `The baseline ran with node flags \`${r.options.baselineNodeFlags.join(' ')}\` (\`--baseline-node-flags\`; by default it has none). ` : '') +
-      (r.options.baselineRecords ? '**With `--baseline-records`**: the baseline also writes a ControllerRevision of the content before the status and an `Applied` Event after it, as the operator does, so the requests per push are equal and the ratios show the operator\'s own overhead (the issue\'s targets are judged against the baseline without them). ' : '') +
-      (r.options.baselineRevision && !r.options.baselineRecords
-        ? '**With `--baseline-revision`**: the baseline also writes a ControllerRevision of the content before the status, as the operator does, but no Event (the issue\'s targets are judged against the baseline without it). '
-        : '') +
       `${r.options.shareClusters ? 'One control plane per family (smoke shortcut)' : 'Each phase ran on a fresh control plane'}; writes are counted from the audit log.` +
       (r.updates?.length ? ` Phases re-run later with --update: ${r.updates.map((u) => `${u.phases.join(', ')} at ${u.at}${u.loadAverageAtStart ? ` (load average ${u.loadAverageAtStart.join(' ')} at its start, ${u.loadAverageAtEnd?.join(' ') ?? 'n/a'} at its end)` : ''}`).join('; ')}.` : ''),
   );

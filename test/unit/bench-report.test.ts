@@ -8,7 +8,7 @@ import { mergeResults } from '../../bench/merge-results.js';
 import type { WriteBreakdown } from '../../bench/audit-counts.js';
 import { parseOptions } from '../../bench/options.js';
 import { budgetWaitBetween, queueBetween } from '../../bench/processes.js';
-import { buildFigures, writeReport, type FanoutRun, type ThroughputRun } from '../../bench/report.js';
+import { baselineWritesOf, buildFigures, writeReport, type FanoutRun, type ThroughputRun } from '../../bench/report.js';
 import { medianInterval } from '../../bench/stats.js';
 import { benchResults } from '../support/bench-results.js';
 
@@ -368,19 +368,45 @@ describe('the memory table', () => {
   });
 });
 
-describe('--baseline-revision', () => {
-  it('is off by default, and the report says the baseline wrote the revision but no Event', () => {
-    expect(parseOptions([], {}, root).baselineRevision).toBe(false);
-    const options = parseOptions(['--baseline-revision'], {}, root);
-    expect(options.baselineRevision).toBe(true);
-    const dir = mkdtempSync(join(tmpdir(), 'baseline-revision-'));
+describe('--baseline-writes', () => {
+  it('defaults to the baseline that writes the revision, and takes the shorthands', () => {
+    expect(parseOptions([], {}, root).baselineWrites).toBe('revision');
+    expect(parseOptions(['--baseline-plain'], {}, root).baselineWrites).toBe('plain');
+    expect(parseOptions(['--baseline-records'], {}, root).baselineWrites).toBe('records');
+    expect(parseOptions(['--baseline-revision'], {}, root).baselineWrites).toBe('revision');
+    expect(parseOptions(['--baseline-writes', 'records'], {}, root).baselineWrites).toBe('records');
+    expect(parseOptions(['--baseline-writes', 'plain', '--baseline-plain'], {}, root).baselineWrites).toBe('plain');
+  });
+
+  it('refuses an unknown value and shorthands that disagree', () => {
+    expect(() => parseOptions(['--baseline-writes', 'events'], {}, root)).toThrow(/--baseline-writes must be one of revision, plain, records, got "events"/);
+    expect(() => parseOptions(['--baseline-plain', '--baseline-records'], {}, root)).toThrow(/disagree \(plain, records\)/);
+    expect(() => parseOptions(['--baseline-writes', 'revision', '--baseline-plain'], {}, root)).toThrow(/disagree \(revision, plain\)/);
+  });
+
+  it('says in the report what the baseline wrote, and reads results from before the option as the plain baseline', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'baseline-writes-'));
+    const generation = { generation: 1, targetWritesPerTarget: 1, statusWritesPerGeneration: 1, pushWritesPerGeneration: 0, eventWritesPerGeneration: 1, revisionWritesPerGeneration: 1, failedWritesPerGeneration: 0, writes: { ok: 4, failed: 0, byResource: {} } };
+    const amplification = (['operator', 'baseline'] as const).map((kind) => ({ kind, targets: 1, pushes: 10, generations: [generation] }));
+    const report = (options: ReturnType<typeof parseOptions>) => {
+      const results = benchResults({ options: { ...options, ampTargets: [1] }, amplification });
+      writeReport({ ...results, figures: buildFigures(results) }, dir);
+      return readFileSync(join(dir, '2026-11-29.md'), 'utf8');
+    };
     try {
-      writeReport(benchResults({ options }), dir);
-      expect(readFileSync(join(dir, '2026-11-29.md'), 'utf8')).toContain('**With `--baseline-revision`**: the baseline also writes a ControllerRevision of the content before the status, as the operator does, but no Event');
-      writeReport(benchResults({ options: parseOptions(['--baseline-revision', '--baseline-records'], {}, root) }), dir);
-      const both = readFileSync(join(dir, '2026-11-29.md'), 'utf8');
-      expect(both).toContain('**With `--baseline-records`**');
-      expect(both).not.toContain('**With `--baseline-revision`**');
+      const reference = report(parseOptions([], {}, root));
+      expect(reference).toContain('The baseline also writes a ControllerRevision of the content before the status, as the operator does');
+      expect(reference).toContain("and no Event: the bench's reference.");
+      expect(reference).toContain('(1 per new content, both sides)');
+      const plain = report(parseOptions(['--baseline-plain'], {}, root));
+      expect(plain).toContain('**With `--baseline-writes plain`**: the baseline writes no ControllerRevision and no Event');
+      expect(plain).toContain('(1 per new content; this baseline keeps no revisions)');
+      expect(report(parseOptions(['--baseline-records'], {}, root))).toContain('**With `--baseline-writes records`**');
+      const { baselineWrites: _dropped, ...legacy } = parseOptions([], {}, root);
+      expect(baselineWritesOf(legacy as unknown as ReturnType<typeof parseOptions>)).toBe('plain');
+      expect(baselineWritesOf({ ...legacy, baselineRevision: true } as unknown as ReturnType<typeof parseOptions>)).toBe('revision');
+      expect(baselineWritesOf({ ...legacy, baselineRecords: true, baselineRevision: true } as unknown as ReturnType<typeof parseOptions>)).toBe('records');
+      expect(report(legacy as unknown as ReturnType<typeof parseOptions>)).toContain('**With `--baseline-writes plain`**');
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
