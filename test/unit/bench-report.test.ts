@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it, vi } from 'vitest';
@@ -362,6 +362,28 @@ describe('the memory table', () => {
       const md = readFileSync(join(dir, '2026-11-29.md'), 'utf8');
       expect(md).toContain('| operator | 100000 | 300 MiB | 320 MiB | 200 MiB | 220 MiB | 2000 | major 40 (2.50 s), minor 9000 (4.00 s); 9 over 100 ms, 0 over 1 s | 31.50 s |');
       expect(md).toContain('| operator | 30000 | 300 MiB | 320 MiB | 200 MiB | 220 MiB | 400 | n/a | n/a |');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('the chart', () => {
+  it('is drawn for a run with memory steps, and left out, with the report saying so, for one without', () => {
+    const sample = { rssBytes: 300 * 2 ** 20, peakRssBytes: 320 * 2 ** 20, heapUsedBytes: 200 * 2 ** 20, heapTotalBytes: 220 * 2 ** 20 };
+    const dir = mkdtempSync(join(tmpdir(), 'chart-'));
+    try {
+      const without = writeReport(benchResults({}), dir);
+      expect(without.map((f) => f.slice(dir.length + 1))).toEqual(['2026-11-29.json', '2026-11-29.md']);
+      expect(existsSync(join(dir, '2026-11-29.png'))).toBe(false);
+      const md = readFileSync(join(dir, '2026-11-29.md'), 'utf8');
+      expect(md).toContain("No chart: it plots the memory phase's steps, and this run has none.");
+      expect(md).not.toContain('2026-11-29.png');
+
+      const withSteps = writeReport(benchResults({ memory: [{ kind: 'operator', idle: sample, levels: [{ pushes: 1000, readySeconds: 10, ...sample }] }] }), dir);
+      expect(withSteps.map((f) => f.slice(dir.length + 1))).toEqual(['2026-11-29.json', '2026-11-29.md', '2026-11-29.png']);
+      expect(readFileSync(join(dir, '2026-11-29.png')).subarray(0, 8)).toEqual(Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]));
+      expect(readFileSync(join(dir, '2026-11-29.md'), 'utf8')).toContain('![throughput and RSS against pushes](2026-11-29.png)');
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
