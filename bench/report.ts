@@ -756,7 +756,6 @@ export function buildFigures(r: BenchResults): Figure[] {
   return figures;
 }
 
-/** The operator's environment as the report names it: `NAME=value` pairs, or nothing. */
 /** Results written before `baselineWrites` existed carry two booleans, and their default was the plain baseline. */
 export function baselineWritesOf(options: BenchOptions & { baselineRecords?: boolean; baselineRevision?: boolean }): BaselineWrites {
   if (options.baselineWrites) return options.baselineWrites;
@@ -775,6 +774,7 @@ function baselineWritesText(writes: BaselineWrites): string {
   }
 }
 
+/** The operator's environment as the report names it: `NAME=value` pairs, or nothing. */
 function operatorEnvText(env: Record<string, string> | undefined): string {
   const pairs = Object.entries(env ?? {}).map(([name, value]) => `\`${name}=${value}\``);
   return pairs.length > 0 ? `${pairs.join(' ')}, ` : '';
